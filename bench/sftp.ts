@@ -1,0 +1,124 @@
+/**
+ * SFTP download throughput: our `download` vs OpenSSH's `sftp` client, same sshd, same cipher pinned on both sides,
+ * best of 3, fresh destination each run. Ours is measured as production runs it: connect, download with checkpoints
+ * (fdatasync every 8 MiB), fsync, rename, fsync dir, close.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import type { BenchContext, BenchRow } from './types.js';
+import { startSshd, type SshdHandle } from '../test/helpers/sshd.js';
+import { openSftp } from '../proxy/sftp/connect.js';
+
+const run = promisify(execFile);
+const MIB = 1024 * 1024;
+const CIPHER = 'aes128-gcm@openssh.com';
+const RUNS = 3;
+const CONCURRENCY = 64;
+
+async function writeRandomFile(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const file = await open(path, 'w');
+  try {
+    const block = Buffer.allocUnsafe(4 * MIB);
+    for (let done = 0; done < size; ) {
+      const n = Math.min(block.length, size - done);
+      randomFillSync(block, 0, n);
+      hash.update(block.subarray(0, n));
+      await file.write(block, 0, n);
+      done += n;
+    }
+  } finally {
+    await file.close();
+  }
+  return hash.digest('hex');
+}
+
+async function timeOurs(sshd: SshdHandle, name: string, size: number, dest: string): Promise<{ seconds: number; sha256: string; chunkSize: number }> {
+  await rm(dest, { force: true });
+  await rm(`${dest}.part`, { force: true });
+  const started = process.hrtime.bigint();
+  const session = await openSftp(
+    {
+      host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey,
+      hostKeyFingerprint: sshd.hostKeyFingerprint, algorithms: { cipher: [CIPHER] },
+    },
+    pino({ level: 'warn' }),
+  );
+  let chunkSize = 0;
+  try {
+    const result = await session.download({
+      remotePath: name, partPath: `${dest}.part`, finalPath: dest, expectedSize: size, resumeFrom: 0,
+      concurrency: CONCURRENCY, onCheckpoint: async () => {},
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    chunkSize = session.maxReadLen ?? 0;
+    return { seconds, sha256: result.sha256, chunkSize };
+  } finally {
+    await session.close();
+  }
+}
+
+async function timePeer(sshd: SshdHandle, keyPath: string, batchPath: string, name: string, dest: string): Promise<number> {
+  await rm(dest, { force: true });
+  await writeFile(batchPath, `get ${name} ${dest}\n`);
+  const started = process.hrtime.bigint();
+  await run('sftp', [
+    '-q', '-b', batchPath, '-i', keyPath, '-P', String(sshd.port),
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+    '-o', `Ciphers=${CIPHER}`, `${sshd.username}@127.0.0.1`,
+  ]);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+export async function benchSftp(ctx: BenchContext): Promise<BenchRow[]> {
+  const size = Math.max(MIB, Math.round(1024 * MIB * ctx.scale));
+  const root = join(ctx.workDir, 'sftp-root');
+  const local = join(ctx.workDir, 'sftp-local');
+  await mkdir(root, { recursive: true });
+  await mkdir(local, { recursive: true });
+  const name = 'bench.bin';
+  ctx.log(`sftp: writing ${Math.round(size / MIB)} MiB of random data`);
+  const sourceSha = await writeRandomFile(join(root, name), size);
+  const sshd = await startSshd({ root });
+  try {
+    const keyPath = join(ctx.workDir, 'sftp-client-key');
+    await writeFile(keyPath, sshd.privateKey, { mode: 0o600 });
+    let best = { ours: Infinity, peer: Infinity };
+    let chunkSize = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const ours = await timeOurs(sshd, name, size, join(local, 'ours.bin'));
+      if (ours.sha256 !== sourceSha) throw new Error('sftp bench: our download does not match the source');
+      chunkSize = ours.chunkSize;
+      const peerDest = join(local, 'peer.bin');
+      const peer = await timePeer(sshd, keyPath, join(ctx.workDir, 'sftp-batch'), name, peerDest);
+      if ((await stat(peerDest)).size !== size) throw new Error('sftp bench: OpenSSH sftp did not fetch the whole file');
+      best = { ours: Math.min(best.ours, ours.seconds), peer: Math.min(best.peer, peer) };
+      ctx.log(`sftp: run ${i + 1}: ours ${ours.seconds.toFixed(2)} s, OpenSSH sftp ${peer.toFixed(2)} s`);
+    }
+    await rm(local, { recursive: true, force: true });
+    const oursMiBs = size / MIB / best.ours;
+    const peerMiBs = size / MIB / best.peer;
+    const ratio = Math.round((oursMiBs / peerMiBs) * 100) / 100;
+    return [
+      {
+        group: 'sftp',
+        name: `download ${Math.round(size / MIB)} MiB (${CIPHER}, ${chunkSize} B x ${CONCURRENCY} reads)`,
+        ours: `${oursMiBs.toFixed(0)} MiB/s`,
+        peer: `${peerMiBs.toFixed(0)} MiB/s (OpenSSH sftp)`,
+        ratio,
+        target: '>= 1.0x',
+        pass: ratio >= 1.0,
+        raw: {
+          bytes: size, cipher: CIPHER, chunkSize, concurrency: CONCURRENCY, runs: RUNS,
+          oursSeconds: best.ours, peerSeconds: best.peer, oursMiBs, peerMiBs,
+        },
+      },
+    ];
+  } finally {
+    await sshd.stop();
+  }
+}

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Db, MongoClient } from 'mongodb';
+import type { Logger } from 'pino';
+import { ERRORS, ProxyError } from './errors.js';
+import type { JobStore } from './db/jobs.js';
+import type { Outbox } from './db/outbox.js';
+import type { SyncRunner } from './pipeline/sync-runner.js';
+import { mongoPlugin } from './plugins/mongo.js';
+import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
+import { healthRoutes } from './routes/health.js';
+import { syncStatusRoutes } from './routes/sync-status.js';
+
+export interface AppDeps {
+  log: Logger;
+  client: MongoClient;
+  db: Db;
+  jobs: JobStore;
+  outbox: Outbox;
+  runner: SyncRunner;
+  /** Omit to serve without the scheduler (tests, `sync --once`). */
+  schedule?: Omit<SchedulerOptions, 'runner'>;
+  /** Built portal (portal-ui/dist); a placeholder page is served when it is missing. */
+  portalDir?: string;
+}
+
+/** The fastify instance, not listening yet: only the entry point listens and handles signals. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: false, trustProxy: false });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof ProxyError) return reply.code(err.status).send(err.toJSON());
+    const e = err as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation) return reply.code(ERRORS.VALIDATION.status).send({ code: 'VALIDATION', message: e.message });
+    req.log.error({ err }, 'request failed');
+    return reply.code(e.statusCode && e.statusCode < 500 ? e.statusCode : 500).send({ code: 'INTERNAL', message: ERRORS.INTERNAL.message });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
+
+  await app.register(mongoPlugin, { client: deps.client, db: deps.db });
+  if (deps.schedule) await app.register(schedulerPlugin, { ...deps.schedule, runner: deps.runner });
+  await app.register(healthRoutes, { db: deps.db, outbox: deps.outbox, runnerStatus: () => ({ ...deps.runner.status }) });
+  await app.register(syncStatusRoutes, { jobs: deps.jobs });
+
+  const portalDir = deps.portalDir;
+  if (portalDir && existsSync(join(portalDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: portalDir, prefix: '/', wildcard: false });
+  } else {
+    app.get('/', (_req, reply) =>
+      reply.type('text/html').send('<!doctype html><title>Retention Portal</title><h1>Retention Portal</h1><p>The proxy is running. Sync status: <a href="/api/v1/sync/jobs">/api/v1/sync/jobs</a>, health: <a href="/readyz">/readyz</a>.</p>'),
+    );
+  }
+  return app;
+}

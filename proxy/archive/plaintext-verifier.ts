@@ -1,0 +1,71 @@
+/**
+ * Last transform before the file: counts the real plaintext bytes, stops the moment a limit is passed (total budget,
+ * then the entry's declared size), computes SHA-256 and CRC-32, and checks size and CRC at the end.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import { ProxyError } from '../errors.js';
+
+/** Shared across all entries of one extraction: the actual (never the declared) number of bytes written. */
+export interface ByteBudget {
+  used: number;
+  readonly limit: number;
+}
+
+export interface PlaintextExpectations {
+  readonly path: string;
+  readonly size: number;
+  /** undefined: no CRC to check (WinZip AE-2). */
+  readonly crc32: number | undefined;
+}
+
+export class PlaintextVerifier extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  private crc = 0;
+  bytes = 0;
+
+  constructor(
+    private readonly expect: PlaintextExpectations,
+    private readonly budget: ByteBudget,
+  ) {
+    super({ readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.budget.used += chunk.length;
+    if (this.budget.used > this.budget.limit) {
+      cb(new ProxyError('ARCHIVE_TOO_LARGE', `more than ${this.budget.limit} bytes`, { details: { path: this.expect.path, limit: this.budget.limit } }));
+      return;
+    }
+    if (this.bytes > this.expect.size) {
+      cb(new ProxyError('ARCHIVE_SIZE_MISMATCH', `${this.expect.path}: more than the declared ${this.expect.size} bytes`, {
+        details: { path: this.expect.path, declared: this.expect.size },
+      }));
+      return;
+    }
+    this.hash.update(chunk);
+    if (this.expect.crc32 !== undefined) this.crc = crc32(chunk, this.crc);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    // A wrong CRC means corrupt content, which usually changes the length too: report the corruption first.
+    if (this.expect.crc32 !== undefined && this.crc >>> 0 !== this.expect.crc32 >>> 0) {
+      cb(new ProxyError('ARCHIVE_BAD_CRC', this.expect.path, { details: { path: this.expect.path } }));
+      return;
+    }
+    if (this.bytes !== this.expect.size) {
+      cb(new ProxyError('ARCHIVE_SIZE_MISMATCH', `${this.expect.path}: ${this.bytes} != declared ${this.expect.size}`, {
+        details: { path: this.expect.path, declared: this.expect.size, actual: this.bytes },
+      }));
+      return;
+    }
+    cb();
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+}

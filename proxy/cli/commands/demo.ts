@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import ssh2 from 'ssh2';
+import { buildApp } from '../../app.js';
+import { configFromObject } from '../../config/load-config.js';
+import { findOrStartLocalDatabase } from '../../devdb/local-database.js';
+import { createLogger } from '../../log/logger.js';
+import { createServices } from '../../services.js';
+import { startVendorSim } from '../../vendor-sim/index.js';
+import { EXIT, type CliIo, type ExitCode } from '../io.js';
+import { PORTAL_DIST } from './run.js';
+
+const HELP = `retention-proxy demo [--dir DIR] [--portal-port N] [--days N] [--records N] [--publish-every-minutes N]
+
+Starts, all on 127.0.0.1: the vendor simulator (SFTP + status API + Backup Log), a local MongoDB-compatible
+database (MONGODB_URI, else Docker mongo:4.2, else FerretDB), and the proxy with the Retention Portal port.
+Publishes --days past days at once and a new day every --publish-every-minutes. Ctrl-C stops everything.`;
+
+/** `demo`: the embedded default, everything on loopback; prints where to look. */
+export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal): Promise<ExitCode> {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      dir: { type: 'string' }, 'portal-port': { type: 'string' }, days: { type: 'string' }, records: { type: 'string' },
+      'publish-every-minutes': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    io.out(HELP);
+    return EXIT.OK;
+  }
+  const dir = resolve(v.dir ?? '.demo');
+  const portalPort = Number.parseInt(v['portal-port'] ?? '8080', 10);
+  const days = Number.parseInt(v.days ?? '3', 10);
+  const records = Number.parseInt(v.records ?? '2000', 10);
+  const everyMinutes = Number(v['publish-every-minutes'] ?? '2');
+  await mkdir(dir, { recursive: true });
+  const log = createLogger({ level: v['log-level'] ?? 'info', destination: pino.destination({ fd: 1, sync: false }) });
+
+  const database = await findOrStartLocalDatabase({ dataDir: join(dir, 'db'), log: log.child({ component: 'devdb' }) });
+  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const archiveKey = 'Demo-Archive-Key-1';
+  const signingSecret = randomBytes(24).toString('base64url');
+  const sim = await startVendorSim({
+    dataDir: join(dir, 'vendor-sftp'), serviceId: 'svc1001', archiveKey, encryption: 'aes-256', signingSecret,
+    sftp: { port: 0, username: 'vendor', authorizedPublicKey: keys.public }, http: { port: 0 },
+    log: log.child({ component: 'vendor-sim' }),
+  });
+  const stop: (() => Promise<void>)[] = [() => sim.close(), () => database.stop()];
+  try {
+    await mkdir(join(dir, 'vendor-sftp'), { recursive: true });
+    const now = Date.now();
+    for (let d = days; d >= 1; d--) await sim.publishDay({ date: new Date(Math.floor((now - d * 86_400_000) / 1000) * 1000), records });
+    await writeFile(join(dir, 'client_ed25519'), keys.private, { mode: 0o600 });
+
+    const config = configFromObject({
+      siteId: 'demo-site',
+      sftp: { host: '127.0.0.1', port: sim.sftpPort, username: 'vendor', privateKey: keys.private, hostKeyFingerprint: sim.hostKeyFingerprint, settleSeconds: 1 },
+      archive: { key: archiveKey },
+      mongodb: { uri: database.uri, database: 'retention' },
+      vendor: { statusUrl: sim.statusUrl, signingSecret },
+      staging: { dir: join(dir, 'staging'), minFreeBytes: 0, keepArchiveDays: 1 },
+      schedule: { hourUtc: new Date().getUTCHours(), pollIntervalMinutes: 0.5, retryBaseSeconds: 5, retryMaxSeconds: 60 },
+      portal: { host: '127.0.0.1', port: portalPort },
+      log: { level: v['log-level'] ?? 'info' },
+    });
+    const services = await createServices(config, log, signal);
+    stop.unshift(() => services.close());
+    const app = await buildApp({
+      log, client: services.client, db: services.db, jobs: services.jobs, outbox: services.outbox, runner: services.runner,
+      schedule: { hourUtc: config.schedule.hourUtc, pollIntervalMinutes: config.schedule.pollIntervalMinutes, runAtStart: true },
+      portalDir: PORTAL_DIST,
+    });
+    stop.unshift(() => app.close());
+    await app.listen({ host: config.portal.host, port: config.portal.port });
+    const publisher = setInterval(() => {
+      sim.publishDay({ records }).catch((err: unknown) => log.warn({ err }, 'demo: publishing a day failed'));
+    }, everyMinutes * 60_000);
+    stop.unshift(() => {
+      clearInterval(publisher);
+      return Promise.resolve();
+    });
+
+    io.err([
+      '',
+      'Retention Proxy demo is running (Ctrl-C to stop):',
+      `  Retention Portal      http://127.0.0.1:${portalPort}/   (sync status: /api/v1/sync/jobs, health: /readyz)`,
+      `  Vendor Backup Log     http://127.0.0.1:${sim.httpPort}/backup-log`,
+      `  Vendor SFTP           sftp -P ${sim.sftpPort} -i ${join(dir, 'client_ed25519')} vendor@127.0.0.1   (host key ${sim.hostKeyFingerprint})`,
+      `  MongoDB               ${database.uri}  database "retention"  (${database.description})`,
+      `  Archive Key           ${archiveKey}`,
+      `  Staging               ${join(dir, 'staging')}`,
+      `A new day is published every ${everyMinutes} min; the proxy polls every 30 s.`,
+      '',
+    ].join('\n'));
+    await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    return EXIT.OK;
+  } finally {
+    for (const s of stop) await s().catch(() => undefined);
+    log.flush();
+  }
+}

@@ -1,0 +1,18 @@
+import { pino, type Logger } from 'pino';
+import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../log/logger.js';
+
+export interface CommonFlags { config?: string | undefined; 'log-level'?: string | undefined }
+
+export async function loadConfigFor(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  return loadConfig({ path: flags.config, env });
+}
+
+/** The daemon logs JSON to stdout (journald); one-shot commands log to stderr so stdout stays for results. */
+export function loggerFor(config: Pick<Config, 'log'> | undefined, flags: CommonFlags, target: 'stdout' | 'stderr'): Logger {
+  return createLogger({
+    level: flags['log-level'] ?? config?.log.level ?? 'info',
+    destination: pino.destination({ fd: target === 'stdout' ? 1 : 2, sync: true }),
+  });
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { configReferenceMarkdown } from '../config/reference.js';
+import { ProxyError } from '../errors.js';
+import { checkCommand } from './commands/check.js';
+import { importCommand } from './commands/import.js';
+import { runCommand } from './commands/run.js';
+import { syncCommand } from './commands/sync.js';
+import { demoCommand } from './commands/demo.js';
+import { vendorSimCommand } from './commands/vendor-sim.js';
+import { EXIT, processIo, type ExitCode } from './io.js';
+
+const USAGE = `retention-proxy <command> [options]
+
+Commands:
+  run                    the daemon: scheduler + Retention Portal port (stops cleanly on SIGTERM)
+  sync --once [--json]   one full cycle; exit 0 only if every archive found ended imported and reported
+  import FILE.zip        offline mode: import one archive from disk [--force] [--json]
+  check [--json]         test the configuration: SFTP, host key, MongoDB, vendor endpoint, disk, Archive Key
+  demo                   start the vendor simulator, a local database and the proxy; print where to look
+  vendor-sim             run the vendor simulator alone (see --help)
+
+Common options:
+  --config FILE          default /etc/retention-proxy/config.yaml; every key also has a RETENTION_PROXY_* variable
+  --log-level LEVEL      fatal|error|warn|info|debug|trace
+`;
+
+const common = {
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  json: { type: 'boolean' },
+  once: { type: 'boolean' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    processIo.out(USAGE);
+    return command ? EXIT.OK : EXIT.USAGE;
+  }
+  if (command === 'config-reference') {
+    processIo.out(configReferenceMarkdown());
+    return EXIT.OK;
+  }
+  if (command === '--version') {
+    processIo.out('retention-proxy 0.1.0');
+    return EXIT.OK;
+  }
+  switch (command) {
+    case 'demo':
+      return demoCommand(rest, processIo, signal);
+    case 'vendor-sim':
+      return vendorSimCommand(rest, processIo, signal);
+    default:
+      break;
+  }
+  const { values, positionals } = parseArgs({ args: rest, options: common, allowPositionals: true, strict: true });
+  if (values.help) {
+    processIo.out(USAGE);
+    return EXIT.OK;
+  }
+  switch (command) {
+    case 'run':
+      return runCommand(values, signal);
+    case 'sync':
+      return syncCommand(values, processIo, signal);
+    case 'import':
+      return importCommand(positionals[0], values, processIo, signal);
+    case 'check':
+      return checkCommand(values, processIo);
+    default:
+      processIo.err(`unknown command: ${command}\n\n${USAGE}`);
+      return EXIT.USAGE;
+  }
+}
+
+const controller = new AbortController();
+let signals = 0;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    controller.abort(new ProxyError('INTERNAL', `${sig} received`));
+  });
+}
+
+main(process.argv.slice(2), controller.signal).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ProxyError) {
+      processIo.err(`error ${err.code}: ${err.message}`);
+      process.exitCode = err.code === 'CONFIG_INVALID' || err.code === 'CONFIG_NOT_FOUND' || err.code === 'USAGE' || err.code === 'ARCHIVE_NAME_INVALID' ? EXIT.USAGE : EXIT.INCOMPLETE;
+    } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      processIo.err(`${err.message}\n\n${USAGE}`);
+      process.exitCode = EXIT.USAGE;
+    } else {
+      processIo.err(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = EXIT.INCOMPLETE;
+    }
+  },
+);

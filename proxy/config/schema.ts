@@ -1,0 +1,99 @@
+import { Type, type Static, type TString } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema. Defaults live here and nowhere else.
+ * Secrets (`secret: true`) may be given inline or as `<key>File` (a path, or a bare name resolved in
+ * systemd's $CREDENTIALS_DIRECTORY); they are never logged.
+ */
+const secret = (description: string): TString => Type.String({ minLength: 1, description, secret: true });
+const GiB = 1024 ** 3;
+
+export const ConfigSchema = Type.Object(
+  {
+    siteId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$', description: 'This backup site (one proxy, or one HA pair)' }),
+    serviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only pull archives of this vendor service ID' })),
+    sftp: Type.Object(
+      {
+        host: Type.String({ minLength: 1 }),
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 22 }),
+        username: Type.String({ minLength: 1 }),
+        privateKey: secret('SSH private key (OpenSSH or PEM) used to log in'),
+        passphrase: Type.Optional(secret('Passphrase of the private key')),
+        hostKeyFingerprint: Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}=?$', description: 'Pinned server host key, as `ssh-keygen -lf` prints it' }),
+        remoteDir: Type.String({ minLength: 1, default: '/' }),
+        concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 64 }),
+        chunkSize: Type.Integer({ minimum: 0, maximum: 4 * 1024 * 1024, default: 0, description: '0 = the server\'s maximum read length' }),
+        checkpointBytes: Type.Integer({ minimum: 4096, default: 8 * 1024 * 1024, description: 'Persist the download high-water mark every this many bytes' }),
+        settleSeconds: Type.Number({ minimum: 0, maximum: 3600, default: 5, description: 'Gap between the two listings that decide a file is complete' }),
+        readyTimeoutMs: Type.Integer({ minimum: 1000, default: 20_000 }),
+        stallTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    archive: Type.Object(
+      {
+        key: secret('The Archive Key set in the vendor dashboard'),
+        allowUnencrypted: Type.Boolean({ default: false, description: 'Accept archives that are not encrypted (a downgrade)' }),
+        maxTotalBytes: Type.Integer({ minimum: 1, default: 256 * GiB }),
+        maxEntries: Type.Integer({ minimum: 1, default: 1_000_000 }),
+        maxEntryRatio: Type.Integer({ minimum: 2, default: 1000 }),
+      },
+      { additionalProperties: false },
+    ),
+    mongodb: Type.Object(
+      {
+        uri: Type.String({ minLength: 1, pattern: '^mongodb(\\+srv)?://' }),
+        password: Type.Optional(secret('Password for the user in the URI')),
+        database: Type.String({ minLength: 1, maxLength: 38, pattern: '^[^/\\\\. "$*<>:|?]+$', default: 'retention' }),
+        writeConcernTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+        batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+      },
+      { additionalProperties: false },
+    ),
+    vendor: Type.Object(
+      {
+        statusUrl: Type.String({ pattern: '^https?://', description: 'Where status reports are POSTed' }),
+        signingSecret: secret('Shared secret for the HMAC signature of status reports'),
+        timeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    staging: Type.Object(
+      {
+        dir: Type.String({ minLength: 1, default: '/var/lib/retention-proxy/staging' }),
+        keepArchiveDays: Type.Integer({ minimum: 0, default: 0, description: '0 deletes the raw archive once reported; N keeps an offline copy N days' }),
+        minFreeBytes: Type.Integer({ minimum: 0, default: 2 * GiB }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    schedule: Type.Object(
+      {
+        hourUtc: Type.Integer({ minimum: 0, maximum: 23, default: 3, description: 'Daily cycle at this UTC hour (match the vendor schedule)' }),
+        pollIntervalMinutes: Type.Number({ minimum: 0, default: 0, description: '0 = only the daily cycle' }),
+        retryBaseSeconds: Type.Number({ minimum: 0.1, default: 30 }),
+        retryMaxSeconds: Type.Number({ minimum: 1, default: 3600 }),
+        maxAttempts: Type.Integer({ minimum: 1, default: 5, description: 'Corrupt transfers (size or checksum mismatch) of one archive before it is marked failed' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    portal: Type.Object(
+      {
+        host: Type.String({ default: '0.0.0.0' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+export const DEFAULT_CONFIG_PATH = '/etc/retention-proxy/config.yaml';
+export const ENV_PREFIX = 'RETENTION_PROXY_';

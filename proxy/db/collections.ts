@@ -1,0 +1,3 @@
+/** Collections the proxy owns (the vendor's records go to `<folder>.<name>`, media to GridFS `media`). */
+export const JOBS_COLLECTION = 'proxy.jobs';
+export const OUTBOX_COLLECTION = 'proxy.outbox';

@@ -1,0 +1,172 @@
+import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
+import { ProxyError, type ErrorCode } from '../errors.js';
+import { JOBS_COLLECTION } from './collections.js';
+import { ensureIndexes } from './ensure-indexes.js';
+import { dbCall, majority } from './write-concern.js';
+
+/** discovered → downloading → downloaded → importing → imported → reported, or failed (with reason). */
+export const JOB_STATES = ['discovered', 'downloading', 'downloaded', 'importing', 'imported', 'reported', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const ACTIVE_STATES: readonly JobState[] = ['discovered', 'downloading', 'downloaded', 'importing', 'imported'];
+
+/** Records imported per collection. An array: collection names contain dots, which field names may not. */
+export interface RecordCount { collection: string; records: number }
+
+export interface JobError { code: ErrorCode; message: string; at: Date; permanent: boolean }
+
+export interface JobDoc {
+  _id: string; // archive file name
+  fileName: string;
+  serviceId: string;
+  jobId: string;
+  siteId: string;
+  archiveCreatedAt: Date;
+  source: 'sftp' | 'local';
+  /** For source 'local' (the `import` command): the archive on disk. */
+  localPath?: string;
+  remoteSize: number;
+  remoteMtimeMs: number;
+  state: JobState;
+  attempts: number;
+  nextAttemptAt: Date;
+  /** Contiguous bytes of `<name>.part` known to be on disk (fsynced). */
+  highWaterMark: number;
+  publishedSha256?: string;
+  bytes?: number;
+  sha256?: string;
+  fileCount?: number;
+  recordCounts?: RecordCount[];
+  totalRecords?: number;
+  error?: JobError;
+  history: { state: JobState; at: Date; note?: string }[];
+  discoveredAt: Date;
+  updatedAt: Date;
+  reportedAt?: Date;
+  /** When the raw archive was deleted or moved to the offline copies. */
+  retiredAt?: Date;
+}
+
+export interface NewJob {
+  fileName: string;
+  serviceId: string;
+  jobId: string;
+  siteId: string;
+  archiveCreatedAt: Date;
+  source: 'sftp' | 'local';
+  localPath?: string;
+  remoteSize: number;
+  remoteMtimeMs: number;
+}
+
+/** The job documents: one per archive, the state machine's only source of truth. Every write is majority-acknowledged. */
+export class JobStore {
+  readonly col: Collection<JobDoc>;
+
+  constructor(
+    db: Db,
+    private readonly wtimeoutMs: number,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.col = db.collection<JobDoc>(JOBS_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await ensureIndexes(this.col, [
+      { name: 'state_nextAttemptAt', key: { state: 1, nextAttemptAt: 1 } },
+      { name: 'archiveCreatedAt', key: { archiveCreatedAt: -1 } },
+      { name: 'jobId', key: { jobId: 1 } },
+    ]);
+  }
+
+  /** Inserts the job if it is new; returns true when it was. Never changes an existing job. */
+  async discover(job: NewJob): Promise<boolean> {
+    const at = this.now();
+    const doc: Omit<JobDoc, '_id'> = {
+      ...job,
+      state: 'discovered',
+      attempts: 0,
+      nextAttemptAt: at,
+      highWaterMark: 0,
+      history: [{ state: 'discovered', at }],
+      discoveredAt: at,
+      updatedAt: at,
+    };
+    const res = await dbCall('discover job', () =>
+      this.col.updateOne({ _id: job.fileName }, { $setOnInsert: doc }, { upsert: true, writeConcern: majority(this.wtimeoutMs) }),
+    );
+    return res.upsertedCount === 1;
+  }
+
+  get(fileName: string): Promise<JobDoc | null> {
+    return dbCall('read job', () => this.col.findOne({ _id: fileName }));
+  }
+
+  /** Active jobs due now, oldest archive first. */
+  due(): Promise<JobDoc[]> {
+    return dbCall('list due jobs', () =>
+      this.col.find({ state: { $in: [...ACTIVE_STATES] }, nextAttemptAt: { $lte: this.now() } }).sort({ archiveCreatedAt: 1, _id: 1 }).toArray(),
+    );
+  }
+
+  list(filter: Filter<JobDoc> = {}): Promise<JobDoc[]> {
+    return dbCall('list jobs', () => this.col.find(filter).sort({ archiveCreatedAt: 1, _id: 1 }).toArray());
+  }
+
+  /** Moves a job from one of `from` to `to`, atomically; JOB_STATE_CONFLICT if it is in another state. */
+  async transition(fileName: string, from: readonly JobState[], to: JobState, set: Partial<JobDoc> = {}, note?: string): Promise<JobDoc> {
+    const at = this.now();
+    const update: UpdateFilter<JobDoc> = {
+      $set: { ...set, state: to, updatedAt: at },
+      $push: { history: note ? { state: to, at, note } : { state: to, at } },
+    };
+    if (to !== 'failed') update.$unset = { error: '' };
+    const res = await dbCall(`job → ${to}`, () =>
+      this.col.findOneAndUpdate({ _id: fileName, state: { $in: [...from] } }, update, {
+        returnDocument: 'after',
+        writeConcern: majority(this.wtimeoutMs),
+      }),
+    );
+    if (!res) throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: expected ${from.join('|')} for → ${to}`);
+    return res;
+  }
+
+  /** Persists the download high-water mark (only moves forward). */
+  async checkpoint(fileName: string, highWaterMark: number): Promise<void> {
+    await dbCall('download checkpoint', () =>
+      this.col.updateOne(
+        { _id: fileName, state: 'downloading', highWaterMark: { $lt: highWaterMark } },
+        { $set: { highWaterMark, updatedAt: this.now() } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+  }
+
+  /** Records a transient failure: the job keeps its state and is retried at `retryAt`. */
+  async recordRetry(fileName: string, error: Omit<JobError, 'at' | 'permanent'>, retryAt: Date, reset?: Partial<JobDoc>): Promise<JobDoc | null> {
+    const at = this.now();
+    return dbCall('record retry', () =>
+      this.col.findOneAndUpdate(
+        { _id: fileName, state: { $in: [...ACTIVE_STATES] } },
+        { $set: { ...reset, error: { ...error, at, permanent: false }, nextAttemptAt: retryAt, updatedAt: at }, $inc: { attempts: 1 } },
+        { returnDocument: 'after', writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+  }
+
+  /** Marks the job failed for good (quarantined archive, reason kept). */
+  async fail(fileName: string, error: Omit<JobError, 'at' | 'permanent'>): Promise<JobDoc> {
+    const at = this.now();
+    const res = await dbCall('job → failed', () =>
+      this.col.findOneAndUpdate(
+        { _id: fileName, state: { $in: [...ACTIVE_STATES] } },
+        {
+          $set: { state: 'failed', error: { ...error, at, permanent: true }, updatedAt: at },
+          $push: { history: { state: 'failed', at, note: error.code } },
+        },
+        { returnDocument: 'after', writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (!res) throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: not active, cannot fail`);
+    return res;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The project's one error list. Every error the proxy raises on purpose carries one of these codes;
+ * tests assert on `code`, never on message text. `status` is the HTTP status the portal/API answers with.
+ */
+export const ERRORS = {
+  // configuration and CLI
+  CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
+  CONFIG_NOT_FOUND: { status: 500, message: 'Configuration file not found' },
+  SECRET_FILE_UNREADABLE: { status: 500, message: 'A secret file could not be read' },
+  USAGE: { status: 400, message: 'Invalid command line' },
+
+  // archive names and contract
+  ARCHIVE_NAME_INVALID: { status: 400, message: 'File name does not follow backup_{serviceId}_{jobId}_{yyyymmddhhmmss}.zip' },
+  ARCHIVE_NOT_ZIP: { status: 422, message: 'File is not a readable ZIP archive' },
+  ARCHIVE_NOT_ENCRYPTED: { status: 422, message: 'Archive entry is not encrypted (downgrade refused)' },
+  ARCHIVE_WRONG_KEY: { status: 422, message: 'The Archive Key does not open this archive' },
+  ARCHIVE_BAD_CRC: { status: 422, message: 'Entry CRC-32 does not match its content' },
+  ARCHIVE_BAD_HMAC: { status: 422, message: 'Entry HMAC (WinZip AES authentication code) does not match' },
+  ARCHIVE_UNSUPPORTED: { status: 422, message: 'Archive uses an unsupported compression or encryption method' },
+  ARCHIVE_PATH_TRAVERSAL: { status: 422, message: 'Entry path escapes the extraction directory (zip slip)' },
+  ARCHIVE_SYMLINK: { status: 422, message: 'Archive contains a symbolic link' },
+  ARCHIVE_OVERLAPPING_ENTRIES: { status: 422, message: 'Archive entries overlap (zip bomb construction)' },
+  ARCHIVE_DUPLICATE_ENTRY: { status: 422, message: 'Archive contains the same entry name twice' },
+  ARCHIVE_RATIO_EXCEEDED: { status: 422, message: 'Entry compression ratio exceeds the limit (zip bomb)' },
+  ARCHIVE_TOO_LARGE: { status: 422, message: 'Archive expands beyond the total size limit (zip bomb)' },
+  ARCHIVE_TOO_MANY_ENTRIES: { status: 422, message: 'Archive has more entries than the limit' },
+  ARCHIVE_SIZE_MISMATCH: { status: 422, message: 'Entry size differs from the size its header declares' },
+  ARCHIVE_DEST_NOT_EMPTY: { status: 500, message: 'Extraction directory is not empty' },
+  MANIFEST_INVALID: { status: 422, message: 'manifest.json is not valid' },
+  MANIFEST_MISMATCH: { status: 422, message: 'Archive content does not match manifest.json' },
+  RECORD_INVALID: { status: 422, message: 'A record file is not valid MongoDB Extended JSON' },
+
+  // SFTP transfer
+  SFTP_CONNECT_FAILED: { status: 502, message: 'Could not connect to the SFTP server' },
+  SFTP_HOST_KEY_NOT_PINNED: { status: 500, message: 'No SFTP host key fingerprint is configured; refusing to connect' },
+  SFTP_HOST_KEY_MISMATCH: { status: 502, message: 'SFTP host key does not match the pinned fingerprint' },
+  SFTP_AUTH_FAILED: { status: 502, message: 'SFTP authentication failed' },
+  SFTP_LIST_FAILED: { status: 502, message: 'Could not list the remote directory' },
+  SFTP_TRANSFER_FAILED: { status: 502, message: 'SFTP transfer failed' },
+  SFTP_TIMEOUT: { status: 504, message: 'SFTP operation timed out' },
+  DOWNLOAD_SIZE_MISMATCH: { status: 502, message: 'Downloaded size differs from the remote size' },
+  DOWNLOAD_CHECKSUM_MISMATCH: { status: 502, message: 'Downloaded file does not match the published checksum' },
+  REMOTE_FILE_CHANGED: { status: 409, message: 'Remote file changed while it was being downloaded' },
+  DOWNLOAD_ABORTED: { status: 503, message: 'Download was aborted (shutdown or cancel)' },
+
+  // database
+  DB_UNAVAILABLE: { status: 503, message: 'Database is not reachable' },
+  DB_NOT_DURABLE: { status: 503, message: 'Write was not acknowledged by a majority in time (not yet durable)' },
+  DB_NO_LOCAL_SERVER: { status: 503, message: 'No MongoDB-compatible database could be found or started' },
+  DB_AUTH_FAILED: { status: 500, message: 'The database refused the configured credentials' },
+  DB_WRITE_REJECTED: { status: 500, message: 'The database rejected a write (not retryable as is)' },
+  STAGING_FILE_CHANGED: { status: 500, message: 'An extracted file no longer matches the size or sha256 recorded at extraction' },
+  JOB_STATE_CONFLICT: { status: 409, message: 'Job is not in the expected state' },
+  CYCLE_ALREADY_RUNNING: { status: 409, message: 'A sync cycle is already running' },
+
+  // vendor reporting
+  VENDOR_UNREACHABLE: { status: 502, message: 'Vendor status endpoint is not reachable' },
+  VENDOR_REJECTED: { status: 502, message: 'Vendor rejected the status report' },
+  SIGNATURE_INVALID: { status: 401, message: 'Request signature is missing, stale or invalid' },
+
+  // local disk
+  DISK_FULL: { status: 507, message: 'Not enough free space in the staging directory' },
+
+  // generic
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  VALIDATION: { status: 400, message: 'Request is not valid' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ProxyError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Machine-readable context (never secrets). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    const base = ERRORS[code].message;
+    super(detail ? `${base}: ${detail}` : base, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProxyError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = options?.details ? Object.freeze({ ...options.details }) : undefined;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isProxyError(err: unknown, code?: ErrorCode): err is ProxyError {
+  return err instanceof ProxyError && (code === undefined || err.code === code);
+}
+
+/** The code of any thrown value: ours, or INTERNAL. */
+export function errorCodeOf(err: unknown): ErrorCode {
+  return err instanceof ProxyError ? err.code : 'INTERNAL';
+}

@@ -1,0 +1,95 @@
+import type { Db, WriteConcernSettings } from 'mongodb';
+import type { Logger } from 'pino';
+import { databaseError } from '../db/connect.js';
+import { ProxyError } from '../errors.js';
+import { MEDIA_BUCKET } from './entry-mapping.js';
+import { writeMediaFiles } from './media-writer.js';
+import type { ImportPlan } from './plan.js';
+import { writeRecordFiles } from './record-writer.js';
+
+export interface ImportJob {
+  jobId: string;
+  /** Archive file name. */
+  archive: string;
+}
+
+export interface ImportOptions {
+  /** Records per bulkWrite (default 1000). */
+  batchSize?: number;
+  /** wtimeoutMS of the majority write concern used for every write. */
+  wtimeoutMs: number;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: { records: number; files: number }) => void;
+}
+
+export interface ImportResult {
+  /** Records written per collection. */
+  recordCounts: Record<string, number>;
+  /** Media files stored (uploaded now or already present). */
+  files: number;
+  /** Total size of those media files. */
+  bytes: number;
+  records: number;
+  /** Media files uploaded by this run; the rest were already stored. */
+  filesUploaded: number;
+}
+
+const DEFAULT_BATCH_SIZE = 1000;
+const MAX_WRITES_IN_FLIGHT = 2;
+
+/**
+ * Phase two of an import: writes what `planImport` checked. Every write uses `{ w: 'majority', wtimeoutMS }`; a write
+ * concern failure throws DB_NOT_DURABLE, a lost connection DB_UNAVAILABLE. Running it again for the same archive
+ * changes nothing (records are upserted by `_id` with deterministic content; media are keyed by archive path).
+ */
+export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: ImportJob, options: ImportOptions): Promise<ImportResult> {
+  const log = options.log.child({ component: 'importer', jobId: job.jobId, archive: job.archive });
+  if (plan.manifest && plan.manifest.jobId.toLowerCase() !== job.jobId.toLowerCase()) {
+    throw new ProxyError('MANIFEST_MISMATCH', `manifest.json is for job ${plan.manifest.jobId}, the archive for ${job.jobId}`, {
+      details: { path: 'manifest.json' },
+    });
+  }
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ProxyError('VALIDATION', `batchSize must be a positive integer, got ${batchSize}`);
+  const writeConcern: WriteConcernSettings = { w: 'majority', wtimeoutMS: options.wtimeoutMs };
+  const progress = { records: 0, files: 0 };
+  const report = (): void => options.onProgress?.({ ...progress });
+
+  const started = Date.now();
+  const recordCounts = await writeRecordFiles(db, dir, plan.recordFiles, job, {
+    batchSize,
+    maxInFlight: MAX_WRITES_IN_FLIGHT,
+    writeConcern,
+    log,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onBatch: (n) => {
+      progress.records += n;
+      report();
+    },
+  });
+  const media = await writeMediaFiles(db, dir, plan.binaries, job, {
+    writeConcern,
+    log,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onFile: () => {
+      progress.files++;
+      report();
+    },
+  });
+  const records = Object.values(recordCounts).reduce((a, b) => a + b, 0);
+  log.info(
+    { records, collections: Object.keys(recordCounts).length, files: media.files, filesUploaded: media.uploaded, bytes: media.bytes, ms: Date.now() - started },
+    'archive imported',
+  );
+  return { recordCounts, files: media.files, bytes: media.bytes, records, filesUploaded: media.uploaded };
+}
+
+/** Indexes the importer relies on for lookups; idempotent (createIndex is a no-op when the index exists). */
+export async function ensureImportIndexes(db: Db): Promise<void> {
+  try {
+    await db.collection(`${MEDIA_BUCKET}.files`).createIndex({ 'metadata.jobId': 1 }, { name: 'metadata_jobId' });
+  } catch (err) {
+    throw databaseError(err, 'creating the media.files index');
+  }
+}

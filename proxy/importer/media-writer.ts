@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GridFSBucket, type Db, type ObjectId, type WriteConcernSettings } from 'mongodb';
+import type { Logger } from 'pino';
+import { parseArchiveName } from '../archive/archive-name.js';
+import { databaseError } from '../db/connect.js';
+import { ProxyError } from '../errors.js';
+import { MEDIA_BUCKET, contentTypeFor } from './entry-mapping.js';
+import { entryFile, type ImportEntry } from './plan.js';
+
+/** `metadata` of a media.files document. */
+export interface MediaMetadata {
+  sha256: string;
+  size: number;
+  jobId: string;
+  archive: string;
+  contentType: string;
+}
+
+export interface MediaWriteOptions {
+  writeConcern: WriteConcernSettings;
+  log: Logger;
+  signal?: AbortSignal;
+  onFile: () => void;
+}
+
+export interface MediaWriteResult {
+  files: number;
+  bytes: number;
+  uploaded: number;
+  skipped: number;
+}
+
+/**
+ * Stores every binary entry in the GridFS bucket `media`: `_id` and filename = archive path. Idempotent: a file
+ * already stored with the same sha256 is skipped; one with another sha256 is replaced, unless it came from a newer
+ * archive. Chunks left without a files document by a crash mid-upload are deleted before uploading again (GridFS
+ * writes the files document last, so a files document means a complete upload).
+ */
+export async function writeMediaFiles(
+  db: Db,
+  dir: string,
+  binaries: readonly ImportEntry[],
+  job: { jobId: string; archive: string },
+  opts: MediaWriteOptions,
+): Promise<MediaWriteResult> {
+  const bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET, writeConcern: opts.writeConcern });
+  // Our media ids are archive paths (strings), not ObjectIds.
+  const filesColl = db.collection<{ _id: string; metadata?: Partial<MediaMetadata> }>(`${MEDIA_BUCKET}.files`);
+  const chunksColl = db.collection<{ files_id: string }>(`${MEDIA_BUCKET}.chunks`);
+  const result: MediaWriteResult = { files: 0, bytes: 0, uploaded: 0, skipped: 0 };
+
+  for (const entry of binaries) {
+    opts.signal?.throwIfAborted();
+    const what = `storing ${entry.path} in GridFS`;
+    try {
+      const existing = await filesColl.findOne({ _id: entry.path }, { projection: { metadata: 1 } });
+      const existingMeta = existing?.metadata;
+      if (existing && existingMeta?.sha256 === entry.sha256.toLowerCase()) {
+        result.skipped++;
+      } else if (existing && isFromNewerArchive(existingMeta?.archive, job.archive)) {
+        opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file kept: the stored one comes from a newer archive');
+        result.skipped++;
+      } else {
+        if (existing) {
+          opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file replaced by this archive');
+          // Files document first: a crash in between leaves orphan chunks, which the next line of any run removes.
+          await filesColl.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
+        }
+        await chunksColl.deleteMany({ files_id: entry.path }, { writeConcern: opts.writeConcern });
+        await upload(bucket, dir, entry, job, opts.signal);
+        result.uploaded++;
+      }
+    } catch (err) {
+      throw databaseError(err, what);
+    }
+    result.files++;
+    result.bytes += entry.size;
+    opts.onFile();
+  }
+  return result;
+}
+
+async function upload(bucket: GridFSBucket, dir: string, entry: ImportEntry, job: { jobId: string; archive: string }, signal?: AbortSignal): Promise<void> {
+  const metadata: MediaMetadata = {
+    sha256: entry.sha256.toLowerCase(),
+    size: entry.size,
+    jobId: job.jobId,
+    archive: job.archive,
+    contentType: contentTypeFor(entry.path),
+  };
+  const hash = createHash('sha256');
+  let size = 0;
+  // Checks the bytes against extraction's record before the end reaches GridFS, so a wrong file never gets a files doc.
+  const verify = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      const sha256 = hash.digest('hex');
+      if (sha256 !== metadata.sha256 || size !== entry.size) {
+        cb(new ProxyError('STAGING_FILE_CHANGED', entry.path, { details: { path: entry.path, expectedSize: entry.size, actualSize: size } }));
+      } else {
+        cb();
+      }
+    },
+  });
+  // The driver types GridFS ids as ObjectId but stores any BSON value; ours is the archive path.
+  const out = bucket.openUploadStreamWithId(entry.path as unknown as ObjectId, entry.path, { metadata });
+  await pipeline(createReadStream(entryFile(dir, entry.path)), verify, out, ...(signal ? [{ signal }] : []));
+}
+
+/** True when `stored` names an archive created after `current` (both must follow the archive naming rule). */
+function isFromNewerArchive(stored: string | undefined, current: string): boolean {
+  if (stored === undefined) return false;
+  const a = parseArchiveName(stored);
+  const b = parseArchiveName(current);
+  return a !== undefined && b !== undefined && a.createdAt.getTime() > b.createdAt.getTime();
+}

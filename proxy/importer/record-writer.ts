@@ -1,0 +1,79 @@
+import type { Db, Document, WriteConcernSettings } from 'mongodb';
+import type { Logger } from 'pino';
+import { ProxyError } from '../errors.js';
+import { BulkWritePipeline } from './bulk-write-pipeline.js';
+import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
+import { parseRecord, stampRecord } from './record-document.js';
+import { readRecordTexts, type RecordFileDigest } from './record-reader.js';
+
+export interface RecordWriteOptions {
+  batchSize: number;
+  maxInFlight: number;
+  writeConcern: WriteConcernSettings;
+  log: Logger;
+  signal?: AbortSignal;
+  /** Called after each acknowledged batch with the number of records it held. */
+  onBatch: (records: number) => void;
+}
+
+/**
+ * Phase two for record files: re-reads each planned file, stamps every record with `_retention` and upserts it by
+ * `_id` (replaceOne, upsert, unordered bulkWrite), keeping writes in flight while the next batch is parsed.
+ * Returns the number of records written per collection.
+ */
+export async function writeRecordFiles(
+  db: Db,
+  dir: string,
+  files: readonly PlannedRecordFile[],
+  job: { jobId: string; archive: string },
+  opts: RecordWriteOptions,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n));
+  try {
+    for (const file of files) {
+      opts.signal?.throwIfAborted();
+      const written = await writeOneFile(pipeline, dir, file, job, opts);
+      counts[file.collection] = (counts[file.collection] ?? 0) + written;
+      opts.log.debug({ entry: file.path, collection: file.collection, records: written }, 'record file queued');
+    }
+    await pipeline.drain();
+  } catch (err) {
+    await pipeline.settle();
+    throw err;
+  }
+  return counts;
+}
+
+async function writeOneFile(
+  pipeline: BulkWritePipeline,
+  dir: string,
+  file: PlannedRecordFile,
+  job: { jobId: string; archive: string },
+  opts: RecordWriteOptions,
+): Promise<number> {
+  const digest: RecordFileDigest = { size: 0, sha256: '' };
+  let batch: Document[] = [];
+  let count = 0;
+  for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
+    for (const r of chunk.records) {
+      batch.push(stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path));
+      if (batch.length >= opts.batchSize) {
+        count += batch.length;
+        await pipeline.submit(file.collection, batch);
+        batch = [];
+      }
+    }
+  }
+  if (batch.length > 0) {
+    count += batch.length;
+    await pipeline.submit(file.collection, batch);
+  }
+  checkDigest(file, digest);
+  if (count !== file.records) {
+    throw new ProxyError('STAGING_FILE_CHANGED', `${file.path}: ${count} records now, ${file.records} when planned`, {
+      details: { path: file.path },
+    });
+  }
+  return count;
+}

@@ -1,0 +1,21 @@
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { JobStore } from '../db/jobs.js';
+import type { Outbox } from '../db/outbox.js';
+import type { SftpSession } from '../sftp/connect.js';
+import type { Staging } from './staging.js';
+
+/** Everything a sync cycle needs, passed in (tests and the CLI build it; nothing is global). */
+export interface PipelineContext {
+  readonly config: Config;
+  readonly db: Db;
+  readonly jobs: JobStore;
+  readonly outbox: Outbox;
+  readonly staging: Staging;
+  readonly log: Logger;
+  /** Opens an SFTP session to the vendor (pinned host key). */
+  readonly connectSftp: () => Promise<SftpSession>;
+  readonly now: () => Date;
+  readonly signal?: AbortSignal;
+}

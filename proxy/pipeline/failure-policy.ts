@@ -1,0 +1,70 @@
+import type { ErrorCode } from '../errors.js';
+
+export type FailureKind =
+  /** The archive itself is bad: quarantine it, mark the job failed, report "failed". Retrying cannot help. */
+  | 'permanent'
+  /** The transfer went wrong: discard the partial download and fetch again; fails after schedule.maxAttempts. */
+  | 'refetch'
+  /**
+   * Infrastructure or a local problem (tunnel down, database away or not durable yet, disk full, vendor down):
+   * keep the state and retry with backoff for ever. The archive is fine, so it is never failed for this.
+   */
+  | 'retry';
+
+/** Every code is listed on purpose: a new code must be given a policy (the switch is checked for exhaustiveness). */
+export function classifyFailure(code: ErrorCode): FailureKind {
+  switch (code) {
+    case 'ARCHIVE_NAME_INVALID':
+    case 'ARCHIVE_NOT_ZIP':
+    case 'ARCHIVE_NOT_ENCRYPTED':
+    case 'ARCHIVE_WRONG_KEY':
+    case 'ARCHIVE_BAD_CRC':
+    case 'ARCHIVE_BAD_HMAC':
+    case 'ARCHIVE_UNSUPPORTED':
+    case 'ARCHIVE_PATH_TRAVERSAL':
+    case 'ARCHIVE_SYMLINK':
+    case 'ARCHIVE_OVERLAPPING_ENTRIES':
+    case 'ARCHIVE_DUPLICATE_ENTRY':
+    case 'ARCHIVE_RATIO_EXCEEDED':
+    case 'ARCHIVE_TOO_LARGE':
+    case 'ARCHIVE_TOO_MANY_ENTRIES':
+    case 'ARCHIVE_SIZE_MISMATCH':
+    case 'MANIFEST_INVALID':
+    case 'MANIFEST_MISMATCH':
+    case 'RECORD_INVALID':
+      return 'permanent';
+    case 'DOWNLOAD_SIZE_MISMATCH':
+    case 'DOWNLOAD_CHECKSUM_MISMATCH':
+    case 'REMOTE_FILE_CHANGED':
+      return 'refetch';
+    case 'SFTP_CONNECT_FAILED':
+    case 'SFTP_HOST_KEY_NOT_PINNED':
+    case 'SFTP_HOST_KEY_MISMATCH':
+    case 'SFTP_AUTH_FAILED':
+    case 'SFTP_LIST_FAILED':
+    case 'SFTP_TRANSFER_FAILED':
+    case 'SFTP_TIMEOUT':
+    case 'DOWNLOAD_ABORTED':
+    case 'DB_UNAVAILABLE':
+    case 'DB_NOT_DURABLE':
+    case 'DB_NO_LOCAL_SERVER':
+    case 'DB_AUTH_FAILED':
+    case 'DB_WRITE_REJECTED':
+    case 'STAGING_FILE_CHANGED':
+    case 'ARCHIVE_DEST_NOT_EMPTY':
+    case 'DISK_FULL':
+    case 'JOB_STATE_CONFLICT':
+    case 'CYCLE_ALREADY_RUNNING':
+    case 'VENDOR_UNREACHABLE':
+    case 'VENDOR_REJECTED':
+    case 'SIGNATURE_INVALID':
+    case 'CONFIG_INVALID':
+    case 'CONFIG_NOT_FOUND':
+    case 'SECRET_FILE_UNREADABLE':
+    case 'USAGE':
+    case 'NOT_FOUND':
+    case 'VALIDATION':
+    case 'INTERNAL':
+      return 'retry';
+  }
+}

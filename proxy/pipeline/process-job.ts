@@ -1,0 +1,99 @@
+import { stat } from 'node:fs/promises';
+import { errorCodeOf, isProxyError } from '../errors.js';
+import type { JobDoc, JobState } from '../db/jobs.js';
+import type { SftpSession } from '../sftp/connect.js';
+import { backoffMs } from './backoff.js';
+import type { PipelineContext } from './context.js';
+import { downloadArchive, sha256File } from './download-step.js';
+import { classifyFailure } from './failure-policy.js';
+import { importArchive } from './import-step.js';
+import { enqueueReport } from './reports.js';
+import { deliverOutbox } from '../report/deliver-outbox.js';
+
+export interface JobOutcome { fileName: string; jobId: string; state: JobState; error?: { code: string; message: string } }
+
+/**
+ * Drives one job as far as it can go: every step starts from the state stored in MongoDB, so a crash at any
+ * point resumes here. "downloaded" is only enqueued after the import was acknowledged by a majority.
+ */
+export async function processJob(ctx: PipelineContext, initial: JobDoc, session: () => Promise<SftpSession>): Promise<JobOutcome> {
+  const log = ctx.log.child({ component: 'pipeline', jobId: initial.jobId, fileName: initial.fileName });
+  let job = initial;
+  try {
+    if (job.state === 'discovered' || job.state === 'downloading') {
+      job = await ctx.jobs.transition(job.fileName, ['discovered', 'downloading'], 'downloading');
+      if (job.source === 'sftp') {
+        await enqueueReport(ctx, job, 'downloading');
+        await deliverSoon(ctx);
+        const facts = await downloadArchive(ctx, job, session);
+        job = await ctx.jobs.transition(job.fileName, ['downloading'], 'downloaded', facts);
+      } else {
+        const path = job.localPath ?? '';
+        const s = await stat(path);
+        job = await ctx.jobs.transition(job.fileName, ['downloading'], 'downloaded', { bytes: s.size, sha256: await sha256File(path, ctx.signal) });
+      }
+    }
+    if (job.state === 'downloaded' || job.state === 'importing') {
+      job = await ctx.jobs.transition(job.fileName, ['downloaded', 'importing'], 'importing');
+      const facts = await importArchive(ctx, job, archivePathOf(ctx, job));
+      job = await ctx.jobs.transition(job.fileName, ['importing'], 'imported', facts);
+    }
+    if (job.state === 'imported' && job.source === 'sftp') {
+      await enqueueReport(ctx, job, 'downloaded');
+    }
+    return { fileName: job.fileName, jobId: job.jobId, state: job.state };
+  } catch (err) {
+    if (ctx.signal?.aborted) throw err;
+    return handleFailure(ctx, job, err, log);
+  }
+}
+
+export function archivePathOf(ctx: PipelineContext, job: JobDoc): string {
+  return job.source === 'local' && job.localPath ? job.localPath : ctx.staging.downloadedPath(job.fileName);
+}
+
+/** Tries to deliver queued reports now ("Downloading..." should show while we download); never blocks the job. */
+async function deliverSoon(ctx: PipelineContext): Promise<void> {
+  await deliverOutbox({
+    outbox: ctx.outbox,
+    jobs: ctx.jobs,
+    endpoint: ctx.config.vendor,
+    log: ctx.log,
+    retry: { baseSeconds: ctx.config.schedule.retryBaseSeconds, maxSeconds: ctx.config.schedule.retryMaxSeconds },
+    now: ctx.now,
+  }).catch((err: unknown) => ctx.log.warn({ component: 'reporter', code: errorCodeOf(err) }, 'report delivery deferred'));
+}
+
+async function handleFailure(ctx: PipelineContext, job: JobDoc, err: unknown, log: PipelineContext['log']): Promise<JobOutcome> {
+  const code = errorCodeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'JOB_STATE_CONFLICT') {
+    log.warn({ code }, 'job changed under us; leaving it');
+    return { fileName: job.fileName, jobId: job.jobId, state: job.state, error: { code, message } };
+  }
+  if (!isProxyError(err)) log.error({ err }, 'unexpected error');
+  const kind = classifyFailure(code);
+  const attempts = job.attempts + 1;
+  const exhausted = kind === 'refetch' && attempts >= ctx.config.schedule.maxAttempts;
+
+  if (kind === 'permanent' || exhausted) {
+    // A local archive (the `import` command) is the operator's file: it stays where it is.
+    const where = job.source === 'sftp' ? await ctx.staging.quarantine(ctx.staging.downloadedPath(job.fileName), job.fileName) : job.localPath;
+    await ctx.staging.removeExtract(job.jobId);
+    const failed = await ctx.jobs.fail(job.fileName, { code, message: exhausted ? `${message} (after ${attempts} attempts)` : message });
+    log.error({ code, err: message, quarantined: where, attempts }, 'archive failed; quarantined, reporting "failed"');
+    if (failed.source === 'sftp') await enqueueReport(ctx, failed, 'failed');
+    return { fileName: job.fileName, jobId: job.jobId, state: 'failed', error: { code, message } };
+  }
+
+  const retryAt = new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.schedule.retryBaseSeconds, ctx.config.schedule.retryMaxSeconds));
+  const reset: Partial<JobDoc> = kind === 'refetch' ? { highWaterMark: 0 } : {};
+  if (kind === 'refetch') await ctx.staging.retire(job.fileName, 0);
+  const logFn = code === 'DB_NOT_DURABLE' ? log.warn.bind(log) : log.error.bind(log);
+  logFn({ code, err: message, attempt: attempts, retryAt }, code === 'DB_NOT_DURABLE' ? 'not durable yet; will retry' : 'step failed; will retry');
+  // The retry itself needs the database: if it is away, the job simply stays due and the next cycle tries again.
+  await ctx.jobs.recordRetry(job.fileName, { code, message }, retryAt, reset).catch((e: unknown) => {
+    log.warn({ code: errorCodeOf(e) }, 'could not record the retry');
+  });
+  return { fileName: job.fileName, jobId: job.jobId, state: job.state, error: { code, message } };
+}

@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import { errorCodeOf } from '../errors.js';
+import type { PipelineContext } from './context.js';
+import { runSyncCycle, type CycleState, type CycleSummary } from './sync-cycle.js';
+
+export interface RunnerStatus {
+  running: boolean;
+  lastStartedAt?: string;
+  lastFinishedAt?: string;
+  lastOk?: boolean;
+  lastSuccessAt?: string;
+  lastError?: { code: string; message: string };
+}
+
+/**
+ * Runs sync cycles one at a time: a trigger while a cycle runs is skipped (never two cycles at once).
+ * After a cycle with work left to retry, it arms one timer for the earliest retry.
+ */
+export class SyncRunner {
+  private current: Promise<CycleSummary> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly state: CycleState = { loggedIgnored: new Set() };
+  private readonly log: Logger;
+  readonly status: RunnerStatus = { running: false };
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    private readonly options: { retryTimer: boolean } = { retryTimer: true },
+  ) {
+    this.log = ctx.log.child({ component: 'runner' });
+  }
+
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Starts a cycle unless one is running; returns its summary, or undefined when skipped. */
+  async trigger(reason: string): Promise<CycleSummary | undefined> {
+    if (this.current) {
+      this.log.info({ reason }, 'a cycle is already running; trigger skipped');
+      return undefined;
+    }
+    if (this.ctx.signal?.aborted) return undefined;
+    this.log.info({ reason }, 'sync cycle starting');
+    this.status.running = true;
+    this.status.lastStartedAt = new Date().toISOString();
+    this.current = runSyncCycle(this.ctx, this.state);
+    try {
+      const summary = await this.current;
+      this.status.lastOk = summary.ok;
+      if (summary.ok) this.status.lastSuccessAt = summary.finishedAt;
+      delete this.status.lastError;
+      await this.armRetry();
+      return summary;
+    } catch (err) {
+      this.status.lastOk = false;
+      this.status.lastError = { code: errorCodeOf(err), message: (err as Error).message };
+      if (!this.ctx.signal?.aborted) this.log.error({ code: errorCodeOf(err), err: (err as Error).message }, 'sync cycle failed');
+      this.scheduleRetry(this.ctx.config.schedule.retryBaseSeconds * 1000);
+      throw err;
+    } finally {
+      this.current = undefined;
+      this.status.running = false;
+      this.status.lastFinishedAt = new Date().toISOString();
+    }
+  }
+
+  /** Waits for the running cycle (if any) to end; used on shutdown. */
+  async idle(): Promise<void> {
+    await this.current?.catch(() => undefined);
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private async armRetry(): Promise<void> {
+    if (!this.options.retryTimer) return;
+    const next = await this.ctx.jobs.col
+      .find({ state: { $in: ['discovered', 'downloading', 'downloaded', 'importing', 'imported'] } })
+      .sort({ nextAttemptAt: 1 })
+      .limit(1)
+      .next();
+    const outboxNext = await this.ctx.outbox.col.find({ deliveredAt: { $exists: false } }).sort({ nextAttemptAt: 1 }).limit(1).next();
+    const times = [next?.nextAttemptAt, outboxNext?.nextAttemptAt].filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
+    if (times.length === 0) return;
+    this.scheduleRetry(Math.max(1000, Math.min(...times) - Date.now()));
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (!this.options.retryTimer || this.ctx.signal?.aborted) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.trigger('retry').catch(() => undefined);
+    }, Math.min(delayMs, 2 ** 31 - 1));
+    this.retryTimer.unref();
+  }
+}

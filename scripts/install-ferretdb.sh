@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds FerretDB v1.24.2 (MongoDB wire protocol on SQLite) into
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/retention-proxy/ferretdb-v1.24.2/ferretdb
+# which is where proxy/devdb/local-database.ts looks for it when neither MONGODB_URI nor a Docker engine is available.
+# Idempotent: returns at once when a working binary of that version is already there. Needs Go >= 1.24.
+# Only the Go module proxy is contacted; nothing else is downloaded.
+#
+# Why not simply `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`:
+#  (a) `go install pkg@version` looks the module up in `@v/list` for its deprecation notice, and the Go module proxy
+#      answers 403 for FerretDB's list, so the command fails before building anything;
+#  (b) the published module embeds an EMPTY build/version/version.txt (the file is generated in FerretDB's own
+#      build), so a binary built straight from the module panics at start.
+# So: a small wrapper module that requires FerretDB, vendored so that version.txt can be filled in, then built.
+set -euo pipefail
+
+VERSION=v1.24.2
+CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/retention-proxy/ferretdb-${VERSION}"
+BIN="${CACHE_DIR}/ferretdb"
+SRC="${CACHE_DIR}/src"
+
+if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -qx "version: ${VERSION}"; then
+  echo "FerretDB ${VERSION} already installed: ${BIN}"
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "error: Go (>= 1.24) is needed to build FerretDB; install it (e.g. apt-get install golang-go) and run again" >&2
+  exit 1
+fi
+
+# Never fetch a newer Go toolchain, never fall back to direct VCS downloads: the module proxy only.
+export GOTOOLCHAIN=local
+export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
+export GOPROXY="${GOPROXY%,direct}"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+export CGO_ENABLED="${CGO_ENABLED:-0}"
+
+mkdir -p "$SRC"
+cd "$SRC"
+
+cat > go.mod <<EOF
+module retentionproxy/ferretdb
+
+go 1.24
+
+require github.com/FerretDB/FerretDB ${VERSION}
+EOF
+
+cat > tools.go <<'EOF'
+//go:build tools
+
+// Package tools only pins FerretDB's command so that `go mod vendor` brings it in.
+package tools
+
+import _ "github.com/FerretDB/FerretDB/cmd/ferretdb"
+EOF
+
+echo "Resolving FerretDB ${VERSION} modules through ${GOPROXY} ..."
+GOFLAGS="${GOFLAGS} -mod=mod" go mod tidy
+rm -rf vendor
+go mod vendor
+chmod -R u+w vendor
+# Reason (b) above: fill in the version the binary reports (and needs to start).
+echo "${VERSION}" > vendor/github.com/FerretDB/FerretDB/build/version/version.txt
+
+echo "Building FerretDB ${VERSION} (takes about 1-2 minutes on 2 cores) ..."
+TMP_BIN="${CACHE_DIR}/ferretdb.tmp.$$"
+trap 'rm -f "$TMP_BIN"' EXIT
+go build -mod=vendor -trimpath -o "$TMP_BIN" github.com/FerretDB/FerretDB/cmd/ferretdb
+
+if ! "$TMP_BIN" --version | grep -qx "version: ${VERSION}"; then
+  echo "error: the built binary does not report version ${VERSION}:" >&2
+  "$TMP_BIN" --version >&2 || true
+  exit 1
+fi
+mv -f "$TMP_BIN" "$BIN"
+trap - EXIT
+echo "FerretDB ${VERSION} installed: ${BIN}"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the demo and the test suite need on a fresh Debian/Ubuntu machine, and nothing twice:
+#   system packages  openssh-server/-client (real sshd in tests), p7zip-full + zip/unzip (real archive tools),
+#                    chromium (portal browser tests)
+#   FerretDB 1.24.2  the MongoDB-wire server used when neither MONGODB_URI nor a Docker engine is available
+#   npm packages     npm ci (or npm install when there is no lock file)
+# Quick when everything is already there. Set SETUP_SKIP_APT=1 to skip the system packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v sftp >/dev/null 2>&1 || need+=(openssh-client)
+command -v 7z >/dev/null 2>&1 || need+=(p7zip-full)
+command -v zip >/dev/null 2>&1 || need+=(zip)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+
+if [ "${#need[@]}" -gt 0 ] && [ "${SETUP_SKIP_APT:-0}" != 1 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install: ${need[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ -z "${MONGODB_URI:-}" ]; then
+  bash scripts/install-ferretdb.sh
+fi
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node >= 20.19 required, found "+process.version); process.exit(1) }'
+if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+echo "setup: ready"

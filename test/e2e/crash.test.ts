@@ -1,0 +1,120 @@
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { join } from 'node:path';
+import { BSON } from 'mongodb';
+import type { StatusReport } from '../../proxy/vendor-sim/types.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { expectedCounts, presentCounts, recordIdsOf } from '../helpers/archive-records.js';
+import { ARCHIVE_KEY, startSim, writeProxyConfig, type SimHandle } from '../helpers/scenario.js';
+
+/**
+ * SIGKILL `sync --once` at random points, restart it until it completes, and prove that every record is in
+ * the database exactly once and every archive was reported "downloaded" exactly once, never before its
+ * import was durable (the simulator checks the database at the moment each "downloaded" report arrives).
+ */
+const TRIALS = Number(process.env.CRASH_TRIALS ?? 30);
+
+/** Log messages that mark the steps worth interrupting (one is picked per trial), or a random delay. */
+const KILL_POINTS = [
+  'new archive discovered',
+  'downloading',
+  'status reported to vendor',
+  'download complete',
+  'archive extracted and verified',
+  'records verified; importing',
+  'import acknowledged by a majority',
+  'cycle finished',
+] as const;
+
+describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
+  let h: SimHandle;
+  let client: MongoClient;
+  /** Record _ids of each archive by collection (read with 7z), and their union per collection. */
+  const idsOf = new Map<string, Map<string, unknown[]>>();
+  const union: Record<string, number> = {};
+  const violations: string[] = [];
+  const dbOfSite = new Map<string, string>();
+
+  beforeAll(async () => {
+    h = await startSim({
+      onReport: async (report: StatusReport) => {
+        if (report.status !== 'downloaded') return;
+        const dbName = dbOfSite.get(report.siteId);
+        const ids = idsOf.get(report.fileName);
+        if (!dbName || !ids) return;
+        const got = await presentCounts(client.db(dbName), ids);
+        const want = expectedCounts(ids);
+        if (JSON.stringify(sortKeys(got)) !== JSON.stringify(sortKeys(want))) {
+          violations.push(`${report.siteId} ${report.fileName}: "downloaded" arrived with ${JSON.stringify(got)} present, expected ${JSON.stringify(want)}`);
+        }
+      },
+    });
+    client = await MongoClient.connect(inject('mongoUri'));
+    const base = Date.UTC(2026, 9, 1, 3, 0, 0);
+    for (let d = 0; d < 2; d++) {
+      const p = await h.sim.publishDay({ date: new Date(base + d * 86_400_000), records: 600, mediaBytes: 512 * 1024, layout: d === 0 ? 'lines' : 'array' });
+      idsOf.set(p.fileName, await recordIdsOf(join(h.dir, 'outbox', p.fileName), ARCHIVE_KEY));
+    }
+    const all = new Map<string, Set<string>>();
+    for (const ids of idsOf.values()) for (const [c, list] of ids) for (const id of list) (all.get(c) ?? all.set(c, new Set()).get(c))?.add(BSON.EJSON.stringify(id));
+    for (const [c, set] of all) union[c] = set.size;
+  });
+  afterAll(async () => {
+    await client?.close();
+    await h?.sim.close();
+  });
+
+  it('never loses, duplicates or prematurely reports anything', async () => {
+    let rng = 0x2f6b1d;
+    const random = (): number => ((rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const kills: string[] = [];
+
+    for (let i = 0; i < TRIALS; i++) {
+      const siteId = `crash-${i}`;
+      const dbName = `crash_${i}`;
+      dbOfSite.set(siteId, dbName);
+      const setup = await writeProxyConfig(h, { siteId, dbName });
+      const args = ['sync', '--once', '--json', '--config', setup.configPath];
+
+      // First run: killed at a chosen step (plus jitter) or after a random delay; sometimes killed twice.
+      const runs: CliResult[] = [];
+      const killsThisTrial = random() < 0.3 ? 2 : 1;
+      for (let k = 0; k < killsThisTrial; k++) {
+        const usePoint = random() < 0.75;
+        const point = KILL_POINTS[Math.floor(random() * KILL_POINTS.length)] ?? 'downloading';
+        const res = await runCli(args, usePoint
+          ? { killWhen: (l) => l.msg === point, killDelayMs: Math.floor(random() * 40) }
+          : { killAfterMs: 300 + Math.floor(random() * 2500) });
+        kills.push(res.killed ? (usePoint ? point : 'random') : 'not killed');
+        runs.push(res);
+      }
+      // Then restart until it completes (it must, within a few runs).
+      let final: CliResult | undefined;
+      for (let r = 0; r < 4 && final?.code !== 0; r++) final = await runCli(args);
+      expect(final?.code, `trial ${i}: ${final?.stderr.slice(-3000)}`).toBe(0);
+
+      const db = client.db(dbName);
+      // Exactly once: every collection holds exactly the union of the archives' _ids, nothing more.
+      for (const [c, n] of Object.entries(union)) expect(await db.collection(c).countDocuments(), `trial ${i} ${c}`).toBe(n);
+      for (const [fileName, ids] of idsOf) {
+        expect(sortKeys(await presentCounts(db, ids)), `trial ${i} ${fileName}`).toEqual(sortKeys(expectedCounts(ids)));
+        const downloaded = h.sim.reports().filter((r) => r.siteId === siteId && r.fileName === fileName && r.status === 'downloaded');
+        expect(new Set(downloaded.map((r) => r.reportId)).size, `trial ${i}: one "downloaded" report for ${fileName}`).toBe(1);
+      }
+      await db.dropDatabase();
+    }
+    expect(violations).toEqual([]);
+    // The trials must really have interrupted work, not just started and stopped.
+    expect(kills.filter((k) => k !== 'not killed').length).toBeGreaterThanOrEqual(Math.floor(TRIALS * 0.6));
+    console.log(`crash trials: ${TRIALS}; kill points: ${JSON.stringify(countBy(kills))}`);
+  });
+});
+
+function sortKeys(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
