@@ -32,7 +32,9 @@ if [ -z "${MONGODB_URI:-}" ]; then
 fi
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node >= 20.19 required, found "+process.version); process.exit(1) }'
+# `npm install` rather than `npm ci`: it installs the locked versions too, and it also fills in the per-platform
+# optional packages (rollup, esbuild) that some npm 11 releases leave out of the lock file, which makes `npm ci` refuse.
 if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  npm install --no-audit --no-fund
 fi
 echo "setup: ready"

@@ -46,17 +46,7 @@ export interface JobDoc {
   retiredAt?: Date;
 }
 
-export interface NewJob {
-  fileName: string;
-  serviceId: string;
-  jobId: string;
-  siteId: string;
-  archiveCreatedAt: Date;
-  source: 'sftp' | 'local';
-  localPath?: string;
-  remoteSize: number;
-  remoteMtimeMs: number;
-}
+export type NewJob = Pick<JobDoc, 'fileName' | 'serviceId' | 'jobId' | 'siteId' | 'archiveCreatedAt' | 'source' | 'localPath' | 'remoteSize' | 'remoteMtimeMs'>;
 
 /** The job documents: one per archive, the state machine's only source of truth. Every write is majority-acknowledged. */
 export class JobStore {

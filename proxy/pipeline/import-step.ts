@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { extractArchive } from '../archive/extract.js';
 import type { JobDoc, RecordCount } from '../db/jobs.js';
 import { applyImport, planImport } from '../importer/index.js';
@@ -15,19 +16,14 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
   const dir = staging.extractDir(job.jobId);
   await staging.removeExtract(job.jobId);
   try {
-    let lastLog = 0;
+    const progress = throttled(log, 5000);
     const extracted = await extractArchive(archivePath, dir, {
       password: config.archive.key,
       allowUnencrypted: config.archive.allowUnencrypted,
       limits: { maxEntries: config.archive.maxEntries, maxTotalBytes: config.archive.maxTotalBytes, maxEntryRatio: config.archive.maxEntryRatio },
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onProgress: (p) => {
-        if (Date.now() - lastLog > 5000) {
-          lastLog = Date.now();
-          log.info(p, 'extracting');
-        }
-      },
+      onProgress: (p) => progress(p, 'extracting'),
     });
     log.info({ entries: extracted.entries.length, bytes: extracted.totalBytes }, 'archive extracted and verified');
     const plan = await planImport(dir, extracted.entries, log);
@@ -37,12 +33,7 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       wtimeoutMs: config.mongodb.writeConcernTimeoutMs,
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onProgress: (p) => {
-        if (Date.now() - lastLog > 5000) {
-          lastLog = Date.now();
-          log.info(p, 'importing');
-        }
-      },
+      onProgress: (p) => progress(p, 'importing'),
     });
     log.info({ records: result.records, files: result.files }, 'import acknowledged by a majority');
     return {
@@ -53,4 +44,14 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
   } finally {
     await staging.removeExtract(job.jobId);
   }
+}
+
+/** Logs progress at most once per `everyMs` (long steps must show they are alive, without flooding the log). */
+function throttled(log: Logger, everyMs: number): (fields: object, msg: string) => void {
+  let last = 0;
+  return (fields, msg) => {
+    if (Date.now() - last < everyMs) return;
+    last = Date.now();
+    log.info(fields, msg);
+  };
 }

@@ -7,8 +7,7 @@ import type { PipelineContext } from './context.js';
 import { downloadArchive, sha256File } from './download-step.js';
 import { classifyFailure } from './failure-policy.js';
 import { importArchive } from './import-step.js';
-import { enqueueReport } from './reports.js';
-import { deliverOutbox } from '../report/deliver-outbox.js';
+import { deliverReports, enqueueReport } from './reports.js';
 
 export interface JobOutcome { fileName: string; jobId: string; state: JobState; error?: { code: string; message: string } }
 
@@ -54,14 +53,7 @@ export function archivePathOf(ctx: PipelineContext, job: JobDoc): string {
 
 /** Tries to deliver queued reports now ("Downloading..." should show while we download); never blocks the job. */
 async function deliverSoon(ctx: PipelineContext): Promise<void> {
-  await deliverOutbox({
-    outbox: ctx.outbox,
-    jobs: ctx.jobs,
-    endpoint: ctx.config.vendor,
-    log: ctx.log,
-    retry: { baseSeconds: ctx.config.schedule.retryBaseSeconds, maxSeconds: ctx.config.schedule.retryMaxSeconds },
-    now: ctx.now,
-  }).catch((err: unknown) => ctx.log.warn({ component: 'reporter', code: errorCodeOf(err) }, 'report delivery deferred'));
+  await deliverReports(ctx).catch((err: unknown) => ctx.log.warn({ component: 'reporter', code: errorCodeOf(err) }, 'report delivery deferred'));
 }
 
 async function handleFailure(ctx: PipelineContext, job: JobDoc, err: unknown, log: PipelineContext['log']): Promise<JobOutcome> {

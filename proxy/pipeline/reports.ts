@@ -1,4 +1,5 @@
 import type { JobDoc } from '../db/jobs.js';
+import { deliverOutbox, type DeliverResult } from '../report/deliver-outbox.js';
 import { reportIdFor, type ReportStatus, type StatusReport } from '../db/outbox.js';
 import type { PipelineContext } from './context.js';
 
@@ -19,4 +20,16 @@ export async function enqueueReport(ctx: PipelineContext, job: JobDoc, status: R
   };
   if (status === 'failed' && job.error) report.error = { code: job.error.code, message: job.error.message };
   await ctx.outbox.enqueue(report);
+}
+
+/** Sends what is due in the outbox with the pipeline's endpoint and retry settings. */
+export function deliverReports(ctx: PipelineContext): Promise<DeliverResult> {
+  return deliverOutbox({
+    outbox: ctx.outbox,
+    jobs: ctx.jobs,
+    endpoint: ctx.config.vendor,
+    log: ctx.log,
+    retry: { baseSeconds: ctx.config.schedule.retryBaseSeconds, maxSeconds: ctx.config.schedule.retryMaxSeconds },
+    now: ctx.now,
+  });
 }

@@ -2,11 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { errorCodeOf } from '../errors.js';
 import type { JobState } from '../db/jobs.js';
-import { deliverOutbox, reconcileReported, type DeliverResult } from '../report/deliver-outbox.js';
+import { reconcileReported, type DeliverResult } from '../report/deliver-outbox.js';
 import type { RemoteFile, SftpSession } from '../sftp/connect.js';
 import { stableFiles } from '../sftp/stable-listing.js';
 import type { PipelineContext } from './context.js';
 import { processJob, type JobOutcome } from './process-job.js';
+import { deliverReports } from './reports.js';
 
 export interface ArchiveStatus { fileName: string; state: JobState | 'unstable'; error?: { code: string; message: string } }
 
@@ -80,14 +81,7 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
     await dropSession();
   }
 
-  const outbox = await deliverOutbox({
-    outbox: ctx.outbox,
-    jobs: ctx.jobs,
-    endpoint: ctx.config.vendor,
-    log: ctx.log,
-    retry: { baseSeconds: ctx.config.schedule.retryBaseSeconds, maxSeconds: ctx.config.schedule.retryMaxSeconds },
-    now: ctx.now,
-  });
+  const outbox = await deliverReports(ctx);
   await housekeeping(ctx);
 
   for (const [name, status] of found) {
