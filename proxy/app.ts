@@ -29,7 +29,7 @@ export interface AppDeps {
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: false, trustProxy: false });
+  const app = Fastify({ loggerInstance: logger, trustProxy: false });
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ProxyError) return reply.code(err.status).send(err.toJSON());

@@ -41,18 +41,21 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
   await mkdir(dir, { recursive: true });
   const log = createLogger({ level: v['log-level'] ?? 'info', destination: pino.destination({ fd: 1, sync: false }) });
 
-  const database = await findOrStartLocalDatabase({ dataDir: join(dir, 'db'), log: log.child({ component: 'devdb' }) });
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
-  const archiveKey = 'Demo-Archive-Key-1';
-  const signingSecret = randomBytes(24).toString('base64url');
-  const sim = await startVendorSim({
-    dataDir: join(dir, 'vendor-sftp'), serviceId: 'svc1001', archiveKey, encryption: 'aes-256', signingSecret,
-    sftp: { port: 0, username: 'vendor', authorizedPublicKey: keys.public }, http: { port: 0 },
-    log: log.child({ component: 'vendor-sim' }),
-  });
-  const stop: (() => Promise<void>)[] = [() => sim.close(), () => database.stop()];
+  // Everything started is stopped again, newest first, however far the start got.
+  const stop: (() => Promise<void>)[] = [];
   try {
+    const database = await findOrStartLocalDatabase({ dataDir: join(dir, 'db'), log: log.child({ component: 'devdb' }) });
+    stop.unshift(() => database.stop());
+    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const archiveKey = 'Demo-Archive-Key-1';
+    const signingSecret = randomBytes(24).toString('base64url');
     await mkdir(join(dir, 'vendor-sftp'), { recursive: true });
+    const sim = await startVendorSim({
+      dataDir: join(dir, 'vendor-sftp'), serviceId: 'svc1001', archiveKey, encryption: 'aes-256', signingSecret,
+      sftp: { port: 0, username: 'vendor', authorizedPublicKey: keys.public }, http: { port: 0 },
+      log: log.child({ component: 'vendor-sim' }),
+    });
+    stop.unshift(() => sim.close());
     const now = Date.now();
     for (let d = days; d >= 1; d--) await sim.publishDay({ date: new Date(Math.floor((now - d * 86_400_000) / 1000) * 1000), records });
     await writeFile(join(dir, 'client_ed25519'), keys.private, { mode: 0o600 });
