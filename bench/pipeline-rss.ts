@@ -24,7 +24,7 @@ export async function benchPipelineRss(ctx: BenchContext, mongoUri: string): Pro
     ctx.log(`rss: generating a ${(bytes / GiB).toFixed(2)} GiB archive`);
     const archive = await publishDayArchive({
       dataDir: dir, archiveKey: KEY, encryption: 'aes-256', serviceId: 'bench', jobId: randomUUID(),
-      createdAt: new Date(Date.UTC(2026, 0, gib, 3)), seed: 'bench', records: Math.round(200_000 * ctx.scale * gib), mediaBytes: bytes, sidecar: false,
+      createdAt: new Date(Date.UTC(2026, 0, gib, 3)), seed: 'bench', records: Math.round(25_000 * Math.max(ctx.scale, 0.05) * gib), mediaBytes: bytes, sidecar: false,
     });
     await archive.completed;
     const configPath = join(dir, 'config.yaml');

@@ -50,7 +50,7 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
     await s?.close().catch(() => undefined);
   };
 
-  const ignored: string[] = [];
+  const ignored = new Set<string>();
   const found = new Map<string, ArchiveStatus>();
   let listingError: CycleSummary['listingError'];
   try {
@@ -91,13 +91,13 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   }
   const archives = [...found.values()];
   const ok = !listingError && archives.every((a) => a.state === 'reported') && outbox.pending === 0;
-  const summary: CycleSummary = { startedAt, finishedAt: ctx.now().toISOString(), archives, ignored, outcomes, outbox, ok };
+  const summary: CycleSummary = { startedAt, finishedAt: ctx.now().toISOString(), archives, ignored: [...ignored], outcomes, outbox, ok };
   if (listingError) summary.listingError = listingError;
   log.info({ archives: archives.length, processed: outcomes.length, ok, outboxPending: outbox.pending }, 'cycle finished');
   return summary;
 }
 
-async function discover(ctx: PipelineContext, state: CycleState, session: SftpSession, ignored: string[]): Promise<{ stable: RemoteFile[]; unstable: RemoteFile[] }> {
+async function discover(ctx: PipelineContext, state: CycleState, session: SftpSession, ignored: Set<string>): Promise<{ stable: RemoteFile[]; unstable: RemoteFile[] }> {
   const log = ctx.log.child({ component: 'discover' });
   const dir = ctx.config.sftp.remoteDir;
   const relevant = (files: RemoteFile[]): RemoteFile[] =>
@@ -105,7 +105,7 @@ async function discover(ctx: PipelineContext, state: CycleState, session: SftpSe
       if (SIDECAR.test(f.name)) return false;
       const parsed = parseArchiveName(f.name);
       if (!parsed) {
-        ignored.push(f.name);
+        ignored.add(f.name);
         if (!state.loggedIgnored.has(f.name)) {
           state.loggedIgnored.add(f.name);
           log.info({ name: f.name }, 'ignoring a file whose name is not an archive name');
@@ -122,7 +122,6 @@ async function discover(ctx: PipelineContext, state: CycleState, session: SftpSe
   if (unknown.length > 0) {
     await sleep(ctx.config.sftp.settleSeconds * 1000, undefined, ctx.signal ? { signal: ctx.signal } : {});
     const second = relevant(await session.list(dir));
-    ignored.splice(0, ignored.length, ...new Set(ignored));
     stableNew = stableFiles(unknown, second);
   }
   for (const f of stableNew) {

@@ -56,15 +56,19 @@ describe('retention-proxy sync --once against the vendor simulator', () => {
   });
 
   it('resumes after the connection drops mid-download and still completes', async () => {
-    const setup = await writeProxyConfig(h, { siteId: 'e2e-drop', dbName: 'e2e_sync_drop' });
-    h.sim.setFaults({ dropAfterBytes: 160 * 1024 });
+    // 16 KiB reads: a checkpoint (every 32 KiB) is on disk well before the drop at 160 KiB.
+    const setup = await writeProxyConfig(h, { siteId: 'e2e-drop', dbName: 'e2e_sync_drop', chunkSize: 16 * 1024 });
+    // Throttled, so that checkpoints are durable before the drop (at full speed the drop may come before the first
+    // write completes, and then starting again from 0 is the right thing to do).
+    h.sim.setFaults({ dropAfterBytes: 160 * 1024, bytesPerSecond: 400 * 1024 });
     try {
       const res = await runCli(['sync', '--once', '--json', '--config', setup.configPath]);
       expect(res.code, res.stderr.slice(-3000)).toBe(0);
-      expect(res.logs.some((l) => l.msg === 'reconnecting to resume')).toBe(true);
-      expect(res.logs.some((l) => l.msg === 'resuming download')).toBe(true);
+      const msgs = res.logs.map((l) => String(l.msg));
+      expect(msgs, 'a reconnect after the drop').toContain('reconnecting to resume');
+      expect(res.logs.some((l) => l.msg === 'resuming download' && Number(l.resumeFrom) > 0), 'resumed from a checkpoint > 0').toBe(true);
     } finally {
-      h.sim.setFaults({ dropAfterBytes: 0 });
+      h.sim.setFaults({ dropAfterBytes: 0, bytesPerSecond: 0 });
     }
   });
 

@@ -41,7 +41,7 @@ export async function startSim(options: Partial<Omit<VendorSimOptions, 'sftp' | 
 export interface ProxySetup { configPath: string; stagingDir: string; dbName: string; siteId: string; dir: string }
 
 /** Writes a proxy config.yaml pointing at the simulator and the test database. */
-export async function writeProxyConfig(h: SimHandle, opts: { siteId: string; dbName: string; extra?: string; archiveKey?: string }): Promise<ProxySetup> {
+export async function writeProxyConfig(h: SimHandle, opts: { siteId: string; dbName: string; extra?: string; archiveKey?: string; chunkSize?: number }): Promise<ProxySetup> {
   const dir = await mkdtemp(join(tmpdir(), `rp-${opts.siteId}-`));
   const stagingDir = join(dir, 'staging');
   const keyFile = join(dir, 'archive.key');
@@ -59,6 +59,7 @@ sftp:
   hostKeyFingerprint: "${h.sim.hostKeyFingerprint}"
   settleSeconds: 0.2
   checkpointBytes: 32768
+  chunkSize: ${opts.chunkSize ?? 0}
   stallTimeoutMs: 3000
 archive:
   keyFile: ${keyFile}

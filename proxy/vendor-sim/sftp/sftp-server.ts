@@ -37,7 +37,7 @@ export interface RunningSftpServer {
 }
 
 type Handle =
-  | { kind: 'file'; path: string; name: string; fh: FileHandle; served: number; stalled: boolean }
+  | { kind: 'file'; path: string; name: string; fh: FileHandle; served: number; claimed: number; stalled: boolean; dropping?: boolean }
   | { kind: 'dir'; path: string; listed: boolean };
 
 class PathRefused extends Error {}
@@ -127,13 +127,13 @@ function serveSftp(sftp: SFTPWrapper, client: Connection, opts: SftpServerOption
       await fh.close();
       return safely(() => sftp.status(reqid, STATUS.FAILURE, 'not a regular file'));
     }
-    const h = newHandle({ kind: 'file', path: v, name: posix.basename(v), fh, served: 0, stalled: false });
+    const h = newHandle({ kind: 'file', path: v, name: posix.basename(v), fh, served: 0, claimed: 0, stalled: false });
     safely(() => sftp.handle(reqid, h));
   }));
   sftp.on('READ', (reqid, raw, offset, length) => run(reqid, async () => {
     const [, h] = handleOf(raw);
     if (!h || h.kind !== 'file') return safely(() => sftp.status(reqid, STATUS.FAILURE, 'bad handle'));
-    if (h.stalled) return; // never answered: the stall fault
+    if (h.stalled || h.dropping) return; // never answered: stalled, or the connection is about to be dropped
     const faults = opts.faults;
     let want = Math.min(length, MAX_READ);
     if (faults.current.shortReads && want > 1) want = Math.ceil(want / 2);
@@ -141,13 +141,19 @@ function serveSftp(sftp: SFTPWrapper, client: Connection, opts: SftpServerOption
     const dropAt = archive ? faults.dropLimit(h.path) : undefined;
     const stallAt = archive ? faults.stallLimit(h.path) : undefined;
     let action: 'drop' | 'stall' | undefined;
-    if (dropAt !== undefined && h.served + want >= dropAt) {
-      want = dropAt - h.served;
+    // Faults count bytes claimed by READs so far, decided synchronously: READs run concurrently, so a counter
+    // updated after the file read would let 64 parallel requests all pass the threshold unseen.
+    if (dropAt !== undefined && h.claimed + want >= dropAt) {
+      // This READ crosses the threshold: it is served up to it and then ends the connection (after the READs
+      // claimed before it); READs after it are never answered.
+      want = Math.max(0, dropAt - h.claimed);
       action = 'drop';
-    } else if (stallAt !== undefined && h.served + want >= stallAt) {
-      want = stallAt - h.served;
+      h.dropping = true;
+    } else if (stallAt !== undefined && h.claimed + want >= stallAt) {
+      want = Math.max(0, stallAt - h.claimed);
       action = 'stall';
     }
+    h.claimed += want;
     const buf = Buffer.alloc(Math.max(0, want));
     const { bytesRead } = want > 0 ? await h.fh.read(buf, 0, want, offset) : { bytesRead: 0 };
     const data = buf.subarray(0, bytesRead);
