@@ -98,7 +98,7 @@ describe('vendor simulator: SFTP faults', () => {
   afterAll(async () => { await f.stop(); });
 
   it('dropAfterBytes closes the connection after N bytes, once per archive', async () => {
-    const r = await f.sim.publishDay({ records: 200, mediaBytes: 256 * 1024 });
+    const r = await f.sim.publishDay({ records: 200, mediaBytes: 512 * 1024 });
     expect(r.bytes).toBeGreaterThan(200_000);
     f.sim.setFaults({ dropAfterBytes: 100_000 });
     const { sftp, closed } = await connectRaw(f);
