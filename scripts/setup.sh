@@ -2,7 +2,10 @@
 # Installs what the demo and the test suite need on a fresh Debian/Ubuntu machine, and nothing twice:
 #   system packages  openssh-server/-client (real sshd in tests), p7zip-full + zip/unzip (real archive tools),
 #                    chromium (portal browser tests)
+#                    debootstrap (the Ansible role test's target root)
 #   FerretDB 1.24.2  the MongoDB-wire server used when neither MONGODB_URI nor a Docker engine is available
+#   Ansible          ansible + ansible-lint (PyPI, in a venv), Node.js 22 for the target and a Debian root for the
+#                    role test (scripts/install-ansible.sh), all cached under ~/.cache/retention-proxy/
 #   npm packages     npm ci (or npm install when there is no lock file)
 # Quick when everything is already there. Set SETUP_SKIP_APT=1 to skip the system packages.
 set -euo pipefail
@@ -15,6 +18,9 @@ command -v 7z >/dev/null 2>&1 || need+=(p7zip-full)
 command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ "${#need[@]}" -gt 0 ] && [ "${SETUP_SKIP_APT:-0}" != 1 ]; then
   sudo=""
@@ -30,6 +36,8 @@ fi
 if [ -z "${MONGODB_URI:-}" ]; then
   bash scripts/install-ferretdb.sh
 fi
+
+bash scripts/install-ansible.sh
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node >= 20.19 required, found "+process.version); process.exit(1) }'
 # `npm install` rather than `npm ci`: it installs the locked versions too, and it also fills in the per-platform
