@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile, chmod, copyFile, chown } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile, chmod, copyFile, chown } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,11 +154,13 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     expect(Number(score?.[1]), security.out.slice(-500)).toBeLessThanOrEqual(2);
   });
 
-  it("runs the unit's ExecStart as the service user with its credentials: imports, reports, stops cleanly", async () => {
+  it("runs the unit's ExecStart as the service user, sandboxed, with its credentials: imports, reports, stops cleanly", async () => {
     const unit = await readFile(join(root, 'etc/systemd/system/retention-proxy.service'), 'utf8');
     const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1]?.split(/\s+/) ?? [];
     expect(execStart[0]).toBe('/opt/retention-proxy/bin/node');
     const workingDir = /^WorkingDirectory=(.+)$/m.exec(unit)?.[1] ?? '/';
+    const stateDir = `/var/lib/${/^StateDirectory=(.+)$/m.exec(unit)?.[1] ?? ''}`;
+    expect(/^ReadWritePaths=(.+)$/m.exec(unit)?.[1]).toBe(stateDir);
     const user = await chrootUser(root, 'retention-proxy');
     // What LoadCredential= does: a private copy of each credential, readable by the service user alone.
     const credDir = join(root, 'run/credentials/retention-proxy.service');
@@ -170,7 +174,11 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     await chmod(credDir, 0o500);
     let child: ChildProcess | undefined;
     try {
-      child = spawn('chroot', [`--userspec=${user.uid}:${user.gid}`, root, 'env', '-C', workingDir, 'CREDENTIALS_DIRECTORY=/run/credentials/retention-proxy.service', 'NODE_ENV=production', ...execStart], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+      // No systemd here: test/helpers/unit-sandbox.sh reproduces what it can of the unit's sandbox (read-only
+      // system but the state directory, private /proc and /tmp, no privileges); the rest is systemd-analyze's.
+      const sandbox = fileURLToPath(new URL('../helpers/unit-sandbox.sh', import.meta.url));
+      child = spawn('unshare', ['--mount', 'sh', sandbox, root, String(user.uid), String(user.gid), workingDir, stateDir, '--',
+        'CREDENTIALS_DIRECTORY=/run/credentials/retention-proxy.service', 'NODE_ENV=production', ...execStart], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -187,9 +195,37 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
       child.kill('SIGTERM');
       expect(await exited, output.slice(-2000)).toBe(0);
       expect(output).not.toContain(ARCHIVE_KEY);
+      expect(output, 'nothing tried to write outside the state directory').not.toMatch(/EROFS|read-only file system/i);
     } finally {
       if (child && child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  it("keepalived's leader check follows /readyz's lease.holder", async () => {
+    // Rendered by Ansible's template module from the keepalived role, run against a stand-in /readyz.
+    const prefix = join(work, 'keepalived');
+    await mkdir(join(prefix, 'bin'), { recursive: true });
+    await symlink(process.execPath, join(prefix, 'bin', 'node'));
+    let body: unknown = {};
+    const server = createServer((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const script = join(prefix, 'leader-check');
+      const extra = JSON.stringify({ retention_proxy_prefix: prefix, retention_proxy_portal_port: port });
+      const rendered = await run(tools.ansible, ['localhost', '-c', 'local', '-m', 'ansible.builtin.template', '-a', `src=${join(ANSIBLE_DIR, 'roles/keepalived/templates/leader-check.sh.j2')} dest=${script} mode=0755`, '-e', `@${join(ANSIBLE_DIR, 'roles/keepalived/defaults/main.yml')}`, '-e', extra], { cwd: ANSIBLE_DIR, env });
+      expect(rendered.code, rendered.out).toBe(0);
+      const verdict = async (b: unknown): Promise<number | null> => {
+        body = b;
+        return (await run(script, [])).code;
+      };
+      expect(await verdict({ ready: true, lease: { holder: true, token: 7 } })).toBe(0);
+      expect(await verdict({ ready: true, lease: { holder: false } })).toBe(1);
+      expect(await verdict({ ready: true })).toBe(1);
+    } finally {
+      server.close();
+    }
+    expect((await run(join(prefix, 'leader-check'), [])).code, 'no proxy answering').toBe(1);
   });
 
   it('a second run of the playbook changes nothing', async () => {

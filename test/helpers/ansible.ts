@@ -6,11 +6,12 @@ import { join } from 'node:path';
 
 /** What scripts/install-ansible.sh (run by scripts/setup.sh) caches for the Ansible test. */
 export function ansibleTools(): {
-  playbook: string; lint: string; vault: string; hadolint: string; chrootTar: string; nodeTarball: string; assertInstalled(): void;
+  ansible: string; playbook: string; lint: string; vault: string; hadolint: string; chrootTar: string; nodeTarball: string; assertInstalled(): void;
 } {
   const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'retention-proxy');
   const bin = join(cache, 'ansible-venv', 'bin');
   const tools = {
+    ansible: join(bin, 'ansible'),
     playbook: join(bin, 'ansible-playbook'),
     lint: join(bin, 'ansible-lint'),
     vault: join(bin, 'ansible-vault'),
