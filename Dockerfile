@@ -5,12 +5,14 @@
 # --- build: dev dependencies, TypeScript, the portal UI when the repository has one, then the release ------------
 FROM node:22-bookworm AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
-# `npm install` with the lock file installs the locked versions (scripts/setup.sh explains why not `npm ci`).
-RUN npm install --no-audit --no-fund
+# Everything first, then install: portal-ui/ may have its own package.json or be an npm workspace, and both
+# must be present when npm resolves the lock file. (`npm install` with the lock file installs the locked
+# versions; scripts/setup.sh explains why not `npm ci`.)
 COPY . .
+RUN npm install --no-audit --no-fund \
+ && if [ -f portal-ui/package.json ] && [ -f portal-ui/package-lock.json ]; then npm --prefix portal-ui install --no-audit --no-fund; fi
 # scripts/release.sh: `npm run build` (which builds portal-ui/ too once it exists), `npm pack`, production deps.
-RUN if [ -f portal-ui/package.json ] && [ ! -d portal-ui/dist ]; then npm run build --prefix portal-ui; fi \
+RUN if [ -f portal-ui/package.json ] && [ ! -d portal-ui/dist ]; then npm --prefix portal-ui run build; fi \
  && bash scripts/release.sh /out \
  && mkdir -p /opt/retention-proxy \
  && tar -xzf /out/retention-proxy-*.tgz -C /opt/retention-proxy --strip-components=1

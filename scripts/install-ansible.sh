@@ -32,11 +32,10 @@ if [[ ! -s "$node_tgz" ]]; then
 fi
 
 chroot_tar="$CACHE/$CHROOT_TAG.tar"
-if [[ ! -s "$chroot_tar" ]]; then
-  if [[ "$(id -u)" != 0 ]]; then
-    echo "install-ansible: making the test chroot needs root (debootstrap)" >&2
-    exit 1
-  fi
+if [[ ! -s "$chroot_tar" && "$(id -u)" != 0 ]]; then
+  # The role test needs root anyway (chroot, mounts); it fails saying so. Everything else works without it.
+  echo "install-ansible: not root: no Debian root for the Ansible role test (test/e2e/ansible.test.ts needs root)" >&2
+elif [[ ! -s "$chroot_tar" ]]; then
   command -v debootstrap >/dev/null 2>&1 || { echo "install-ansible: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
   echo "install-ansible: Debian bookworm root for the role test (debootstrap, about a minute)"
   work="$(mktemp -d "$CACHE/chroot.XXXXXX")"
