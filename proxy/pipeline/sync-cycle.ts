@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArchiveName } from '../archive/archive-name.js';
-import { errorCodeOf } from '../errors.js';
+import { errorCodeOf, isProxyError } from '../errors.js';
 import type { JobState } from '../db/jobs.js';
 import { reconcileReported, type DeliverResult } from '../report/deliver-outbox.js';
 import type { RemoteFile, SftpSession } from '../sftp/connect.js';
@@ -40,6 +40,9 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   const startedAt = ctx.now().toISOString();
   const log = ctx.log.child({ component: 'cycle' });
   await ctx.staging.ensure();
+  // HA: fence off the previous leader from every job and report this cycle may touch (no-ops without HA).
+  await ctx.jobs.claimActive();
+  await ctx.outbox.claimPending();
   await reconcileReported(ctx.jobs, ctx.outbox, ctx.config.siteId, ctx.now());
 
   let session: SftpSession | undefined;
@@ -80,8 +83,12 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   } finally {
     await dropSession();
   }
+  // This node lost the leader lease mid-cycle: the new leader delivers the reports and tidies up.
+  if (isProxyError(ctx.signal?.reason, 'LEASE_LOST')) throw ctx.signal.reason;
 
+  const reportStarted = performance.now();
   const outbox = await deliverReports(ctx);
+  ctx.metrics?.stageSeconds('report', (performance.now() - reportStarted) / 1000);
   await housekeeping(ctx);
 
   for (const [name, status] of found) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorCodeOf } from '../errors.js';
+import { errorCodeOf, isProxyError } from '../errors.js';
 import type { PipelineContext } from './context.js';
 import { runSyncCycle, type CycleState, type CycleSummary } from './sync-cycle.js';
 
@@ -10,6 +10,15 @@ export interface RunnerStatus {
   lastOk?: boolean;
   lastSuccessAt?: string;
   lastError?: { code: string; message: string };
+}
+
+/** HA: the leader lease as the runner sees it (proxy/ha/lease.ts). Without it, this process always runs its cycles. */
+export interface Leadership {
+  readonly holder: boolean;
+  /** Aborted when the current term ends (lease lost, deadline missed, released). */
+  readonly signal: AbortSignal;
+  /** A write was fenced off (LEASE_LOST): this node is no longer the leader. */
+  stepDown(reason: string): void;
 }
 
 /**
@@ -26,6 +35,7 @@ export class SyncRunner {
   constructor(
     private readonly ctx: PipelineContext,
     private readonly options: { retryTimer: boolean } = { retryTimer: true },
+    private readonly leadership?: Leadership,
   ) {
     this.log = ctx.log.child({ component: 'runner' });
   }
@@ -41,20 +51,35 @@ export class SyncRunner {
       return undefined;
     }
     if (this.ctx.signal?.aborted) return undefined;
+    if (this.leadership && !this.leadership.holder) {
+      this.log.debug({ reason }, 'not the leader; cycle skipped');
+      return undefined;
+    }
     this.log.info({ reason }, 'sync cycle starting');
     this.status.running = true;
     this.status.lastStartedAt = new Date().toISOString();
-    this.current = runSyncCycle(this.ctx, this.state);
+    const started = performance.now();
+    // The cycle stops on shutdown and, with HA, as soon as this node's term ends.
+    const signals = [this.ctx.signal, this.leadership?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const ctx = signals.length > 0 ? { ...this.ctx, signal: AbortSignal.any(signals) } : this.ctx;
+    this.current = runSyncCycle(ctx, this.state);
     try {
       const summary = await this.current;
       this.status.lastOk = summary.ok;
       if (summary.ok) this.status.lastSuccessAt = summary.finishedAt;
       delete this.status.lastError;
+      this.ctx.metrics?.stageSeconds('cycle', (performance.now() - started) / 1000);
+      this.ctx.metrics?.cycleFinished(summary.ok, new Date(summary.finishedAt));
       await this.armRetry();
       return summary;
     } catch (err) {
       this.status.lastOk = false;
       this.status.lastError = { code: errorCodeOf(err), message: (err as Error).message };
+      if (isProxyError(err, 'LEASE_LOST') || isProxyError(ctx.signal?.reason, 'LEASE_LOST')) {
+        this.leadership?.stepDown(`a write was fenced off: ${(err as Error).message}`);
+        this.log.warn({ code: 'LEASE_LOST' }, 'cycle stopped: this node is no longer the leader');
+        throw isProxyError(err, 'LEASE_LOST') ? err : ctx.signal?.reason;
+      }
       if (!this.ctx.signal?.aborted) this.log.error({ code: errorCodeOf(err), err: (err as Error).message }, 'sync cycle failed');
       this.scheduleRetry(this.ctx.config.schedule.retryBaseSeconds * 1000);
       throw err;
