@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { errorCodeOf, isProxyError } from '../errors.js';
@@ -161,4 +162,9 @@ async function housekeeping(ctx: PipelineContext): Promise<void> {
     await ctx.jobs.col.updateOne({ _id: job._id }, { $set: { retiredAt: ctx.now() } });
   }
   if (keep > 0) await ctx.staging.pruneArchive(keep, ctx.now());
+  // HA: copies this node downloaded of archives the other node finished (and retired there) are retired here too.
+  for (const name of await readdir(ctx.staging.incomingDir).catch(() => [] as string[])) {
+    const fileName = name.endsWith('.part') ? name.slice(0, -'.part'.length) : name;
+    if ((await ctx.jobs.get(fileName))?.state === 'reported') await ctx.staging.retire(fileName, keep);
+  }
 }

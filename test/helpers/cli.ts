@@ -24,7 +24,7 @@ export interface RunCliOptions {
   killAfterMs?: number;
 }
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RETENTION_PROXY_') && k !== 'MONGODB_URI') env[k] = v;
   return { ...env, ...extra };
