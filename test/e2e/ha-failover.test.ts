@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { LeaseHistoryDoc } from '../../proxy/ha/lease-store.js';
 import type { StatusReport } from '../../proxy/vendor-sim/types.js';
 import { expectedCounts, presentCounts, recordIdsOf } from '../helpers/archive-records.js';
+import { runCli } from '../helpers/cli.js';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { ARCHIVE_KEY, startSim, writeProxyConfig, type ProxySetup, type SimHandle } from '../helpers/scenario.js';
 
@@ -58,6 +59,16 @@ describe('HA pair: leader killed twice', () => {
   });
 
   it('imports and reports every archive exactly once, and never has two leaders', async () => {
+    try {
+      await scenario();
+    } catch (err) {
+      // On failure, what every daemon was doing last.
+      for (const d of daemons) console.log(`--- ${d.name} (pid ${String(d.child.pid)}):\n${d.logs.slice(-25).map((l) => JSON.stringify(l)).join('\n')}`);
+      throw err;
+    }
+  });
+
+  async function scenario(): Promise<void> {
     const extra = (node: string): string => `ha:\n  enabled: true\n  nodeId: ${node}\n  leaseTtlSeconds: ${TTL_SECONDS}\nportal:\n  host: 127.0.0.1\n  port: 0\n`;
     const setups = new Map<string, ProxySetup>();
     for (const node of ['node-a', 'node-b']) setups.set(node, await writeProxyConfig(h, { siteId: SITE, dbName: DB, extra: extra(node) }));
@@ -125,7 +136,23 @@ describe('HA pair: leader killed twice', () => {
     expect(metrics).toMatch(/^retention_proxy_lease_holder 1$/m);
     expect(metrics).toMatch(/^retention_proxy_archives_imported_total [1-9]/m);
 
-    await Promise.all([...live.values()].map((d) => d.kill('SIGTERM')));
+    // A one-shot command on a third node refuses to run while the pair's leader holds the lease.
+    const other = await writeProxyConfig(h, { siteId: SITE, dbName: DB, extra: extra('node-c') });
+    const once = await runCli(['sync', '--once', '--config', other.configPath]);
+    expect(once.code).toBe(1);
+    expect(once.stderr).toContain('LEASE_HELD');
+
+    // A clean stop releases the lease: the follower takes over well within the TTL.
+    const follower = [...live.values()].find((d) => d !== leader);
+    if (!leader || !follower) throw new Error('need a leader and a follower');
+    const stoppedAt = Date.now();
+    expect((await leader.kill('SIGTERM')).code).toBe(0);
+    live.delete(leader.name);
+    expect(leader.logs.some((l) => l.msg === 'lease released')).toBe(true);
+    await leaderNow();
+    const handover = Date.now() - stoppedAt;
+    expect(handover).toBeLessThan(TTL_SECONDS * 1000);
+    expect((await follower.kill('SIGTERM')).code).toBe(0);
 
     // Exactly once: each collection holds exactly the union of the archives' _ids; one "downloaded" per archive.
     for (const [c, n] of Object.entries(union)) expect(await db.collection(c).countDocuments(), c).toBe(n);
@@ -156,6 +183,6 @@ describe('HA pair: leader killed twice', () => {
     for (const n of reportedAtKill) expect(n).toBeLessThan(ARCHIVES);
     // Takeover after a SIGKILL: within the TTL (plus the follower's poll and start-up slack).
     for (const ms of takeovers) expect(ms).toBeLessThan((TTL_SECONDS + 2) * 1000);
-    console.log(`HA pair: ${terms.length} terms (tokens ${terms.map((t) => t.token).join(',')}), takeovers after kill ${takeovers.join(', ')} ms, reported at the kills ${reportedAtKill.join(', ')}, refetched from the other node's staging ${daemons.flatMap((d) => d.logs).filter((l) => String(l.msg).includes('not in this node')).length}, total ${Date.now() - t0} ms`);
-  });
+    console.log(`HA pair: handover after SIGTERM ${handover} ms; ${terms.length} terms (tokens ${terms.map((t) => t.token).join(',')}), takeovers after kill ${takeovers.join(', ')} ms, reported at the kills ${reportedAtKill.join(', ')}, refetched from the other node's staging ${daemons.flatMap((d) => d.logs).filter((l) => String(l.msg).includes('not in this node')).length}, total ${Date.now() - t0} ms`);
+  }
 });

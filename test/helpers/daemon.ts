@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI, cleanEnv } from './cli.js';
+import { CLI, cleanEnv, jsonLines } from './cli.js';
 
 export type LogLine = Record<string, unknown>;
 
@@ -21,36 +21,22 @@ export function startDaemon(name: string, configPath: string): Daemon {
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let stderr = '';
-  let pending = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    pending += d;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (!line.startsWith('{')) continue;
-      let parsed: LogLine;
-      try {
-        parsed = JSON.parse(line) as LogLine;
-      } catch {
-        continue;
-      }
-      logs.push(parsed);
-      for (const w of [...waiters]) {
-        if (w.pred(parsed)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(parsed);
-        }
+  child.stdout?.setEncoding('utf8').on('data', jsonLines((parsed) => {
+    logs.push(parsed);
+    for (const w of [...waiters]) {
+      if (w.pred(parsed)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(parsed);
       }
     }
-  });
+  }));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   const waitFor = (pred: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> => {
     const seen = logs.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name}: no matching log line within ${timeoutMs} ms; last lines:\n${logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${stderr.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${name}: no matching log line within ${timeoutMs} ms; last lines:\n${logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}\n${stderr.slice(-2000)}`)), timeoutMs);
       waiters.push({ pred, resolve: (l) => { clearTimeout(timer); resolve(l); } });
       void exited.then(() => { clearTimeout(timer); reject(new Error(`${name} exited while waiting; stderr: ${stderr.slice(-2000)}`)); });
     });
