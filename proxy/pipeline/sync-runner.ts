@@ -73,12 +73,14 @@ export class SyncRunner {
       await this.armRetry();
       return summary;
     } catch (err) {
+      const lost = isProxyError(err, 'LEASE_LOST') ? err : isProxyError(ctx.signal?.reason, 'LEASE_LOST') ? ctx.signal.reason : undefined;
+      const failure = lost ?? err;
       this.status.lastOk = false;
-      this.status.lastError = { code: errorCodeOf(err), message: (err as Error).message };
-      if (isProxyError(err, 'LEASE_LOST') || isProxyError(ctx.signal?.reason, 'LEASE_LOST')) {
-        this.leadership?.stepDown(`a write was fenced off: ${(err as Error).message}`);
-        this.log.warn({ code: 'LEASE_LOST' }, 'cycle stopped: this node is no longer the leader');
-        throw isProxyError(err, 'LEASE_LOST') ? err : ctx.signal?.reason;
+      this.status.lastError = { code: errorCodeOf(failure), message: (failure as Error).message };
+      if (lost) {
+        this.leadership?.stepDown(`a write was fenced off: ${lost.message}`);
+        this.log.warn({ code: 'LEASE_LOST', err: lost.message }, 'cycle stopped: this node is no longer the leader');
+        throw lost;
       }
       if (!this.ctx.signal?.aborted) this.log.error({ code: errorCodeOf(err), err: (err as Error).message }, 'sync cycle failed');
       this.scheduleRetry(this.ctx.config.schedule.retryBaseSeconds * 1000);
