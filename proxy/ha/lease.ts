@@ -146,14 +146,15 @@ export class Lease implements Fence {
   }
 
   /** Ends the term locally: aborts the running cycle; every later job write is refused (LEASE_LOST). */
-  stepDown(reason: string): void {
+  stepDown(reason: string, expected = false): void {
     const term = this.term;
     if (!term) return;
     this.term = undefined;
     this.leader = undefined;
     this.nextFollowerDelayMs = undefined;
     if (this.watchdog) clearTimeout(this.watchdog);
-    this.log.warn({ token: term.token, reason }, 'lease lost: this node stops leading');
+    if (expected) this.log.info({ token: term.token, reason }, 'this node stops leading');
+    else this.log.warn({ token: term.token, reason }, 'lease lost: this node stops leading');
     term.controller.abort(new ProxyError('LEASE_LOST', reason));
     for (const fn of this.lostListeners) fn(term.token, reason);
   }
@@ -162,7 +163,7 @@ export class Lease implements Fence {
   async release(): Promise<void> {
     const term = this.term;
     if (!term) return;
-    this.stepDown('released');
+    this.stepDown('released', true);
     try {
       await this.opts.store.release(this.claim, term.token);
       this.log.info({ token: term.token }, 'lease released');

@@ -69,7 +69,7 @@ describe('HA pair: leader killed twice', () => {
   });
 
   async function scenario(): Promise<void> {
-    const extra = (node: string): string => `ha:\n  enabled: true\n  nodeId: ${node}\n  leaseTtlSeconds: ${TTL_SECONDS}\nportal:\n  host: 127.0.0.1\n  port: 0\n`;
+    const extra = (node: string): string => `log:\n  level: debug\nha:\n  enabled: true\n  nodeId: ${node}\n  leaseTtlSeconds: ${TTL_SECONDS}\nportal:\n  host: 127.0.0.1\n  port: 0\n`;
     const setups = new Map<string, ProxySetup>();
     for (const node of ['node-a', 'node-b']) setups.set(node, await writeProxyConfig(h, { siteId: SITE, dbName: DB, extra: extra(node) }));
     const live = new Map<string, Daemon>();
