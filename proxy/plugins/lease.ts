@@ -11,7 +11,8 @@ export interface LeasePluginOptions { lease: Lease; runner: SyncRunner }
  */
 export async function leasePlugin(app: FastifyInstance, opts: LeasePluginOptions): Promise<void> {
   opts.lease.onAcquired(() => {
-    opts.runner.trigger('became leader').catch(() => undefined);
+    // A cycle of an earlier term may still be unwinding (it was aborted): start the new one after it.
+    opts.runner.idle().then(() => opts.runner.trigger('became leader')).catch(() => undefined);
   });
   app.addHook('onReady', async () => {
     opts.lease.start();
