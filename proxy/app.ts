@@ -35,6 +35,8 @@ export interface AppDeps {
   /** Served at /metrics when given. */
   metrics?: ProxyMetrics;
   replicaSet?: () => Promise<ReplicaSetHealth>;
+  /** Lets /readyz show the site's last successful cycle, whichever node ran it. */
+  siteId?: string;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
@@ -58,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, {
     db: deps.db, outbox: deps.outbox, runnerStatus: () => ({ ...deps.runner.status }),
     nodeId: lease?.nodeId ?? hostname(),
+    ...(deps.siteId ? { siteId: deps.siteId } : {}),
     ...(lease ? { lease: () => lease.status() } : {}),
     ...(deps.replicaSet ? { replicaSet: deps.replicaSet } : {}),
   });

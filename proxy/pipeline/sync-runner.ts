@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { hostname } from 'node:os';
+import { recordSiteSuccess } from '../db/site-status.js';
 import { errorCodeOf, isProxyError } from '../errors.js';
 import type { PipelineContext } from './context.js';
 import { runSyncCycle, type CycleState, type CycleSummary } from './sync-cycle.js';
@@ -70,6 +72,11 @@ export class SyncRunner {
       delete this.status.lastError;
       this.ctx.metrics?.stageSeconds('cycle', (performance.now() - started) / 1000);
       this.ctx.metrics?.cycleFinished(summary.ok, new Date(summary.finishedAt));
+      if (summary.ok) {
+        await recordSiteSuccess(this.ctx.db, this.ctx.config.siteId, this.ctx.config.ha.nodeId || hostname(), new Date(summary.finishedAt)).catch((e: unknown) => {
+          this.log.warn({ code: errorCodeOf(e) }, 'could not record the successful cycle');
+        });
+      }
       await this.armRetry();
       return summary;
     } catch (err) {

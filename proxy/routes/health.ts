@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
 import type { Outbox } from '../db/outbox.js';
+import { readSiteStatus } from '../db/site-status.js';
 import type { LeaseStatus } from '../ha/lease.js';
 import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
 import type { RunnerStatus } from '../pipeline/sync-runner.js';
@@ -8,6 +9,8 @@ import type { RunnerStatus } from '../pipeline/sync-runner.js';
 export interface HealthRoutesOptions {
   db: Db;
   outbox: Outbox;
+  /** Shows the site's last successful cycle (any node) when given. */
+  siteId?: string;
   runnerStatus: () => RunnerStatus;
   /** This node's identity when HA is off (it always leads). */
   nodeId?: string;
@@ -27,6 +30,11 @@ const ReadySchema = {
       type: 'object',
       additionalProperties: true,
       properties: { running: { type: 'boolean' }, lastOk: { type: 'boolean' }, lastSuccessAt: { type: 'string' }, lastFinishedAt: { type: 'string' } },
+    },
+    lastSuccessfulCycle: {
+      type: ['object', 'null'],
+      description: 'The site\'s last cycle that left nothing to do, whichever node ran it',
+      properties: { at: { type: 'string' }, nodeId: { type: 'string' } },
     },
     lease: {
       type: 'object',
@@ -72,9 +80,12 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
   app.get('/readyz', { schema: { response: { 200: ReadySchema, 503: ReadySchema } } }, async (_req, reply) => {
     let database: 'ok' | 'unreachable' = 'ok';
     let outboxDepth: number | null = null;
+    let lastSuccessfulCycle: { at: string; nodeId: string } | null = null;
     try {
       await opts.db.command({ ping: 1 }, { timeoutMS: 2000 });
       outboxDepth = await opts.outbox.depth();
+      const site = opts.siteId === undefined ? null : await readSiteStatus(opts.db, opts.siteId);
+      if (site) lastSuccessfulCycle = { at: site.lastSuccessAt.toISOString(), nodeId: site.nodeId };
     } catch {
       database = 'unreachable';
     }
@@ -84,7 +95,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
       ? { enabled: true, ...ha }
       : { enabled: false, holder: true, nodeId: opts.nodeId ?? '', token: null, expiresAt: null, leader: null };
     const replicaSet = database === 'ok' && opts.replicaSet ? await opts.replicaSet() : undefined;
-    return reply.code(ready ? 200 : 503).send({ ready, database, outboxDepth, sync: opts.runnerStatus(), lease, ...(replicaSet ? { replicaSet } : {}) });
+    return reply.code(ready ? 200 : 503).send({ ready, database, outboxDepth, lastSuccessfulCycle, sync: opts.runnerStatus(), lease, ...(replicaSet ? { replicaSet } : {}) });
   });
   await Promise.resolve();
 }

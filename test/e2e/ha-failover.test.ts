@@ -124,11 +124,21 @@ describe('HA pair: leader killed twice', () => {
       await sleep(250);
     }
 
-    // Both serve the portal; exactly one is the leader (what keepalived reads).
-    const ready = await Promise.all([...live.values()].map(async (d) => {
+    // Both serve the portal; exactly one is the leader (what keepalived reads); both know the site's last successful
+    // cycle (the leader records it when its cycle ends, a moment after the last report).
+    type Ready = { ready: boolean; lastSuccessfulCycle: { at: string; nodeId: string } | null; lease: { enabled: boolean; holder: boolean; nodeId: string; token: number | null } };
+    const readyz = (): Promise<{ status: number; body: Ready }[]> => Promise.all([...live.values()].map(async (d) => {
       const res = await fetch(`${await d.url()}/readyz`);
-      return { status: res.status, body: (await res.json()) as { ready: boolean; lease: { enabled: boolean; holder: boolean; nodeId: string; token: number | null } } };
+      return { status: res.status, body: (await res.json()) as Ready };
     }));
+    let ready = await readyz();
+    for (let i = 0; i < 60 && ready.some((r) => r.body.lastSuccessfulCycle === null); i++) {
+      await sleep(250);
+      ready = await readyz();
+    }
+    const last = ready[0]?.body.lastSuccessfulCycle;
+    expect(last?.nodeId).toMatch(/^node-[ab]$/);
+    for (const r of ready) expect(r.body.lastSuccessfulCycle).toEqual(last);
     expect(ready.map((r) => r.status)).toEqual([200, 200]);
     expect(ready.filter((r) => r.body.lease.holder)).toHaveLength(1);
     const leader = [...live.values()].find((_d, i) => ready[i]?.body.lease.holder);

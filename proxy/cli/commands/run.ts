@@ -23,6 +23,7 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     ...(services.lease ? { lease: services.lease } : {}),
     metrics: services.metrics,
     replicaSet: services.replicaSet,
+    siteId: config.siteId,
   });
   services.metrics.enableProcessMetrics();
   await app.listen({ host: config.portal.host, port: config.portal.port });
