@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -8,9 +9,14 @@ import { ERRORS, ProxyError } from './errors.js';
 import type { JobStore } from './db/jobs.js';
 import type { Outbox } from './db/outbox.js';
 import type { SyncRunner } from './pipeline/sync-runner.js';
+import type { Lease } from './ha/lease.js';
+import type { ReplicaSetHealth } from './ha/replica-set-health.js';
+import type { ProxyMetrics } from './metrics/metrics.js';
+import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { syncStatusRoutes } from './routes/sync-status.js';
 
 export interface AppDeps {
@@ -24,6 +30,13 @@ export interface AppDeps {
   schedule?: Omit<SchedulerOptions, 'runner'>;
   /** Built portal (portal-ui/dist); a placeholder page is served when it is missing. */
   portalDir?: string;
+  /** HA: the leader lease; its loop runs while the server runs (with `schedule`). */
+  lease?: Lease;
+  /** Served at /metrics when given. */
+  metrics?: ProxyMetrics;
+  replicaSet?: () => Promise<ReplicaSetHealth>;
+  /** Lets /readyz show the site's last successful cycle, whichever node ran it. */
+  siteId?: string;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
@@ -42,7 +55,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });
   if (deps.schedule) await app.register(schedulerPlugin, { ...deps.schedule, runner: deps.runner });
-  await app.register(healthRoutes, { db: deps.db, outbox: deps.outbox, runnerStatus: () => ({ ...deps.runner.status }) });
+  if (deps.schedule && deps.lease) await app.register(leasePlugin, { lease: deps.lease, runner: deps.runner });
+  const lease = deps.lease;
+  await app.register(healthRoutes, {
+    db: deps.db, outbox: deps.outbox, runnerStatus: () => ({ ...deps.runner.status }),
+    nodeId: lease?.nodeId ?? hostname(),
+    ...(deps.siteId ? { siteId: deps.siteId } : {}),
+    ...(lease ? { lease: () => lease.status() } : {}),
+    ...(deps.replicaSet ? { replicaSet: deps.replicaSet } : {}),
+  });
+  if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics });
   await app.register(syncStatusRoutes, { jobs: deps.jobs });
 
   const portalDir = deps.portalDir;

@@ -53,6 +53,10 @@ export const ERRORS = {
   JOB_STATE_CONFLICT: { status: 409, message: 'Job is not in the expected state' },
   CYCLE_ALREADY_RUNNING: { status: 409, message: 'A sync cycle is already running' },
 
+  // HA: the leader lease (one pulling node per siteId)
+  LEASE_LOST: { status: 409, message: 'This node no longer holds the leader lease; its write was fenced off' },
+  LEASE_HELD: { status: 409, message: 'Another node holds the leader lease' },
+
   // vendor reporting
   VENDOR_UNREACHABLE: { status: 502, message: 'Vendor status endpoint is not reachable' },
   VENDOR_REJECTED: { status: 502, message: 'Vendor rejected the status report' },

@@ -1,9 +1,15 @@
+import { hostname } from 'node:os';
 import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { connectDatabase } from './db/connect.js';
 import { JobStore } from './db/jobs.js';
 import { Outbox } from './db/outbox.js';
+import { ProxyError } from './errors.js';
+import { Lease } from './ha/lease.js';
+import { MongoLeaseStore } from './ha/lease-store.js';
+import { readReplicaSetHealth, type ReplicaSetHealth } from './ha/replica-set-health.js';
+import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { Staging } from './pipeline/staging.js';
@@ -20,6 +26,16 @@ export interface Services {
   readonly staging: Staging;
   readonly pipeline: PipelineContext;
   readonly runner: SyncRunner;
+  /** HA (`ha.enabled`): the leader lease; undefined on a single VM, where this process always leads. */
+  readonly lease: Lease | undefined;
+  readonly metrics: ProxyMetrics;
+  /** Replica set health, cached for a few seconds (/readyz and /metrics both ask). */
+  readonly replicaSet: () => Promise<ReplicaSetHealth>;
+  /**
+   * One-shot commands (`sync --once`, `import`) with HA: take the lease for this run, or LEASE_HELD naming the node
+   * that holds it (that node's daemon does the work). No-op without HA. close() releases it.
+   */
+  takeLeaseForCommand(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,14 +65,17 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     log,
   );
   try {
-    const jobs = new JobStore(db, config.mongodb.writeConcernTimeoutMs);
-    const outbox = new Outbox(db, config.mongodb.writeConcernTimeoutMs);
+    const lease = config.ha.enabled ? createLease(config, db, log) : undefined;
+    const jobs = new JobStore(db, config.mongodb.writeConcernTimeoutMs, undefined, lease);
+    const outbox = new Outbox(db, config.mongodb.writeConcernTimeoutMs, undefined, lease);
     await jobs.ensureIndexes();
     await outbox.ensureIndexes();
     await ensureImportIndexes(db);
     const staging = new Staging(config.staging.dir);
     await staging.ensure();
     const target = sftpTargetFrom(config);
+    const replicaSet = cached(() => readReplicaSetHealth(db), 5000);
+    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet });
     const pipeline: PipelineContext = {
       config,
       db,
@@ -66,14 +85,27 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
       log,
       connectSftp: () => openSftp(target, log),
       now: () => new Date(),
+      metrics,
       ...(signal ? { signal } : {}),
     };
-    const runner = new SyncRunner(pipeline);
+    const runner = new SyncRunner(pipeline, { retryTimer: true }, lease);
     return {
-      config, log, client, db, jobs, outbox, staging, pipeline, runner,
+      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet,
+      takeLeaseForCommand: async () => {
+        if (!lease) return;
+        if (await lease.tryAcquire()) {
+          lease.start(); // keeps renewing for as long as the command runs
+          return;
+        }
+        const leader = lease.status().leader;
+        throw new ProxyError('LEASE_HELD', leader
+          ? `${leader.nodeId} is the leader (token ${leader.token}, lease until ${leader.expiresAt} server time) and runs the sync; run this on that node, or stop its service first`
+          : 'try again in a moment', { details: leader ? { ...leader } : {} });
+      },
       close: async () => {
         runner.stop();
         await runner.idle();
+        await lease?.stop();
         await client.close();
       },
     };
@@ -81,4 +113,20 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await client.close();
     throw err;
   }
+}
+
+function createLease(config: Config, db: Db, log: Logger): Lease {
+  const ttlMs = config.ha.leaseTtlSeconds * 1000;
+  // A lease write must not wait longer than a renewal period, or a stalled write would outlive the term.
+  const store = new MongoLeaseStore(db, Math.min(config.mongodb.writeConcernTimeoutMs, ttlMs / 3));
+  return new Lease({ siteId: config.siteId, nodeId: config.ha.nodeId || hostname(), ttlMs, store, log });
+}
+
+/** The last result of `fn` for `maxAgeMs`; concurrent callers share one call. */
+function cached<T>(fn: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || performance.now() - last.at > maxAgeMs) last = { at: performance.now(), value: fn() };
+    return last.value;
+  };
 }

@@ -83,6 +83,14 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    ha: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Two proxies (the HA pair, same siteId) on one replica set: only the holder of the leader lease pulls and imports' }),
+        nodeId: Type.String({ maxLength: 128, default: '', description: 'This node in the lease, logs and /readyz; empty = the host name' }),
+        leaseTtlSeconds: Type.Number({ minimum: 1, maximum: 600, default: 30, description: 'Leader lease lifetime (server time); renewed every third of it; a follower takes over within it' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),

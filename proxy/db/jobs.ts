@@ -1,5 +1,7 @@
 import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import { ProxyError, type ErrorCode } from '../errors.js';
+import { fenceGuard, throwIfFenced } from '../ha/fence.js';
+import type { Fence } from '../ha/lease.js';
 import { JOBS_COLLECTION } from './collections.js';
 import { ensureIndexes } from './ensure-indexes.js';
 import { dbCall, majority } from './write-concern.js';
@@ -44,11 +46,16 @@ export interface JobDoc {
   reportedAt?: Date;
   /** When the raw archive was deleted or moved to the offline copies. */
   retiredAt?: Date;
+  /** HA: fencing token of the last leader that wrote this job (see proxy/ha/fence.ts). */
+  fence?: number;
 }
 
 export type NewJob = Pick<JobDoc, 'fileName' | 'serviceId' | 'jobId' | 'siteId' | 'archiveCreatedAt' | 'source' | 'localPath' | 'remoteSize' | 'remoteMtimeMs'>;
 
-/** The job documents: one per archive, the state machine's only source of truth. Every write is majority-acknowledged. */
+/**
+ * The job documents: one per archive, the state machine's only source of truth. Every write is majority-acknowledged
+ * and, with HA (`fence` given), fenced: a leader that lost its lease gets LEASE_LOST instead of a write.
+ */
 export class JobStore {
   readonly col: Collection<JobDoc>;
 
@@ -56,6 +63,7 @@ export class JobStore {
     db: Db,
     private readonly wtimeoutMs: number,
     private readonly now: () => Date = () => new Date(),
+    private readonly fence?: Fence,
   ) {
     this.col = db.collection<JobDoc>(JOBS_COLLECTION);
   }
@@ -71,8 +79,10 @@ export class JobStore {
   /** Inserts the job if it is new; returns true when it was. Never changes an existing job. */
   async discover(job: NewJob): Promise<boolean> {
     const at = this.now();
+    const guard = fenceGuard(this.fence);
     const doc: Omit<JobDoc, '_id'> = {
       ...job,
+      ...guard.set,
       state: 'discovered',
       attempts: 0,
       nextAttemptAt: at,
@@ -105,58 +115,84 @@ export class JobStore {
   /** Moves a job from one of `from` to `to`, atomically; JOB_STATE_CONFLICT if it is in another state. */
   async transition(fileName: string, from: readonly JobState[], to: JobState, set: Partial<JobDoc> = {}, note?: string): Promise<JobDoc> {
     const at = this.now();
+    const guard = fenceGuard(this.fence);
     const update: UpdateFilter<JobDoc> = {
-      $set: { ...set, state: to, updatedAt: at },
+      $set: { ...set, ...guard.set, state: to, updatedAt: at },
       $push: { history: note ? { state: to, at, note } : { state: to, at } },
     };
     if (to !== 'failed') update.$unset = { error: '' };
     const res = await dbCall(`job → ${to}`, () =>
-      this.col.findOneAndUpdate({ _id: fileName, state: { $in: [...from] } }, update, {
+      this.col.findOneAndUpdate({ _id: fileName, state: { $in: [...from] }, ...guard.filter }, update, {
         returnDocument: 'after',
         writeConcern: majority(this.wtimeoutMs),
       }),
     );
-    if (!res) throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: expected ${from.join('|')} for → ${to}`);
+    if (!res) {
+      await throwIfFenced(this.col, fileName, guard);
+      throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: expected ${from.join('|')} for → ${to}`);
+    }
     return res;
   }
 
   /** Persists the download high-water mark (only moves forward). */
   async checkpoint(fileName: string, highWaterMark: number): Promise<void> {
-    await dbCall('download checkpoint', () =>
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('download checkpoint', () =>
       this.col.updateOne(
-        { _id: fileName, state: 'downloading', highWaterMark: { $lt: highWaterMark } },
-        { $set: { highWaterMark, updatedAt: this.now() } },
+        { _id: fileName, state: 'downloading', highWaterMark: { $lt: highWaterMark }, ...guard.filter },
+        { $set: { highWaterMark, ...guard.set, updatedAt: this.now() } },
         { writeConcern: majority(this.wtimeoutMs) },
       ),
     );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
   }
 
   /** Records a transient failure: the job keeps its state and is retried at `retryAt`. */
   async recordRetry(fileName: string, error: Omit<JobError, 'at' | 'permanent'>, retryAt: Date, reset?: Partial<JobDoc>): Promise<JobDoc | null> {
     const at = this.now();
-    return dbCall('record retry', () =>
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('record retry', () =>
       this.col.findOneAndUpdate(
-        { _id: fileName, state: { $in: [...ACTIVE_STATES] } },
-        { $set: { ...reset, error: { ...error, at, permanent: false }, nextAttemptAt: retryAt, updatedAt: at }, $inc: { attempts: 1 } },
+        { _id: fileName, state: { $in: [...ACTIVE_STATES] }, ...guard.filter },
+        { $set: { ...reset, ...guard.set, error: { ...error, at, permanent: false }, nextAttemptAt: retryAt, updatedAt: at }, $inc: { attempts: 1 } },
         { returnDocument: 'after', writeConcern: majority(this.wtimeoutMs) },
       ),
     );
+    if (!res) await throwIfFenced(this.col, fileName, guard);
+    return res;
   }
 
   /** Marks the job failed for good (quarantined archive, reason kept). */
   async fail(fileName: string, error: Omit<JobError, 'at' | 'permanent'>): Promise<JobDoc> {
     const at = this.now();
+    const guard = fenceGuard(this.fence);
     const res = await dbCall('job → failed', () =>
       this.col.findOneAndUpdate(
-        { _id: fileName, state: { $in: [...ACTIVE_STATES] } },
+        { _id: fileName, state: { $in: [...ACTIVE_STATES] }, ...guard.filter },
         {
-          $set: { state: 'failed', error: { ...error, at, permanent: true }, updatedAt: at },
+          $set: { state: 'failed', ...guard.set, error: { ...error, at, permanent: true }, updatedAt: at },
           $push: { history: { state: 'failed', at, note: error.code } },
         },
         { returnDocument: 'after', writeConcern: majority(this.wtimeoutMs) },
       ),
     );
-    if (!res) throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: not active, cannot fail`);
+    if (!res) {
+      await throwIfFenced(this.col, fileName, guard);
+      throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: not active, cannot fail`);
+    }
     return res;
+  }
+
+  /**
+   * HA: a new leader stamps its token on every active job before it works, so the previous leader, should it still be
+   * running somewhere, can no longer write any of them. No-op without HA.
+   */
+  async claimActive(): Promise<number> {
+    if (!this.fence) return 0;
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('claim active jobs', () =>
+      this.col.updateMany({ state: { $in: [...ACTIVE_STATES] }, ...guard.filter }, { $set: guard.set }, { writeConcern: majority(this.wtimeoutMs) }),
+    );
+    return res.modifiedCount;
   }
 }

@@ -1,4 +1,6 @@
 import type { Collection, Db } from 'mongodb';
+import { fenceGuard, throwIfFenced } from '../ha/fence.js';
+import type { Fence } from '../ha/lease.js';
 import { OUTBOX_COLLECTION } from './collections.js';
 import { ensureIndexes } from './ensure-indexes.js';
 import { dbCall, majority } from './write-concern.js';
@@ -33,13 +35,15 @@ export interface OutboxDoc {
   nextAttemptAt: Date;
   deliveredAt?: Date;
   lastError?: string;
+  /** HA: fencing token of the last leader that changed this entry (see proxy/ha/fence.ts). */
+  fence?: number;
 }
 
 export function reportIdFor(siteId: string, jobId: string, status: ReportStatus): string {
   return `${siteId}:${jobId}:${status}`;
 }
 
-/** Reports waiting for delivery. Enqueueing the same report twice is a no-op. */
+/** Reports waiting for delivery. Enqueueing the same report twice is a no-op. With HA, state changes are fenced. */
 export class Outbox {
   readonly col: Collection<OutboxDoc>;
 
@@ -47,6 +51,7 @@ export class Outbox {
     db: Db,
     private readonly wtimeoutMs: number,
     private readonly now: () => Date = () => new Date(),
+    private readonly fence?: Fence,
   ) {
     this.col = db.collection<OutboxDoc>(OUTBOX_COLLECTION);
   }
@@ -60,10 +65,11 @@ export class Outbox {
 
   async enqueue(report: StatusReport): Promise<void> {
     const at = this.now();
+    const guard = fenceGuard(this.fence);
     await dbCall('enqueue report', () =>
       this.col.updateOne(
         { _id: report.reportId },
-        { $setOnInsert: { fileName: report.fileName, jobId: report.jobId, status: report.status, body: JSON.stringify(report), createdAt: at, attempts: 0, nextAttemptAt: at } },
+        { $setOnInsert: { fileName: report.fileName, jobId: report.jobId, status: report.status, body: JSON.stringify(report), createdAt: at, attempts: 0, nextAttemptAt: at, ...guard.set } },
         { upsert: true, writeConcern: majority(this.wtimeoutMs) },
       ),
     );
@@ -79,15 +85,29 @@ export class Outbox {
   }
 
   async markDelivered(reportId: string): Promise<void> {
-    await dbCall('report delivered', () =>
-      this.col.updateOne({ _id: reportId }, { $set: { deliveredAt: this.now() }, $inc: { attempts: 1 }, $unset: { lastError: '' } }, { writeConcern: majority(this.wtimeoutMs) }),
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('report delivered', () =>
+      this.col.updateOne({ _id: reportId, ...guard.filter }, { $set: { deliveredAt: this.now(), ...guard.set }, $inc: { attempts: 1 }, $unset: { lastError: '' } }, { writeConcern: majority(this.wtimeoutMs) }),
     );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, reportId, guard);
   }
 
   async markAttemptFailed(reportId: string, error: string, retryAt: Date): Promise<void> {
-    await dbCall('report retry', () =>
-      this.col.updateOne({ _id: reportId }, { $set: { lastError: error, nextAttemptAt: retryAt }, $inc: { attempts: 1 } }, { writeConcern: majority(this.wtimeoutMs) }),
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('report retry', () =>
+      this.col.updateOne({ _id: reportId, ...guard.filter }, { $set: { lastError: error, nextAttemptAt: retryAt, ...guard.set }, $inc: { attempts: 1 } }, { writeConcern: majority(this.wtimeoutMs) }),
     );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, reportId, guard);
+  }
+
+  /** HA: a new leader stamps its token on every undelivered report (see JobStore.claimActive). No-op without HA. */
+  async claimPending(): Promise<number> {
+    if (!this.fence) return 0;
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('claim pending reports', () =>
+      this.col.updateMany({ deliveredAt: { $exists: false }, ...guard.filter }, { $set: guard.set }, { writeConcern: majority(this.wtimeoutMs) }),
+    );
+    return res.modifiedCount;
   }
 
   depth(): Promise<number> {

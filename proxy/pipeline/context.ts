@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { JobStore } from '../db/jobs.js';
 import type { Outbox } from '../db/outbox.js';
+import type { ErrorCode } from '../errors.js';
 import type { SftpSession } from '../sftp/connect.js';
 import type { Staging } from './staging.js';
 
@@ -18,4 +19,17 @@ export interface PipelineContext {
   readonly connectSftp: () => Promise<SftpSession>;
   readonly now: () => Date;
   readonly signal?: AbortSignal;
+  /** Counters and timings for /metrics (proxy/metrics/metrics.ts); optional so tests and one-shot commands can skip them. */
+  readonly metrics?: PipelineMetrics;
+}
+
+export type PipelineStage = 'download' | 'import' | 'report' | 'cycle';
+
+/** What the pipeline tells the metrics, free of any metrics library. */
+export interface PipelineMetrics {
+  archivePulled(bytes: number): void;
+  archiveImported(records: number): void;
+  stageSeconds(stage: PipelineStage, seconds: number): void;
+  failure(code: ErrorCode): void;
+  cycleFinished(ok: boolean, at: Date): void;
 }

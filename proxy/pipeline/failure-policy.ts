@@ -55,6 +55,8 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'DISK_FULL':
     case 'JOB_STATE_CONFLICT':
     case 'CYCLE_ALREADY_RUNNING':
+    case 'LEASE_LOST':
+    case 'LEASE_HELD':
     case 'VENDOR_UNREACHABLE':
     case 'VENDOR_REJECTED':
     case 'SIGNATURE_INVALID':

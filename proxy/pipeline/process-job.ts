@@ -19,13 +19,17 @@ export async function processJob(ctx: PipelineContext, initial: JobDoc, session:
   const log = ctx.log.child({ component: 'pipeline', jobId: initial.jobId, fileName: initial.fileName });
   let job = initial;
   try {
+    job = await refetchIfNotStagedHere(ctx, job, log);
     if (job.state === 'discovered' || job.state === 'downloading') {
       job = await ctx.jobs.transition(job.fileName, ['discovered', 'downloading'], 'downloading');
       if (job.source === 'sftp') {
         await enqueueReport(ctx, job, 'downloading');
         await deliverSoon(ctx);
+        const started = performance.now();
         const facts = await downloadArchive(ctx, job, session);
         job = await ctx.jobs.transition(job.fileName, ['downloading'], 'downloaded', facts);
+        ctx.metrics?.stageSeconds('download', (performance.now() - started) / 1000);
+        ctx.metrics?.archivePulled(facts.bytes);
       } else {
         const path = job.localPath ?? '';
         const s = await stat(path);
@@ -34,17 +38,32 @@ export async function processJob(ctx: PipelineContext, initial: JobDoc, session:
     }
     if (job.state === 'downloaded' || job.state === 'importing') {
       job = await ctx.jobs.transition(job.fileName, ['downloaded', 'importing'], 'importing');
+      const started = performance.now();
       const facts = await importArchive(ctx, job, archivePathOf(ctx, job));
       job = await ctx.jobs.transition(job.fileName, ['importing'], 'imported', facts);
+      ctx.metrics?.stageSeconds('import', (performance.now() - started) / 1000);
+      ctx.metrics?.archiveImported(facts.totalRecords);
     }
     if (job.state === 'imported' && job.source === 'sftp') {
       await enqueueReport(ctx, job, 'downloaded');
     }
     return { fileName: job.fileName, jobId: job.jobId, state: job.state };
   } catch (err) {
-    if (ctx.signal?.aborted) throw err;
+    // Shutdown, or this node lost the leader lease: stop here; the job resumes from its stored state (here or on the new leader).
+    if (ctx.signal?.aborted || isProxyError(err, 'LEASE_LOST')) throw err;
     return handleFailure(ctx, job, err, log);
   }
+}
+
+/**
+ * HA: an archive downloaded by the other node lives in that node's staging directory. If this node has no copy, the job
+ * goes back to "downloading" and is fetched again (from 0: the other node's checkpoints do not describe a file here).
+ */
+async function refetchIfNotStagedHere(ctx: PipelineContext, job: JobDoc, log: PipelineContext['log']): Promise<JobDoc> {
+  if (job.source !== 'sftp' || (job.state !== 'downloaded' && job.state !== 'importing')) return job;
+  if (await stat(archivePathOf(ctx, job)).then(() => true, () => false)) return job;
+  log.warn({ state: job.state }, 'the downloaded archive is not in this node\'s staging directory (downloaded by the other node?); fetching it again');
+  return ctx.jobs.transition(job.fileName, ['downloaded', 'importing'], 'downloading', { highWaterMark: 0 }, 'not staged on this node');
 }
 
 export function archivePathOf(ctx: PipelineContext, job: JobDoc): string {
@@ -59,6 +78,7 @@ async function deliverSoon(ctx: PipelineContext): Promise<void> {
 async function handleFailure(ctx: PipelineContext, job: JobDoc, err: unknown, log: PipelineContext['log']): Promise<JobOutcome> {
   const code = errorCodeOf(err);
   const message = err instanceof Error ? err.message : String(err);
+  ctx.metrics?.failure(code);
   if (code === 'JOB_STATE_CONFLICT') {
     log.warn({ code }, 'job changed under us; leaving it');
     return { fileName: job.fileName, jobId: job.jobId, state: job.state, error: { code, message } };
@@ -85,6 +105,7 @@ async function handleFailure(ctx: PipelineContext, job: JobDoc, err: unknown, lo
   logFn({ code, err: message, attempt: attempts, retryAt }, code === 'DB_NOT_DURABLE' ? 'not durable yet; will retry' : 'step failed; will retry');
   // The retry itself needs the database: if it is away, the job simply stays due and the next cycle tries again.
   await ctx.jobs.recordRetry(job.fileName, { code, message }, retryAt, reset).catch((e: unknown) => {
+    if (isProxyError(e, 'LEASE_LOST')) throw e;
     log.warn({ code: errorCodeOf(e) }, 'could not record the retry');
   });
   return { fileName: job.fileName, jobId: job.jobId, state: job.state, error: { code, message } };

@@ -1,6 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArchiveName } from '../archive/archive-name.js';
-import { errorCodeOf } from '../errors.js';
+import { errorCodeOf, isProxyError } from '../errors.js';
 import type { JobState } from '../db/jobs.js';
 import { reconcileReported, type DeliverResult } from '../report/deliver-outbox.js';
 import type { RemoteFile, SftpSession } from '../sftp/connect.js';
@@ -40,6 +41,9 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   const startedAt = ctx.now().toISOString();
   const log = ctx.log.child({ component: 'cycle' });
   await ctx.staging.ensure();
+  // HA: fence off the previous leader from every job and report this cycle may touch (no-ops without HA).
+  await ctx.jobs.claimActive();
+  await ctx.outbox.claimPending();
   await reconcileReported(ctx.jobs, ctx.outbox, ctx.config.siteId, ctx.now());
 
   let session: SftpSession | undefined;
@@ -80,8 +84,12 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   } finally {
     await dropSession();
   }
+  // This node lost the leader lease mid-cycle: the new leader delivers the reports and tidies up.
+  if (isProxyError(ctx.signal?.reason, 'LEASE_LOST')) throw ctx.signal.reason;
 
+  const reportStarted = performance.now();
   const outbox = await deliverReports(ctx);
+  ctx.metrics?.stageSeconds('report', (performance.now() - reportStarted) / 1000);
   await housekeeping(ctx);
 
   for (const [name, status] of found) {
@@ -154,4 +162,9 @@ async function housekeeping(ctx: PipelineContext): Promise<void> {
     await ctx.jobs.col.updateOne({ _id: job._id }, { $set: { retiredAt: ctx.now() } });
   }
   if (keep > 0) await ctx.staging.pruneArchive(keep, ctx.now());
+  // HA: copies this node downloaded of archives the other node finished (and retired there) are retired here too.
+  for (const name of await readdir(ctx.staging.incomingDir).catch(() => [] as string[])) {
+    const fileName = name.endsWith('.part') ? name.slice(0, -'.part'.length) : name;
+    if ((await ctx.jobs.get(fileName))?.state === 'reported') await ctx.staging.retire(fileName, keep);
+  }
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import { errorCodeOf } from '../errors.js';
+import { hostname } from 'node:os';
+import { recordSiteSuccess } from '../db/site-status.js';
+import { errorCodeOf, isProxyError } from '../errors.js';
 import type { PipelineContext } from './context.js';
 import { runSyncCycle, type CycleState, type CycleSummary } from './sync-cycle.js';
 
@@ -10,6 +12,15 @@ export interface RunnerStatus {
   lastOk?: boolean;
   lastSuccessAt?: string;
   lastError?: { code: string; message: string };
+}
+
+/** HA: the leader lease as the runner sees it (proxy/ha/lease.ts). Without it, this process always runs its cycles. */
+export interface Leadership {
+  readonly holder: boolean;
+  /** Aborted when the current term ends (lease lost, deadline missed, released). */
+  readonly signal: AbortSignal;
+  /** A write was fenced off (LEASE_LOST): this node is no longer the leader. */
+  stepDown(reason: string): void;
 }
 
 /**
@@ -26,6 +37,7 @@ export class SyncRunner {
   constructor(
     private readonly ctx: PipelineContext,
     private readonly options: { retryTimer: boolean } = { retryTimer: true },
+    private readonly leadership?: Leadership,
   ) {
     this.log = ctx.log.child({ component: 'runner' });
   }
@@ -41,20 +53,42 @@ export class SyncRunner {
       return undefined;
     }
     if (this.ctx.signal?.aborted) return undefined;
+    if (this.leadership && !this.leadership.holder) {
+      this.log.debug({ reason }, 'not the leader; cycle skipped');
+      return undefined;
+    }
     this.log.info({ reason }, 'sync cycle starting');
     this.status.running = true;
     this.status.lastStartedAt = new Date().toISOString();
-    this.current = runSyncCycle(this.ctx, this.state);
+    const started = performance.now();
+    // The cycle stops on shutdown and, with HA, as soon as this node's term ends.
+    const signals = [this.ctx.signal, this.leadership?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const ctx = signals.length > 0 ? { ...this.ctx, signal: AbortSignal.any(signals) } : this.ctx;
+    this.current = runSyncCycle(ctx, this.state);
     try {
       const summary = await this.current;
       this.status.lastOk = summary.ok;
       if (summary.ok) this.status.lastSuccessAt = summary.finishedAt;
       delete this.status.lastError;
+      this.ctx.metrics?.stageSeconds('cycle', (performance.now() - started) / 1000);
+      this.ctx.metrics?.cycleFinished(summary.ok, new Date(summary.finishedAt));
+      if (summary.ok) {
+        await recordSiteSuccess(this.ctx.db, this.ctx.config.siteId, this.ctx.config.ha.nodeId || hostname(), new Date(summary.finishedAt)).catch((e: unknown) => {
+          this.log.warn({ code: errorCodeOf(e) }, 'could not record the successful cycle');
+        });
+      }
       await this.armRetry();
       return summary;
     } catch (err) {
+      const lost = isProxyError(err, 'LEASE_LOST') ? err : isProxyError(ctx.signal?.reason, 'LEASE_LOST') ? ctx.signal.reason : undefined;
+      const failure = lost ?? err;
       this.status.lastOk = false;
-      this.status.lastError = { code: errorCodeOf(err), message: (err as Error).message };
+      this.status.lastError = { code: errorCodeOf(failure), message: (failure as Error).message };
+      if (lost) {
+        this.leadership?.stepDown(`a write was fenced off: ${lost.message}`);
+        this.log.warn({ code: 'LEASE_LOST', err: lost.message }, 'cycle stopped: this node is no longer the leader');
+        throw lost;
+      }
       if (!this.ctx.signal?.aborted) this.log.error({ code: errorCodeOf(err), err: (err as Error).message }, 'sync cycle failed');
       this.scheduleRetry(this.ctx.config.schedule.retryBaseSeconds * 1000);
       throw err;

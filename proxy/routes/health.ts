@@ -1,39 +1,101 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
 import type { Outbox } from '../db/outbox.js';
+import { readSiteStatus } from '../db/site-status.js';
+import type { LeaseStatus } from '../ha/lease.js';
+import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
 import type { RunnerStatus } from '../pipeline/sync-runner.js';
 
-export interface HealthRoutesOptions { db: Db; outbox: Outbox; runnerStatus: () => RunnerStatus }
+export interface HealthRoutesOptions {
+  db: Db;
+  outbox: Outbox;
+  /** Shows the site's last successful cycle (any node) when given. */
+  siteId?: string;
+  runnerStatus: () => RunnerStatus;
+  /** This node's identity when HA is off (it always leads). */
+  nodeId?: string;
+  /** HA: the lease as this node sees it; undefined when HA is off. */
+  lease?: () => LeaseStatus | undefined;
+  replicaSet?: () => Promise<ReplicaSetHealth>;
+}
 
+const nullable = (type: string): { type: string[] } => ({ type: [type, 'null'] });
 const ReadySchema = {
   type: 'object',
   properties: {
     ready: { type: 'boolean' },
     database: { type: 'string', enum: ['ok', 'unreachable'] },
-    outboxDepth: { type: ['integer', 'null'] },
+    outboxDepth: nullable('integer'),
     sync: {
       type: 'object',
       additionalProperties: true,
       properties: { running: { type: 'boolean' }, lastOk: { type: 'boolean' }, lastSuccessAt: { type: 'string' }, lastFinishedAt: { type: 'string' } },
     },
+    lastSuccessfulCycle: {
+      type: ['object', 'null'],
+      description: 'The site\'s last cycle that left nothing to do, whichever node ran it',
+      properties: { at: { type: 'string' }, nodeId: { type: 'string' } },
+    },
+    lease: {
+      type: 'object',
+      properties: {
+        enabled: { type: 'boolean' },
+        holder: { type: 'boolean' },
+        nodeId: { type: 'string' },
+        token: nullable('integer'),
+        expiresAt: nullable('string'),
+        leader: {
+          type: ['object', 'null'],
+          properties: { nodeId: { type: 'string' }, token: { type: 'integer' }, expiresAt: { type: 'string' } },
+        },
+      },
+    },
+    replicaSet: {
+      type: 'object',
+      properties: {
+        kind: { type: 'string', enum: ['replicaSet', 'standalone', 'unknown'] },
+        set: { type: 'string' },
+        primary: nullable('string'),
+        degraded: { type: 'boolean' },
+        majorityWritable: nullable('boolean'),
+        dataBearingDown: { type: 'array', items: { type: 'string' } },
+        members: {
+          type: 'array',
+          items: { type: 'object', properties: { name: { type: 'string' }, state: { type: 'string' }, healthy: { type: 'boolean' }, dataBearing: { type: 'boolean' }, votes: { type: 'number' }, priority: { type: 'number' } } },
+        },
+        detail: { type: 'string' },
+      },
+    },
   },
 } as const;
 
-/** Liveness (the process answers) and readiness (database reachable; last cycle). */
+/**
+ * Liveness (the process answers) and readiness. Ready = the database answers: a follower serves the portal too, so a
+ * healthy follower is ready; `lease.holder` says which node pulls (keepalived reads it), and a degraded replica set
+ * shows in `replicaSet` without making the node unready (reads still work; imports wait).
+ */
 export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptions): Promise<void> {
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, () => ({ ok: true }));
 
   app.get('/readyz', { schema: { response: { 200: ReadySchema, 503: ReadySchema } } }, async (_req, reply) => {
     let database: 'ok' | 'unreachable' = 'ok';
     let outboxDepth: number | null = null;
+    let lastSuccessfulCycle: { at: string; nodeId: string } | null = null;
     try {
       await opts.db.command({ ping: 1 }, { timeoutMS: 2000 });
       outboxDepth = await opts.outbox.depth();
+      const site = opts.siteId === undefined ? null : await readSiteStatus(opts.db, opts.siteId);
+      if (site) lastSuccessfulCycle = { at: site.lastSuccessAt.toISOString(), nodeId: site.nodeId };
     } catch {
       database = 'unreachable';
     }
     const ready = database === 'ok';
-    return reply.code(ready ? 200 : 503).send({ ready, database, outboxDepth, sync: opts.runnerStatus() });
+    const ha = opts.lease?.();
+    const lease = ha
+      ? { enabled: true, ...ha }
+      : { enabled: false, holder: true, nodeId: opts.nodeId ?? '', token: null, expiresAt: null, leader: null };
+    const replicaSet = database === 'ok' && opts.replicaSet ? await opts.replicaSet() : undefined;
+    return reply.code(ready ? 200 : 503).send({ ready, database, outboxDepth, lastSuccessfulCycle, sync: opts.runnerStatus(), lease, ...(replicaSet ? { replicaSet } : {}) });
   });
   await Promise.resolve();
 }

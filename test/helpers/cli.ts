@@ -24,10 +24,31 @@ export interface RunCliOptions {
   killAfterMs?: number;
 }
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RETENTION_PROXY_') && k !== 'MONGODB_URI') env[k] = v;
   return { ...env, ...extra };
+}
+
+/** Feeds chunks of a JSON-lines stream (pino) and calls `onLine` with each parsed line; other lines are skipped. */
+export function jsonLines(onLine: (line: Record<string, unknown>) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue; // not a log line
+      }
+      onLine(parsed);
+    }
+  };
 }
 
 export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
@@ -35,7 +56,6 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
     const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    let pending = '';
     const logs: Record<string, unknown>[] = [];
     let killed = false;
     const kill = (): void => {
@@ -51,22 +71,13 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
       reject(new Error(`CLI ${args.join(' ')} timed out after ${options.timeoutMs ?? 120_000} ms\n${stderr.slice(-4000)}`));
     }, options.timeoutMs ?? 120_000);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const onLogLine = jsonLines((parsed) => {
+      logs.push(parsed);
+      if (options.killWhen && !killed && options.killWhen(parsed)) timers.push(setTimeout(kill, options.killDelayMs ?? 0));
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
-      pending += d;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          logs.push(parsed);
-          if (options.killWhen && !killed && options.killWhen(parsed)) timers.push(setTimeout(kill, options.killDelayMs ?? 0));
-        } catch {
-          /* not a log line */
-        }
-      }
+      onLogLine(d);
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -77,6 +77,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
       log, client: services.client, db: services.db, jobs: services.jobs, outbox: services.outbox, runner: services.runner,
       schedule: { hourUtc: config.schedule.hourUtc, pollIntervalMinutes: config.schedule.pollIntervalMinutes, runAtStart: true },
       portalDir: PORTAL_DIST,
+      metrics: services.metrics, replicaSet: services.replicaSet, siteId: config.siteId,
     });
     stop.unshift(() => app.close());
     await app.listen({ host: config.portal.host, port: config.portal.port });
@@ -91,7 +92,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     io.err([
       '',
       'Retention Proxy demo is running (Ctrl-C to stop):',
-      `  Retention Portal      http://127.0.0.1:${portalPort}/   (sync status: /api/v1/sync/jobs, health: /readyz)`,
+      `  Retention Portal      http://127.0.0.1:${portalPort}/   (sync status: /api/v1/sync/jobs, health: /readyz, /metrics)`,
       `  Vendor Backup Log     http://127.0.0.1:${sim.httpPort}/backup-log`,
       `  Vendor SFTP           sftp -P ${sim.sftpPort} -i ${join(dir, 'client_ed25519')} vendor@127.0.0.1   (host key ${sim.hostKeyFingerprint})`,
       `  MongoDB               ${database.uri}  database "retention"  (${database.description})`,

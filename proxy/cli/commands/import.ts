@@ -26,6 +26,7 @@ export async function importCommand(file: string | undefined, flags: ImportFlags
   const log = loggerFor(config, flags, 'stderr');
   const services = await createServices(config, log, signal);
   try {
+    await services.takeLeaseForCommand();
     await services.jobs.discover({
       fileName: name.fileName, serviceId: name.serviceId, jobId: name.jobId, siteId: config.siteId,
       archiveCreatedAt: name.createdAt, source: 'local', localPath: path, remoteSize: size, remoteMtimeMs: 0,

@@ -20,9 +20,14 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     runner: services.runner,
     schedule: { hourUtc: config.schedule.hourUtc, pollIntervalMinutes: config.schedule.pollIntervalMinutes, runAtStart: true },
     portalDir: PORTAL_DIST,
+    ...(services.lease ? { lease: services.lease } : {}),
+    metrics: services.metrics,
+    replicaSet: services.replicaSet,
+    siteId: config.siteId,
   });
+  services.metrics.enableProcessMetrics();
   await app.listen({ host: config.portal.host, port: config.portal.port });
-  log.info({ component: 'main', siteId: config.siteId }, 'retention proxy running');
+  log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: app.addresses() }, 'retention proxy running');
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info({ component: 'main' }, 'shutting down');
   await app.close();

@@ -15,6 +15,7 @@ export async function syncCommand(flags: SyncFlags, io: CliIo, signal: AbortSign
   const log = loggerFor(config, flags, 'stderr');
   const services = await createServices(config, log, signal);
   try {
+    await services.takeLeaseForCommand();
     const summary = await services.runner.trigger('sync --once');
     if (!summary) return EXIT.INCOMPLETE;
     io.out(flags.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));

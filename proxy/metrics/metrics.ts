@@ -1,0 +1,125 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ErrorCode } from '../errors.js';
+import type { LeaseStatus } from '../ha/lease.js';
+import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
+import type { PipelineMetrics, PipelineStage } from '../pipeline/context.js';
+
+/** Read at scrape time (each call may hit the database; failures leave the database_up gauge at 0). */
+export interface MetricsSources {
+  outboxDepth(): Promise<number>;
+  /** undefined when HA is off. */
+  lease(): LeaseStatus | undefined;
+  replicaSet(): Promise<ReplicaSetHealth>;
+}
+
+const PREFIX = 'retention_proxy_';
+
+/**
+ * The proxy's Prometheus metrics, in a registry of its own (no global default registry): the pipeline's counters and
+ * timings, plus gauges read at scrape time (outbox depth, lease, replica set).
+ */
+export class ProxyMetrics implements PipelineMetrics {
+  readonly registry = new Registry();
+  private processMetrics = false;
+  private readonly archivesPulled = new Counter({ name: `${PREFIX}archives_pulled_total`, help: 'Archives downloaded and verified', registers: [this.registry] });
+  private readonly bytesPulled = new Counter({ name: `${PREFIX}bytes_pulled_total`, help: 'Bytes of archives downloaded and verified', registers: [this.registry] });
+  private readonly archivesImported = new Counter({ name: `${PREFIX}archives_imported_total`, help: 'Archives imported (majority-acknowledged)', registers: [this.registry] });
+  private readonly recordsImported = new Counter({ name: `${PREFIX}records_imported_total`, help: 'Records imported', registers: [this.registry] });
+  private readonly stageDuration = new Histogram({
+    name: `${PREFIX}stage_duration_seconds`,
+    help: 'Duration of pipeline stages (download and import per archive, report delivery and the whole cycle)',
+    labelNames: ['stage'],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600],
+    registers: [this.registry],
+  });
+  private readonly failures = new Counter({ name: `${PREFIX}failures_total`, help: 'Failed job steps by error code', labelNames: ['code'], registers: [this.registry] });
+  private readonly cycles = new Counter({ name: `${PREFIX}cycles_total`, help: 'Finished sync cycles by result', labelNames: ['result'], registers: [this.registry] });
+  private readonly lastSuccess = new Gauge({ name: `${PREFIX}last_successful_cycle_timestamp_seconds`, help: 'When the last cycle that left nothing to do finished (Unix time)', registers: [this.registry] });
+
+  constructor(sources: MetricsSources) {
+    // Collectors run concurrently at scrape time: each reads its own source (the replica set status is cached upstream).
+    new Gauge({
+      name: `${PREFIX}database_up`,
+      help: '1 when the database answered at this scrape',
+      registers: [this.registry],
+      async collect() { this.set(await sources.outboxDepth().then(() => 1, () => 0)); },
+    });
+    new Gauge({
+      name: `${PREFIX}outbox_depth`,
+      help: 'Status reports waiting for delivery to the vendor',
+      registers: [this.registry],
+      async collect() { await sources.outboxDepth().then((n) => this.set(n), () => undefined); },
+    });
+    // Without HA this process always leads: holder 1, token 0.
+    const leaseOf = (pick: (s: LeaseStatus) => number, single: number): (this: Gauge) => void => function (this: Gauge) {
+      const s = sources.lease();
+      this.set(s ? pick(s) : single);
+    };
+    new Gauge({ name: `${PREFIX}ha_enabled`, help: '1 when this node takes part in the leader lease (ha.enabled)', registers: [this.registry], collect() { this.set(sources.lease() ? 1 : 0); } });
+    new Gauge({ name: `${PREFIX}lease_holder`, help: '1 while this node holds the leader lease (pulls and imports)', registers: [this.registry], collect: leaseOf((s) => (s.holder ? 1 : 0), 1) });
+    new Gauge({ name: `${PREFIX}lease_token`, help: 'Fencing token of the current leader term as this node knows it', registers: [this.registry], collect: leaseOf((s) => s.token ?? s.leader?.token ?? 0, 0) });
+    new Gauge({
+      name: `${PREFIX}replica_set_degraded`,
+      help: '1 when a replica set member (e.g. a data-bearing PSA member) is down',
+      registers: [this.registry],
+      async collect() { this.set((await sources.replicaSet()).degraded ? 1 : 0); },
+    });
+    new Gauge({
+      name: `${PREFIX}replica_set_majority_writable`,
+      help: '1 when majority writes can be acknowledged; 0 means imports wait and nothing is reported',
+      registers: [this.registry],
+      async collect() {
+        const w = (await sources.replicaSet()).majorityWritable;
+        if (w === null) this.reset();
+        else this.set(w ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}replica_set_member_healthy`,
+      help: 'Per replica set member: 1 when up and serving (PRIMARY/SECONDARY/ARBITER), labelled with its state',
+      labelNames: ['member', 'state', 'data_bearing'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const rs = await sources.replicaSet();
+        if (rs.kind !== 'replicaSet') return;
+        for (const m of rs.members) this.set({ member: m.name, state: m.state, data_bearing: String(m.dataBearing) }, m.healthy ? 1 : 0);
+      },
+    });
+  }
+
+  /** Node.js process metrics (CPU, memory, event loop lag, ...) for the daemon; one-shot commands skip them. */
+  enableProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  archivePulled(bytes: number): void {
+    this.archivesPulled.inc();
+    this.bytesPulled.inc(bytes);
+  }
+
+  archiveImported(records: number): void {
+    this.archivesImported.inc();
+    this.recordsImported.inc(records);
+  }
+
+  stageSeconds(stage: PipelineStage, seconds: number): void {
+    this.stageDuration.observe({ stage }, seconds);
+  }
+
+  failure(code: ErrorCode): void {
+    this.failures.inc({ code });
+  }
+
+  cycleFinished(ok: boolean, at: Date): void {
+    this.cycles.inc({ result: ok ? 'ok' : 'incomplete' });
+    if (ok) this.lastSuccess.set(at.getTime() / 1000);
+  }
+
+  /** The text exposition format and its content type. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
