@@ -1,10 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../app.js';
 import { createServices } from '../../services.js';
 import { loadConfigFor, loggerFor, type CommonFlags } from '../common.js';
 import { EXIT, type ExitCode } from '../io.js';
+import { portalAppOptions } from '../portal-options.js';
 
-export const PORTAL_DIST = fileURLToPath(new URL('../../../../portal-ui/dist/', import.meta.url));
 
 /** `run`: the daemon. Scheduler + portal port; returns when `signal` aborts (SIGTERM), after a clean shutdown. */
 export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promise<ExitCode> {
@@ -19,10 +18,10 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     outbox: services.outbox,
     runner: services.runner,
     schedule: { hourUtc: config.schedule.hourUtc, pollIntervalMinutes: config.schedule.pollIntervalMinutes, runAtStart: true },
-    portalDir: PORTAL_DIST,
+    ...(await portalAppOptions(config)),
   });
   await app.listen({ host: config.portal.host, port: config.portal.port });
-  log.info({ component: 'main', siteId: config.siteId }, 'retention proxy running');
+  log.info({ component: 'main', siteId: config.siteId, portal: `${config.portal.tls.certFile ? 'https' : 'http'}://${config.portal.host}:${config.portal.port}/` }, 'retention proxy running');
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info({ component: 'main' }, 'shutting down');
   await app.close();
