@@ -25,17 +25,32 @@ function split(list: (Party | undefined)[]): { staff: string[]; contacts: string
   return { staff, contacts };
 }
 
-async function roomActivity(db: Db, roomIds: string[]): Promise<Map<string, { messageCount: number; callCount: number; firstActivityAt?: Date; lastActivityAt?: Date }>> {
-  const out = new Map<string, { messageCount: number; callCount: number; firstActivityAt?: Date; lastActivityAt?: Date }>();
+type Activity = { messageCount: number; callCount: number; firstActivityAt?: Date; lastActivityAt?: Date };
+
+const isNotImplemented = (err: unknown): boolean => (err as { code?: unknown }).code === 238;
+
+/** Count, first and last date per room: $group with $min/$max; where that is missing (FerretDB 1.24), $sum plus an indexed first/last lookup per room. */
+async function groupByRoom(db: Db, collection: string, dateField: string, roomIds: string[]): Promise<Document[]> {
+  const match = { $match: { roomId: { $in: roomIds } } };
+  try {
+    return await db.collection(collection).aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } }]).toArray();
+  } catch (err) {
+    if (!isNotImplemented(err)) throw err;
+  }
+  const col = db.collection(collection);
+  const counts = await col.aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray();
+  const edge = async (roomId: string, dir: 1 | -1): Promise<unknown> =>
+    (await col.find({ roomId }, { projection: { _id: 0, [dateField]: 1 } }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
+  return Promise.all(counts.map(async (c) => ({ ...c, first: await edge(String(c._id), 1), last: await edge(String(c._id), -1) })));
+}
+
+async function roomActivity(db: Db, roomIds: string[]): Promise<Map<string, Activity>> {
+  const out = new Map<string, Activity>();
   for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
   if (roomIds.length === 0) return out;
-  const group = (dateField: string): Document[] => [
-    { $match: { roomId: { $in: roomIds } } },
-    { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } },
-  ];
   const [messages, calls] = await Promise.all([
-    db.collection(RECORD_COLLECTIONS.messages).aggregate(group('sentAt')).toArray(),
-    db.collection(RECORD_COLLECTIONS.calls).aggregate(group('startedAt')).toArray(),
+    groupByRoom(db, RECORD_COLLECTIONS.messages, 'sentAt', roomIds),
+    groupByRoom(db, RECORD_COLLECTIONS.calls, 'startedAt', roomIds),
   ]);
   const merge = (docs: Document[], key: 'messageCount' | 'callCount'): void => {
     for (const d of docs) {
