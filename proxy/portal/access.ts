@@ -4,7 +4,7 @@ import type { AuditInput } from './audit.js';
 import type { Session } from './auth/sessions.js';
 import { sameToken } from './auth/tokens.js';
 import type { PortalContext } from './context.js';
-import { roleAllows } from './roles.js';
+import { roleAllows, type RouteRole } from './roles.js';
 
 export const SESSION_COOKIE = 'rp_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -12,7 +12,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface PortalUser extends Session { token: string }
 
+export interface DeclaredRoute { method: string; url: string; role: RouteRole }
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with the role it declared (the role walk test uses it). */
+    declaredRoutes: readonly DeclaredRoute[];
+  }
   interface FastifyRequest {
     /** The signed-in user, set by the access hook on every non-public route. */
     portalUser: PortalUser | null;
@@ -42,11 +48,13 @@ export async function audit(ctx: PortalContext, req: FastifyRequest, entry: Omit
  */
 export function installAccessControl(app: FastifyInstance, ctx: PortalContext): void {
   app.decorateRequest('portalUser', null);
+  const declared: DeclaredRoute[] = [];
+  app.decorate('declaredRoutes', declared);
   app.addHook('onRoute', (route) => {
-    if (route.config?.role === undefined) {
-      const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
-      throw new Error(`route ${methods} ${route.url} declares no role (config.role: 'public' | 'auditor' | 'admin')`);
-    }
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const role = route.config?.role;
+    if (role === undefined) throw new Error(`route ${methods.join(',')} ${route.url} declares no role (config.role: 'public' | 'auditor' | 'admin')`);
+    for (const method of methods) declared.push({ method, url: route.url, role });
   });
   app.addHook('onRequest', async (req: FastifyRequest, _reply: FastifyReply) => {
     if (req.is404) return;

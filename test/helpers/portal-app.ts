@@ -16,7 +16,7 @@ export const AUDITOR = { username: 'auditor1', password: 'Auditor-Pass-1' };
  * The real app over the test database `dbName`, with its own client (the app closes it), without scheduler or
  * SFTP (the runner is never started).
  */
-export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}): Promise<FastifyInstance> {
+export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, opts: { ready?: boolean } = {}): Promise<FastifyInstance> {
   const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(dbName);
@@ -25,7 +25,7 @@ export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}): P
   const outbox = new Outbox(db, 10_000);
   const runner = new SyncRunner({ log, db, jobs, outbox } as unknown as PipelineContext, { retryTimer: false });
   const app = await buildApp({ log, client, db, jobs, outbox, runner, ...extra });
-  await app.ready();
+  if (opts.ready !== false) await app.ready();
   return app;
 }
 
