@@ -1,13 +1,13 @@
 /** Display formatting: dates in the viewer's time zone (UTC in the tooltip), durations, sizes. */
 
-const dateTime = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-});
+const pad = (n: number) => String(n).padStart(2, '0');
 
+/** `YYYY-MM-DD HH:mm:ss` in the viewer's time zone: unambiguous in every locale, compact, sorts as text. */
 export function formatDateTime(iso: string | undefined | null): string {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 export function utcTitle(iso: string | undefined | null): string {
@@ -43,8 +43,7 @@ export function localInputFromIso(iso: string | undefined): string {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 export function isoFromLocalInput(value: string): string | undefined {

@@ -128,7 +128,7 @@ export type ThreadEntry =
   | { kind: 'conference'; at: string; item: Conference }
   | { kind: 'file'; at: string; item: FileRow };
 
-interface DetailBase<T> { item: T; provenance?: Provenance }
+interface DetailBase<T> { item: T; provenance?: Provenance | null }
 export interface DetailExtras {
   enquiries: { room?: Room; thread: ThreadEntry[] };
   rooms: {

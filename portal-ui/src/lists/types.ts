@@ -10,13 +10,17 @@ export interface Column<T> {
   value: (row: T) => CellValue;
   kind?: CellKind;
   sortable?: boolean;
+  /** This column's text links to the detail page (default: the first plain-text column). */
+  link?: boolean;
   /** CSS width, e.g. '10rem'. */
   width?: string;
   align?: 'right';
 }
 
 /** The list filters of the API (query parameters); the URL of a list view carries the same names. */
-export type FilterKey = 'q' | 'from' | 'to' | 'staff' | 'contact' | 'room' | 'enquiry' | 'channel' | 'direction' | 'result' | 'tag' | 'category' | 'number';
+export type FilterKey =
+  | 'q' | 'from' | 'to' | 'staff' | 'contact' | 'room' | 'enquiry' | 'channel' | 'direction' | 'result' | 'tag' | 'category' | 'number'
+  | 'type' | 'kind' | 'status' | 'department' | 'role';
 
 export interface FilterSpec {
   key: Exclude<FilterKey, 'from' | 'to' | 'q'>;
@@ -40,6 +44,7 @@ export interface ListDef<K extends RecordType> {
   defaultSort: { key: string; order: 'asc' | 'desc' };
 }
 
-export const ALL_QUERY_KEYS: readonly string[] = [
-  'q', 'from', 'to', 'staff', 'contact', 'room', 'enquiry', 'channel', 'direction', 'result', 'tag', 'category', 'number', 'sort', 'order',
-];
+/** The URL/API query names a list accepts: its search, date range, filters, sort and order (the API refuses others). */
+export function queryKeysOf(def: Pick<ListDef<RecordType>, 'search' | 'dateRange' | 'filters'>): string[] {
+  return [...(def.search ? ['q'] : []), ...(def.dateRange ? ['from', 'to'] : []), ...def.filters.map((f) => f.key), 'sort', 'order'];
+}

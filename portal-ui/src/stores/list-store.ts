@@ -4,6 +4,11 @@ import { records } from '../api/endpoints';
 import type { Query } from '../api/http';
 import type { Detail, RecordType, RecordTypes } from '../api/types';
 
+/** A query as a stable string (empty values left out, keys sorted): equal filters give equal keys. */
+export function queryKey(query: Query): string {
+  return JSON.stringify(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '').sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /**
  * One Pinia store per record type (`records-calls`, `records-files`, ...), made by the same factory: the current
  * list (filters, loaded pages, next cursor) and the record open in the detail view.
@@ -14,8 +19,10 @@ function defineRecordStore<K extends RecordType>(type: K) {
     const nextCursor = ref<string | null>(null);
     const loading = ref(false);
     const error = ref<unknown>(null);
-    /** The filters of the loaded list, as a stable string: a view re-fetches only when they change. */
+    /** The filters of the requested list, as a stable string: a view re-fetches only when they change. */
     const loadedKey = ref<string | null>(null);
+    /** The filters the rows on show belong to (set when their first page arrives). */
+    const shownKey = ref<string | null>(null);
     const detail = shallowRef<Detail<K> | null>(null);
     const detailLoading = ref(false);
     const detailError = ref<unknown>(null);
@@ -37,8 +44,10 @@ function defineRecordStore<K extends RecordType>(type: K) {
         if (ctl.signal.aborted) return;
         items.value = append ? [...items.value, ...page.items] : page.items;
         nextCursor.value = page.nextCursor;
+        shownKey.value = loadedKey.value;
       } catch (err) {
         if (ctl.signal.aborted) return;
+        shownKey.value = loadedKey.value;
         error.value = err;
         if (!append) items.value = [];
       } finally {
@@ -51,7 +60,7 @@ function defineRecordStore<K extends RecordType>(type: K) {
 
     /** Loads the first page for these filters (no-op when they are already loaded, unless `force`). */
     async function load(query: Query, force = false): Promise<void> {
-      const key = JSON.stringify(Object.entries(query).filter(([, v]) => v !== undefined && v !== '').sort());
+      const key = queryKey(query);
       if (!force && key === loadedKey.value && !error.value) return;
       loadedKey.value = key;
       activeQuery = query;
@@ -89,7 +98,7 @@ function defineRecordStore<K extends RecordType>(type: K) {
       detailId = null;
     }
 
-    return { type, listRouteQuery, items, nextCursor, loading, error, detail, detailLoading, detailError, load, loadMore, loadDetail, reset };
+    return { type, listRouteQuery, shownKey, items, nextCursor, loading, error, detail, detailLoading, detailError, load, loadMore, loadDetail, reset };
   });
 }
 
@@ -99,6 +108,7 @@ export interface RecordStore<K extends RecordType> {
   listRouteQuery: Record<string, string>;
   readonly items: RecordTypes[K][];
   readonly nextCursor: string | null;
+  readonly shownKey: string | null;
   readonly loading: boolean;
   readonly error: unknown;
   readonly detail: Detail<K> | null;
