@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
@@ -145,5 +148,31 @@ describe('portal access control', () => {
     expect(root.headers['content-type']).toMatch(/text\/html/);
     const api = await app.inject({ url: '/api/v1/nothing-here', headers: auditor.headers });
     expect([api.statusCode, code(api.body)]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('serves the built UI with an SPA fallback: files as they are, index.html for HTML navigations, JSON 404 for the API', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rp-ui-'));
+    await mkdir(join(dir, 'assets'));
+    await writeFile(join(dir, 'index.html'), '<!doctype html><div id="app"></div>');
+    await writeFile(join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
+    const ui = await portalApp(t.name, { portalDir: dir });
+    try {
+      const asset = await ui.inject({ url: '/assets/app-1234.js' });
+      expect([asset.statusCode, asset.body]).toEqual([200, 'console.log(1)']);
+      expect(asset.headers['content-type']).toMatch(/javascript/);
+      for (const url of ['/', '/calls/3f0c8a7e-1b2d-4c3e-8f9a-0b1c2d3e4f50', '/enquiries?q=refund']) {
+        const page = await ui.inject({ url, headers: { accept: 'text/html,application/xhtml+xml' } });
+        expect([page.statusCode, page.body], url).toEqual([200, '<!doctype html><div id="app"></div>']);
+      }
+      const traversal = await ui.inject({ url: '/..%2f..%2fetc%2fpasswd', headers: { accept: 'application/json' } });
+      expect(traversal.statusCode).toBe(404);
+      const api = await ui.inject({ url: '/api/v1/unknown', headers: { accept: 'text/html' } });
+      expect([api.statusCode, code(api.body)]).toEqual([404, 'NOT_FOUND']);
+      const missingAsset = await ui.inject({ url: '/assets/gone.js', headers: { accept: '*/*' } });
+      expect(missingAsset.statusCode).toBe(404);
+    } finally {
+      await ui.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
