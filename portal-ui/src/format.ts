@@ -52,7 +52,7 @@ export function isoFromLocalInput(value: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
-export function party(p: { name?: string; number?: string } | undefined): string {
+export function party(p: { name?: string | null; number?: string } | undefined): string {
   if (!p) return '';
   return [p.name, p.number].filter(Boolean).join(' · ');
 }

@@ -7,15 +7,15 @@ export interface Session { user: SessionUser; csrfToken: string }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
 
-export interface PartyRef { kind: 'staff' | 'contact'; id: string; number?: string; name?: string }
-export interface Participant { kind: 'staff' | 'contact'; id: string; name?: string; number?: string; joinedAt?: string; leftAt?: string; durationSec?: number }
+export interface PartyRef { kind: 'staff' | 'contact'; id: string; number?: string; name?: string | null }
+export interface Participant { kind: 'staff' | 'contact'; id: string; name?: string | null; number?: string; joinedAt?: string; leftAt?: string; durationSec?: number }
 
 export interface Enquiry {
   id: string;
   channel: string;
   customer: { contactId: string; name: string; phone?: string; email?: string };
   assignee: string;
-  assigneeName?: string;
+  assigneeName?: string | null;
   tags: string[];
   subject: string;
   openedAt: string;
@@ -61,7 +61,7 @@ export interface Conference {
   roomId: string;
   title: string;
   host: string;
-  hostName?: string;
+  hostName?: string | null;
   startedAt: string;
   endedAt: string;
   durationSec: number;

@@ -47,11 +47,15 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await authApi.changePassword(currentPassword, newPassword);
+  }
+
   /** The server said the session is gone (401 on any request). */
   function expired(): void {
     signedOut();
     checked.value = true;
   }
 
-  return { user, checked, isAdmin, ensureSession, login, logout, expired };
+  return { user, checked, isAdmin, ensureSession, login, logout, changePassword, expired };
 });

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { ref, shallowRef } from 'vue';
+import { ref, shallowRef, watch } from 'vue';
 import { records } from '../api/endpoints';
 import type { Query } from '../api/http';
 import type { Detail, RecordType, RecordTypes } from '../api/types';
@@ -7,6 +7,26 @@ import type { Detail, RecordType, RecordTypes } from '../api/types';
 /** A query as a stable string (empty values left out, keys sorted): equal filters give equal keys. */
 export function queryKey(query: Query): string {
   return JSON.stringify(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '').sort(([a], [b]) => a.localeCompare(b)));
+}
+
+const storageKey = (type: RecordType) => `retention-portal:list:${type}`;
+
+function savedListQuery(type: RecordType): Record<string, string> {
+  try {
+    const v: unknown = JSON.parse(sessionStorage.getItem(storageKey(type)) ?? '{}');
+    if (!v || typeof v !== 'object') return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
+}
+
+function saveListQuery(type: RecordType, q: Record<string, string>): void {
+  try {
+    sessionStorage.setItem(storageKey(type), JSON.stringify(q));
+  } catch {
+    /* storage full or disabled: the in-memory value still works */
+  }
 }
 
 /**
@@ -26,8 +46,9 @@ function defineRecordStore<K extends RecordType>(type: K) {
     const detail = shallowRef<Detail<K> | null>(null);
     const detailLoading = ref(false);
     const detailError = ref<unknown>(null);
-    /** The URL query of the list as last shown, so "back to the list" keeps its filters. */
-    const listRouteQuery = ref<Record<string, string>>({});
+    /** The URL query of the list as last shown, so "back to the list" keeps its filters (also after a reload). */
+    const listRouteQuery = ref<Record<string, string>>(savedListQuery(type));
+    watch(listRouteQuery, (q) => saveListQuery(type, q));
     let controller: AbortController | null = null;
     let detailSeq = 0;
     let detailId: string | null = null;
