@@ -44,7 +44,7 @@ describe('Retention Portal in Chromium', () => {
 
   beforeAll(async () => {
     h = await startSim();
-    await h.sim.publishDay({ date: new Date(Date.UTC(2026, 10, 1, 3, 0, 0)), records: 600, mediaBytes: 512 * 1024 });
+    await h.sim.publishDay({ date: new Date(Date.UTC(2026, 10, 1, 3, 0, 0)), records: 400, mediaBytes: 256 * 1024 });
     const port = await freePort();
     const setup = await writeProxyConfig(h, {
       siteId: 'e2e-portal', dbName: 'e2e_portal',
@@ -61,7 +61,7 @@ describe('Retention Portal in Chromium', () => {
 
     client = await MongoClient.connect(inject('mongoUri'));
     db = client.db(setup.dbName);
-    const call = await db.collection<CallDoc>('history.calls').findOne({ kind: 'enquiry', recordingFileId: { $exists: true }, 'from.kind': 'contact' }, { sort: { startedAt: 1 } });
+    const call = await db.collection<CallDoc>('history.calls').findOne({ kind: 'enquiry', recordingFileId: { $exists: true } }, { sort: { startedAt: 1 } });
     if (!call) throw new Error('the simulator produced no recorded enquiry call');
     target = { callId: call.callId, number: call.from.number, startedAt: call.startedAt, enquiryId: call.enquiryId, recordingFileId: call.recordingFileId };
     const msg = await db.collection('history.messages').findOne({ type: 'text', deleted: false, text: { $regex: '[A-Za-z]{6,}' } });

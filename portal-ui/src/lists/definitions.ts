@@ -150,7 +150,7 @@ export const messagesList: ListDef<'messages'> = {
     { key: 'sender', label: 'Sender', value: (r) => r.sender.name, width: '12rem' },
     { key: 'type', label: 'Type', kind: 'badge', value: (r) => r.type, width: '5rem' },
     { key: 'text', label: 'Text', value: (r) => (r.deleted ? '(deleted)' : r.text || r.attachments.map((a) => a.name).join(', ')) },
-    { key: 'edited', label: 'Edited', value: (r) => (r.editedAt ? 'edited' : ''), width: '4rem' },
+    { key: 'edited', label: 'Edited', value: (r) => (r.editedAt ? 'edited' : ''), width: '5rem' },
   ],
 };
 
