@@ -39,5 +39,5 @@ export const sync = {
 
 export const audit = {
   list: (query: Query, signal?: AbortSignal) => request<Page<AuditEntry>>('GET', '/audit', { query, signal }),
-  exportUrl: (query: Query) => apiUrl('/audit/export.csv', query),
+  exportUrl: (format: 'csv' | 'json', query: Query) => apiUrl(`/audit/export.${format}`, query),
 };
