@@ -39,11 +39,19 @@ export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const zip = new ZipWriter(out, { encryption: 'none' });
   const manifest: ManifestEntry[] = [];
+  // The client may go away mid-download: stop reading the database and end the entry being written.
+  let finished = false;
+  let current: Readable | undefined;
+  out.once('close', () => {
+    if (!finished) current?.destroy(new Error('export ZIP: the client closed the connection'));
+  });
 
   const add = async (path: string, source: Readable | Buffer, store: boolean): Promise<void> => {
+    if (out.destroyed) throw new Error('export ZIP: the client closed the connection');
     const tap = new HashTap();
+    current = Buffer.isBuffer(source) ? undefined : source;
     if (Buffer.isBuffer(source)) tap.end(source);
-    else source.pipe(tap);
+    else source.on('error', (err) => tap.destroy(err)).pipe(tap);
     await zip.addFile(path, tap, { compression: store ? 'store' : 'deflate' });
     manifest.push({ path, size: tap.size, sha256: tap.digest() });
   };
@@ -59,6 +67,7 @@ export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart
     }
     await zip.addFile('manifest.json', Buffer.from(`${JSON.stringify({ entries: manifest }, null, 2)}\n`, 'utf8'));
     await zip.finish();
+    finished = true;
   };
   run().catch((err: unknown) => {
     log.error({ err }, 'ZIP export failed');

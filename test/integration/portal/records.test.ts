@@ -152,9 +152,9 @@ describe('portal record lists and details over an imported simulator day', () =>
     expect(calls.some((c) => typeof (c.from as { name?: unknown }).name === 'string')).toBe(true);
     const enquiry = (await get('/api/v1/enquiries?limit=1')).body.items[0];
     expect(typeof enquiry?.assigneeName).toBe('string');
-    const rooms = await all('/api/v1/rooms', 50);
+    const rooms = (await get('/api/v1/rooms?limit=10')).body.items;
     const messages = await docs('messages');
-    for (const room of rooms.slice(0, 10)) {
+    for (const room of rooms) {
       expect(room.messageCount).toBe(messages.filter((m) => m.roomId === room.id).length);
       expect((room.participants as { name: unknown }[]).every((p) => typeof p.name === 'string')).toBe(true);
     }
