@@ -25,7 +25,7 @@ interface MediaLike {
 
 interface ElementLike { getAttribute(name: string): string | null; readonly textContent: string | null }
 
-interface CallDoc { callId: string; enquiryId: string; recordingFileId: string; startedAt: Date; from: { number: string } }
+interface CallDoc { callId: string; enquiryId: string; recordingFileId: string; startedAt: Date; from: { id: string; number: string }; to: { id: string } }
 
 interface TargetCall { callId: string; number: string; startedAt: Date; enquiryId: string; recordingFileId: string }
 
@@ -40,6 +40,7 @@ describe('Retention Portal in Chromium', () => {
   let db: Db;
   let target: TargetCall;
   let searchWord: string;
+  let staff: { staffId: string; displayName: string };
   const mediaResponses: { url: string; status: number; range: string | undefined }[] = [];
 
   beforeAll(async () => {
@@ -67,6 +68,9 @@ describe('Retention Portal in Chromium', () => {
     const msg = await db.collection('history.messages').findOne({ type: 'text', deleted: false, text: { $regex: '[A-Za-z]{6,}' } });
     searchWord = /[A-Za-z]{6,}/.exec(String(msg?.text))?.[0] ?? '';
     expect(searchWord).not.toBe('');
+    const someone = await db.collection<{ staffId: string; displayName: string }>('lc-data-server.staff').findOne({ staffId: { $in: [call.from.id, call.to.id] } });
+    if (!someone) throw new Error('the call has no staff party');
+    staff = { staffId: someone.staffId, displayName: someone.displayName };
 
     daemon = await startDaemon(setup.configPath, port);
     browser = await launchBrowser();
@@ -173,6 +177,14 @@ describe('Retention Portal in Chromium', () => {
     expect(await listLoaded()).toBeGreaterThan(0);
     const directions = await page.locator('tbody tr.row td:nth-child(2)').allTextContents();
     expect(new Set(directions.map((d) => d.trim()))).toEqual(new Set(['inbound']));
+
+    // filter by a staff member typed by name: the URL carries the staff id, every row involves that person
+    await page.locator('#options-staff option').first().waitFor({ state: 'attached' });
+    await page.getByLabel('Staff', { exact: true }).fill(staff.displayName);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(new RegExp(`staff=${staff.staffId}`));
+    await listLoaded();
+    for (const rowText of await page.locator('tbody tr.row').allTextContents()) expect(rowText).toContain(staff.displayName);
 
     // search a message: `/` focuses the search field
     await page.goto('/messages');

@@ -10,8 +10,8 @@ export const CALL_RESULTS = ['answered', 'missed', 'rejected', 'voicemail', 'fai
 export const RESOLUTIONS = ['resolved', 'unresolved', 'transferred', 'no-response', 'spam'] as const;
 export const FILE_CATEGORIES = ['room-file', 'voicemail', 'call-recording', 'conference-recording', 'avatar', 'tag-icon'] as const;
 
-const staffFilter = { key: 'staff', label: 'Staff ID', placeholder: 'staffId' } as const;
-const contactFilter = { key: 'contact', label: 'Contact ID', placeholder: 'contactId' } as const;
+const staffFilter = { key: 'staff', label: 'Staff', placeholder: 'name or staffId' } as const;
+const contactFilter = { key: 'contact', label: 'Contact', placeholder: 'name or contactId' } as const;
 const roomFilter = { key: 'room', label: 'Room ID', placeholder: 'roomId' } as const;
 const enquiryFilter = { key: 'enquiry', label: 'Enquiry ID', placeholder: 'enquiryId' } as const;
 
