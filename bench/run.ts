@@ -6,25 +6,27 @@ import { findOrStartLocalDatabase } from '../proxy/devdb/local-database.js';
 import { benchArchive } from './archive.js';
 import { benchImport } from './import.js';
 import { benchPipelineRss } from './pipeline-rss.js';
+import { benchPortal } from './portal.js';
 import { benchSftp } from './sftp.js';
 import type { BenchContext, BenchRow } from './types.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a peer measured in the same run on the same files.
- * BENCH_SCALE scales the data (default 1); BENCH_ONLY=archive,sftp,import,rss picks groups.
+ * BENCH_SCALE scales the data (default 1); BENCH_ONLY=archive,sftp,import,rss,portal picks groups.
  */
 async function main(): Promise<void> {
   const scale = Number(process.env.BENCH_SCALE ?? 1);
-  const only = new Set((process.env.BENCH_ONLY ?? 'sftp,archive,import,rss').split(','));
+  const only = new Set((process.env.BENCH_ONLY ?? 'sftp,archive,import,rss,portal').split(','));
   const workDir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'rp-bench-'));
   const ctx: BenchContext = { workDir, scale, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
   const rows: BenchRow[] = [];
-  const db = only.has('import') || only.has('rss') ? await findOrStartLocalDatabase({ dataDir: join(workDir, 'db') }) : undefined;
+  const db = only.has('import') || only.has('rss') || only.has('portal') ? await findOrStartLocalDatabase({ dataDir: join(workDir, 'db') }) : undefined;
   try {
     if (only.has('sftp')) rows.push(...(await benchSftp(ctx)));
     if (only.has('archive')) rows.push(...(await benchArchive(ctx)));
     if (only.has('import') && db) rows.push(...(await benchImport(ctx, db.uri)));
     if (only.has('rss') && db) rows.push(...(await benchPipelineRss(ctx, db.uri)));
+    if (only.has('portal') && db) rows.push(...(await benchPortal(ctx, db.uri)));
   } finally {
     await db?.stop();
     await rm(workDir, { recursive: true, force: true });

@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
@@ -15,6 +12,9 @@ import type { ProxyMetrics } from './metrics/metrics.js';
 import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
+import { PortalContext, type PortalSettings } from './portal/context.js';
+import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
+import { uiRoutes } from './portal/routes/ui.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { syncStatusRoutes } from './routes/sync-status.js';
@@ -37,12 +37,26 @@ export interface AppDeps {
   replicaSet?: () => Promise<ReplicaSetHealth>;
   /** Lets /readyz show the site's last successful cycle, whichever node ran it. */
   siteId?: string;
+  /** Session and lockout policy (config `portal.*`); defaults otherwise. */
+  portal?: PortalSettings;
+  /** PEM certificate and key: the portal speaks HTTPS and cookies are Secure. */
+  tls?: { cert: string; key: string };
+  /** `portal.adminPassword`: creates or updates the user `admin` when the app becomes ready. */
+  adminPassword?: string;
+  /** Clock for sessions, lockout and audit (tests). */
+  now?: () => Date;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
-  const app = Fastify({ loggerInstance: logger, trustProxy: false });
+  const app = Fastify({
+    loggerInstance: logger,
+    trustProxy: false,
+    // Unknown query/body keys are a 400, not silently dropped; values keep their JSON types.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ProxyError) return reply.code(err.status).send(err.toJSON());
@@ -53,27 +67,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
+  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now);
+  await installPortalInfrastructure(app, ctx);
+  app.addHook('onReady', async () => {
+    await ctx.ensureIndexes();
+    if (deps.adminPassword !== undefined) {
+      const outcome = await ctx.users.ensureAdmin(deps.adminPassword);
+      if (outcome !== 'unchanged') ctx.log.info({ outcome }, 'portal user admin set from portal.adminPassword');
+    }
+  });
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });
   if (deps.schedule) await app.register(schedulerPlugin, { ...deps.schedule, runner: deps.runner });
   if (deps.schedule && deps.lease) await app.register(leasePlugin, { lease: deps.lease, runner: deps.runner });
   const lease = deps.lease;
+  const runnerStatus = () => ({ ...deps.runner.status });
   await app.register(healthRoutes, {
-    db: deps.db, outbox: deps.outbox, runnerStatus: () => ({ ...deps.runner.status }),
+    db: deps.db, outbox: deps.outbox, runnerStatus,
     nodeId: lease?.nodeId ?? hostname(),
     ...(deps.siteId ? { siteId: deps.siteId } : {}),
     ...(lease ? { lease: () => lease.status() } : {}),
     ...(deps.replicaSet ? { replicaSet: deps.replicaSet } : {}),
   });
   if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics });
-  await app.register(syncStatusRoutes, { jobs: deps.jobs });
-
-  const portalDir = deps.portalDir;
-  if (portalDir && existsSync(join(portalDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: portalDir, prefix: '/', wildcard: false });
-  } else {
-    app.get('/', (_req, reply) =>
-      reply.type('text/html').send('<!doctype html><title>Retention Portal</title><h1>Retention Portal</h1><p>The proxy is running. Sync status: <a href="/api/v1/sync/jobs">/api/v1/sync/jobs</a>, health: <a href="/readyz">/readyz</a>.</p>'),
-    );
-  }
+  await app.register(syncStatusRoutes, { jobs: deps.jobs, db: deps.db, outbox: deps.outbox, runnerStatus });
+  await app.register(portalRoutes, { ctx, secureCookies: deps.tls !== undefined });
+  await app.register(uiRoutes, { dir: deps.portalDir });
   return app;
 }

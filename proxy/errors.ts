@@ -65,6 +65,18 @@ export const ERRORS = {
   // local disk
   DISK_FULL: { status: 507, message: 'Not enough free space in the staging directory' },
 
+  // Retention Portal
+  AUTH_REQUIRED: { status: 401, message: 'Sign in first (no valid session)' },
+  AUTH_INVALID_CREDENTIALS: { status: 401, message: 'User name or password is wrong' },
+  AUTH_LOCKED: { status: 429, message: 'Too many failed sign-in attempts; try again later' },
+  FORBIDDEN: { status: 403, message: 'Your role may not do this' },
+  CSRF_INVALID: { status: 403, message: 'Missing or wrong X-CSRF-Token header' },
+  USER_EXISTS: { status: 409, message: 'A user with this name already exists' },
+  PASSWORD_WEAK: { status: 400, message: 'Password needs at least 8 characters with upper- and lower-case letters and a digit or symbol' },
+  LAST_ADMIN: { status: 409, message: 'The last enabled admin cannot be deleted, demoted or disabled' },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: 'Requested byte range is outside the file' },
+  MEDIA_MISSING: { status: 404, message: 'The file record exists but its binary is not stored' },
+
   // generic
   NOT_FOUND: { status: 404, message: 'Not found' },
   VALIDATION: { status: 400, message: 'Request is not valid' },

@@ -7,6 +7,7 @@ import { importCommand } from './commands/import.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { demoCommand } from './commands/demo.js';
+import { userCommand } from './commands/user.js';
 import { vendorSimCommand } from './commands/vendor-sim.js';
 import { EXIT, processIo, type ExitCode } from './io.js';
 
@@ -18,6 +19,7 @@ Commands:
   import FILE.zip        offline mode: import one archive from disk [--force] [--json]
   check [--json]         test the configuration: SFTP, host key, MongoDB, vendor endpoint, disk, Archive Key
   demo                   start the vendor simulator, a local database and the proxy; print where to look
+  user add|list|passwd   portal accounts: user add --username NAME --role admin|auditor --password-file PATH|-
   vendor-sim             run the vendor simulator alone (see --help)
 
 Common options:
@@ -54,6 +56,8 @@ async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
       return demoCommand(rest, processIo, signal);
     case 'vendor-sim':
       return vendorSimCommand(rest, processIo, signal);
+    case 'user':
+      return userCommand(rest, processIo);
     default:
       break;
   }

@@ -4,7 +4,7 @@ import { configLeaves } from './walk-schema.js';
 export function configReferenceMarkdown(): string {
   const rows = configLeaves().map((l) => {
     const key = l.path.join('.');
-    const def = l.default === undefined ? (l.secret ? '(secret)' : '**required**') : `\`${JSON.stringify(l.default)}\``;
+    const def = l.default !== undefined ? `\`${JSON.stringify(l.default)}\`` : l.secret ? (l.optional ? '(secret, optional)' : '(secret)') : l.optional ? '(optional)' : '**required**';
     const env = l.secret ? `\`${l.env}\`, \`${l.env}_FILE\`` : `\`${l.env}\``;
     const key2 = l.secret ? `\`${key}\` / \`${key}File\`` : `\`${key}\``;
     return `| ${key2} | ${l.type} | ${def} | ${env} | ${(l.description ?? '').replaceAll('|', '\\|')} |`;

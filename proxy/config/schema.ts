@@ -80,6 +80,19 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
+        tls: Type.Object(
+          {
+            certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for HTTPS; without it the portal speaks plain HTTP' })),
+            key: Type.Optional(secret('PEM private key of the certificate (give it as keyFile)')),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        adminPassword: Type.Optional(secret('Creates or updates the portal user `admin` at start (the vendor dashboard\'s "Retention Portal administrator password")')),
+        sessionIdleMinutes: Type.Number({ minimum: 1, default: 30, description: 'A session ends after this long without a request' }),
+        sessionMaxHours: Type.Number({ minimum: 0.1, default: 12, description: 'A session ends this long after sign-in, however active' }),
+        loginMaxFailures: Type.Integer({ minimum: 1, default: 5, description: 'Failed sign-ins of one user name within loginLockoutMinutes that lock it' }),
+        loginMaxFailuresPerIp: Type.Integer({ minimum: 1, default: 20, description: 'Failed sign-ins from one client address within loginLockoutMinutes that lock it' }),
+        loginLockoutMinutes: Type.Number({ minimum: 0.01, default: 15, description: 'Window in which failures count, and how long a lock lasts' }),
       },
       { additionalProperties: false, default: {} },
     ),

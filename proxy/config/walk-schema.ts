@@ -8,6 +8,8 @@ export interface ConfigLeaf {
   readonly env: string;
   readonly type: 'string' | 'integer' | 'number' | 'boolean';
   readonly secret: boolean;
+  /** Not required and without a default (e.g. `serviceId`, `portal.tls.certFile`). */
+  readonly optional: boolean;
   readonly description: string | undefined;
   readonly default: unknown;
 }
@@ -23,10 +25,11 @@ function leafType(schema: TSchema): ConfigLeaf['type'] {
 /** Every settable key of the schema, in schema order: the basis of env overrides and docs/configuration.md. */
 export function configLeaves(prefix = 'RETENTION_PROXY_'): ConfigLeaf[] {
   const out: ConfigLeaf[] = [];
-  const walk = (schema: TSchema, path: string[]): void => {
+  const walk = (schema: TSchema, path: string[], required: boolean): void => {
     const props = (schema as { properties?: Record<string, TSchema> }).properties;
     if (props && (schema as { type?: unknown }).type === 'object') {
-      for (const [k, v] of Object.entries(props)) walk(v, [...path, k]);
+      const req = new Set((schema as { required?: string[] }).required ?? []);
+      for (const [k, v] of Object.entries(props)) walk(v, [...path, k], req.has(k));
       return;
     }
     const s = schema as { secret?: boolean; description?: string; default?: unknown };
@@ -35,10 +38,11 @@ export function configLeaves(prefix = 'RETENTION_PROXY_'): ConfigLeaf[] {
       env: prefix + path.map(snake).join('_'),
       type: leafType(schema),
       secret: s.secret === true,
+      optional: !required && s.default === undefined,
       description: s.description,
       default: s.default,
     });
   };
-  walk(ConfigSchema, []);
+  walk(ConfigSchema, [], true);
   return out;
 }

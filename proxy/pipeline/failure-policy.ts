@@ -67,6 +67,16 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'NOT_FOUND':
     case 'VALIDATION':
     case 'INTERNAL':
+    case 'AUTH_REQUIRED': // portal codes never come out of the pipeline; listed to keep the switch exhaustive
+    case 'AUTH_INVALID_CREDENTIALS':
+    case 'AUTH_LOCKED':
+    case 'FORBIDDEN':
+    case 'CSRF_INVALID':
+    case 'USER_EXISTS':
+    case 'PASSWORD_WEAK':
+    case 'LAST_ADMIN':
+    case 'RANGE_NOT_SATISFIABLE':
+    case 'MEDIA_MISSING':
       return 'retry';
   }
 }

@@ -75,9 +75,9 @@ const ReadySchema = {
  * shows in `replicaSet` without making the node unready (reads still work; imports wait).
  */
 export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptions): Promise<void> {
-  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, () => ({ ok: true }));
+  app.get('/healthz', { config: { role: 'public' }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, () => ({ ok: true }));
 
-  app.get('/readyz', { schema: { response: { 200: ReadySchema, 503: ReadySchema } } }, async (_req, reply) => {
+  app.get('/readyz', { config: { role: 'public' }, schema: { response: { 200: ReadySchema, 503: ReadySchema } } }, async (_req, reply) => {
     let database: 'ok' | 'unreachable' = 'ok';
     let outboxDepth: number | null = null;
     let lastSuccessfulCycle: { at: string; nodeId: string } | null = null;

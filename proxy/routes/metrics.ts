@@ -5,7 +5,7 @@ export interface MetricsRoutesOptions { metrics: ProxyMetrics }
 
 /** Prometheus text exposition at /metrics (scraped on the portal port; no secrets in any label). */
 export async function metricsRoutes(app: FastifyInstance, opts: MetricsRoutesOptions): Promise<void> {
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { role: 'public' } }, async (_req, reply) => {
     const { contentType, body } = await opts.metrics.exposition();
     return reply.type(contentType).send(body);
   });

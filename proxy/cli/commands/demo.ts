@@ -11,7 +11,7 @@ import { createLogger } from '../../log/logger.js';
 import { createServices } from '../../services.js';
 import { startVendorSim } from '../../vendor-sim/index.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
-import { PORTAL_DIST } from './run.js';
+import { portalAppOptions } from '../portal-options.js';
 
 const HELP = `retention-proxy demo [--dir DIR] [--portal-port N] [--days N] [--records N] [--publish-every-minutes N]
 
@@ -49,6 +49,8 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     const keys = ssh2.utils.generateKeyPairSync('ed25519');
     const archiveKey = 'Demo-Archive-Key-1';
     const signingSecret = randomBytes(24).toString('base64url');
+    // Meets the Archive Key rules (upper, lower, digit) whatever the random part holds.
+    const adminPassword = `Demo-${randomBytes(12).toString('base64url')}-7a`;
     await mkdir(join(dir, 'vendor-sftp'), { recursive: true });
     const sim = await startVendorSim({
       dataDir: join(dir, 'vendor-sftp'), serviceId: 'svc1001', archiveKey, encryption: 'aes-256', signingSecret,
@@ -68,7 +70,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
       vendor: { statusUrl: sim.statusUrl, signingSecret },
       staging: { dir: join(dir, 'staging'), minFreeBytes: 0, keepArchiveDays: 1 },
       schedule: { hourUtc: new Date().getUTCHours(), pollIntervalMinutes: 0.5, retryBaseSeconds: 5, retryMaxSeconds: 60 },
-      portal: { host: '127.0.0.1', port: portalPort },
+      portal: { host: '127.0.0.1', port: portalPort, adminPassword },
       log: { level: v['log-level'] ?? 'info' },
     });
     const services = await createServices(config, log, signal);
@@ -76,7 +78,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     const app = await buildApp({
       log, client: services.client, db: services.db, jobs: services.jobs, outbox: services.outbox, runner: services.runner,
       schedule: { hourUtc: config.schedule.hourUtc, pollIntervalMinutes: config.schedule.pollIntervalMinutes, runAtStart: true },
-      portalDir: PORTAL_DIST,
+      ...(await portalAppOptions(config)),
       metrics: services.metrics, replicaSet: services.replicaSet, siteId: config.siteId,
     });
     stop.unshift(() => app.close());
@@ -92,7 +94,8 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     io.err([
       '',
       'Retention Proxy demo is running (Ctrl-C to stop):',
-      `  Retention Portal      http://127.0.0.1:${portalPort}/   (sync status: /api/v1/sync/jobs, health: /readyz, /metrics)`,
+      `  Retention Portal      http://127.0.0.1:${portalPort}/   user admin, password ${adminPassword}`,
+      `  Portal API            http://127.0.0.1:${portalPort}/api/v1/openapi.json   (health: /readyz, metrics: /metrics)`,
       `  Vendor Backup Log     http://127.0.0.1:${sim.httpPort}/backup-log`,
       `  Vendor SFTP           sftp -P ${sim.sftpPort} -i ${join(dir, 'client_ed25519')} vendor@127.0.0.1   (host key ${sim.hostKeyFingerprint})`,
       `  MongoDB               ${database.uri}  database "retention"  (${database.description})`,

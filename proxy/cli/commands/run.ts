@@ -1,10 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../app.js';
 import { createServices } from '../../services.js';
 import { loadConfigFor, loggerFor, type CommonFlags } from '../common.js';
 import { EXIT, type ExitCode } from '../io.js';
-
-export const PORTAL_DIST = fileURLToPath(new URL('../../../../portal-ui/dist/', import.meta.url));
+import { portalAppOptions } from '../portal-options.js';
 
 /** `run`: the daemon. Scheduler + portal port; returns when `signal` aborts (SIGTERM), after a clean shutdown. */
 export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promise<ExitCode> {
@@ -19,7 +17,7 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     outbox: services.outbox,
     runner: services.runner,
     schedule: { hourUtc: config.schedule.hourUtc, pollIntervalMinutes: config.schedule.pollIntervalMinutes, runAtStart: true },
-    portalDir: PORTAL_DIST,
+    ...(await portalAppOptions(config)),
     ...(services.lease ? { lease: services.lease } : {}),
     metrics: services.metrics,
     replicaSet: services.replicaSet,
@@ -27,7 +25,7 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
   });
   services.metrics.enableProcessMetrics();
   await app.listen({ host: config.portal.host, port: config.portal.port });
-  log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: app.addresses() }, 'retention proxy running');
+  log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: `${config.portal.tls.certFile ? 'https' : 'http'}://${config.portal.host}:${config.portal.port}/` }, 'retention proxy running');
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info({ component: 'main' }, 'shutting down');
   await app.close();

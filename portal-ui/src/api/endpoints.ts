@@ -1,0 +1,43 @@
+import { apiUrl, request, type Query } from './http';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult } from './types';
+
+/** Typed calls to the portal API, one per endpoint of the contract. */
+
+export const auth = {
+  login: (username: string, password: string) => request<Session>('POST', '/auth/login', { body: { username, password }, quiet401: true }),
+  me: () => request<Session>('GET', '/auth/me', { quiet401: true }),
+  logout: () => request<undefined>('POST', '/auth/logout', { quiet401: true }),
+  changePassword: (currentPassword: string, newPassword: string) => request<undefined>('POST', '/auth/password', { body: { currentPassword, newPassword } }),
+};
+
+export const records = {
+  list: <K extends RecordType>(type: K, query: Query, signal?: AbortSignal) => request<Page<RecordTypes[K]>>('GET', `/${type}`, { query, signal }),
+  detail: <K extends RecordType>(type: K, id: string) => request<Detail<K>>('GET', `/${type}/${encodeURIComponent(id)}`),
+  /** A link (not a fetch): the browser downloads the streamed export with the current filters. */
+  exportUrl: (type: RecordType, format: 'csv' | 'json', query: Query) => apiUrl(`/${type}/export.${format}`, query),
+  zipUrl: (type: 'enquiries' | 'rooms', id: string) => apiUrl(`/${type}/${encodeURIComponent(id)}/export.zip`),
+};
+
+export const media = {
+  url: (fileId: string) => apiUrl(`/media/${encodeURIComponent(fileId)}`),
+  downloadUrl: (fileId: string) => apiUrl(`/media/${encodeURIComponent(fileId)}`, { download: 1 }),
+  verify: (fileId: string) => request<VerifyResult>('GET', `/media/${encodeURIComponent(fileId)}/verify`),
+};
+
+export const users = {
+  list: () => request<{ items: UserAccount[] }>('GET', '/users'),
+  create: (body: { username: string; password: string; role: Role }) => request<UserAccount>('POST', '/users', { body }),
+  update: (username: string, body: { role?: Role; password?: string; disabled?: boolean }) =>
+    request<UserAccount>('PATCH', `/users/${encodeURIComponent(username)}`, { body }),
+  remove: (username: string) => request<undefined>('DELETE', `/users/${encodeURIComponent(username)}`),
+};
+
+export const sync = {
+  jobs: (query: Query) => request<{ items: SyncJob[] }>('GET', '/sync/jobs', { query }),
+  health: () => request<SyncHealth>('GET', '/sync/health'),
+};
+
+export const audit = {
+  list: (query: Query, signal?: AbortSignal) => request<Page<AuditEntry>>('GET', '/audit', { query, signal }),
+  exportUrl: (format: 'csv' | 'json', query: Query) => apiUrl(`/audit/export.${format}`, query),
+};

@@ -1,0 +1,185 @@
+/** Shapes of the portal API's responses (docs: /work/briefs/portal-api-contract.md, docs/archive-format.md). */
+
+export type Role = 'admin' | 'auditor';
+
+export interface SessionUser { username: string; role: Role }
+export interface Session { user: SessionUser; csrfToken: string }
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export interface PartyRef { kind: 'staff' | 'contact'; id: string; number?: string; name?: string | null }
+export interface Participant { kind: 'staff' | 'contact'; id: string; name?: string | null; number?: string; joinedAt?: string; leftAt?: string; durationSec?: number }
+
+export interface Enquiry {
+  id: string;
+  channel: string;
+  customer: { contactId: string; name: string; phone?: string; email?: string };
+  assignee: string;
+  assigneeName?: string | null;
+  tags: string[];
+  subject: string;
+  openedAt: string;
+  closedAt: string;
+  closedBy?: string;
+  resolution: string;
+  rating: number | null;
+  roomId: string;
+}
+
+export interface Room {
+  id: string;
+  type: string;
+  name: string;
+  participants: Participant[];
+  createdAt: string;
+  enquiryId?: string;
+  messageCount?: number;
+  callCount?: number;
+  firstActivityAt?: string;
+  lastActivityAt?: string;
+}
+
+export interface Call {
+  id: string;
+  kind: 'direct' | 'enquiry';
+  roomId: string;
+  enquiryId?: string;
+  from: PartyRef;
+  to: PartyRef;
+  direction: string;
+  startedAt: string;
+  answeredAt?: string;
+  endedAt: string;
+  durationSec: number;
+  result: string;
+  recordingFileId?: string;
+  voicemailFileId?: string;
+}
+
+export interface Conference {
+  id: string;
+  roomId: string;
+  title: string;
+  host: string;
+  hostName?: string | null;
+  startedAt: string;
+  endedAt: string;
+  durationSec: number;
+  participants: Participant[];
+  recordingFileId?: string;
+}
+
+export interface FileRow {
+  id: string;
+  category: string;
+  name: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  roomId?: string;
+  messageId?: string;
+  callId?: string;
+  conferenceId?: string;
+  ownerId?: string;
+  uploadedAt: string;
+  call?: { callId: string; from?: PartyRef; to?: PartyRef; startedAt?: string };
+  conference?: { conferenceId: string; title?: string; startedAt?: string };
+}
+
+export interface Attachment { fileId: string; name: string; mimeType: string; size: number }
+
+export interface Message {
+  id: string;
+  roomId: string;
+  enquiryId?: string;
+  sender: { kind: string; id: string; name: string };
+  type: string;
+  text: string;
+  attachments: Attachment[];
+  sentAt: string;
+  editedAt?: string;
+  deleted: boolean;
+}
+
+export interface Staff { id: string; displayName: string; email: string; extension: string; department: string; role: string; status: string; createdAt?: string; updatedAt?: string }
+
+export interface Contact { id: string; name: string; company: string; phones: { label: string; number: string }[]; emails: string[]; tags: string[]; createdAt?: string; updatedAt?: string }
+
+/** The API's list types, in the order of the navigation. */
+export interface RecordTypes {
+  enquiries: Enquiry;
+  rooms: Room;
+  calls: Call;
+  conferences: Conference;
+  files: FileRow;
+  voicemails: FileRow;
+  recordings: FileRow;
+  messages: Message;
+  staff: Staff;
+  contacts: Contact;
+}
+export type RecordType = keyof RecordTypes;
+
+export interface Provenance { jobId: string; archive: string; entry: string; sha256: string }
+
+export type ThreadEntry =
+  | { kind: 'message'; at: string; item: Message }
+  | { kind: 'call'; at: string; item: Call }
+  | { kind: 'conference'; at: string; item: Conference }
+  | { kind: 'file'; at: string; item: FileRow };
+
+interface DetailBase<T> { item: T; provenance?: Provenance | null }
+export interface DetailExtras {
+  enquiries: { room?: Room; thread: ThreadEntry[] };
+  rooms: {
+    stats?: { messageCount: number; callCount: number; conferenceCount: number; firstActivityAt?: string; lastActivityAt?: string };
+    participants?: Participant[];
+    recentMessages?: Message[];
+  };
+  calls: { recording?: FileRow; voicemail?: FileRow; enquiry?: Pick<Enquiry, 'id' | 'subject' | 'channel'> & Partial<Enquiry> };
+  conferences: { recording?: FileRow };
+  files: Record<string, unknown>;
+  voicemails: Record<string, unknown>;
+  recordings: Record<string, unknown>;
+  messages: Record<string, unknown>;
+  staff: Record<string, unknown>;
+  contacts: Record<string, unknown>;
+}
+export type Detail<K extends RecordType> = DetailBase<RecordTypes[K]> & Partial<DetailExtras[K]>;
+
+export interface UserAccount { username: string; role: Role; disabled: boolean; createdAt: string; lastLoginAt?: string; lockedUntil?: string }
+
+export interface SyncJob {
+  fileName: string;
+  jobId: string;
+  siteId: string;
+  archiveCreatedAt: string;
+  state: string;
+  status?: string;
+  bytes?: number;
+  fileCount?: number;
+  error?: { code: string; message: string };
+  updatedAt: string;
+  reportedAt?: string;
+}
+
+export interface SyncHealth {
+  database: unknown;
+  lastCycle: unknown;
+  running: boolean;
+  outboxDepth: number;
+}
+
+export interface AuditEntry {
+  at: string;
+  user: string;
+  role?: string;
+  action: string;
+  target?: string;
+  ip?: string;
+  userAgent?: string;
+  outcome: string;
+  details?: Record<string, unknown>;
+}
+
+export interface VerifyResult { fileId: string; sha256Recorded: string; sha256Computed: string; ok: boolean }

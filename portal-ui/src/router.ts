@@ -1,0 +1,65 @@
+import { createRouter, createWebHistory, type RouteRecordRaw, type RouteRecordSingleView } from 'vue-router';
+import type { RecordType } from './api/types';
+import { useAuthStore } from './stores/auth';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without a session. */
+    public?: boolean;
+    /** Only for admins. */
+    admin?: boolean;
+    title?: string;
+  }
+}
+
+const RecordListView = () => import('./views/RecordListView.vue');
+
+/** A list route (/calls) and its detail route (/calls/:id), both with stable URLs. */
+function recordRoutes(type: RecordType, title: string, detailName: string, detail: RouteRecordSingleView['component'], withType = false): RouteRecordRaw[] {
+  return [
+    { path: `/${type}`, name: type, component: RecordListView, props: { type }, meta: { title } },
+    {
+      path: `/${type}/:id`, name: detailName, component: detail, meta: { title },
+      props: (route) => (withType ? { id: String(route.params.id), type } : { id: String(route.params.id) }),
+    },
+  ];
+}
+
+const FileDetailView = () => import('./views/FileDetailView.vue');
+
+export const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: { name: 'enquiries' } },
+  { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true, title: 'Sign in' } },
+  ...recordRoutes('enquiries', 'Enquiry History', 'enquiry', () => import('./views/EnquiryDetailView.vue')),
+  ...recordRoutes('rooms', 'Room / Space Report', 'room', () => import('./views/RoomDetailView.vue')),
+  ...recordRoutes('calls', 'Call History', 'call', () => import('./views/CallDetailView.vue')),
+  ...recordRoutes('conferences', 'Conference Call History', 'conference', () => import('./views/ConferenceDetailView.vue')),
+  ...recordRoutes('files', 'Files', 'file', FileDetailView, true),
+  ...recordRoutes('voicemails', 'Voicemail', 'voicemail', FileDetailView, true),
+  ...recordRoutes('recordings', 'Call Recordings', 'recording', FileDetailView, true),
+  ...recordRoutes('messages', 'Text Messages', 'message', () => import('./views/MessageDetailView.vue')),
+  ...recordRoutes('staff', 'Staff', 'staff-member', () => import('./views/StaffDetailView.vue')),
+  ...recordRoutes('contacts', 'External Contacts', 'contact', () => import('./views/ContactDetailView.vue')),
+  { path: '/account', name: 'my-account', component: () => import('./views/MyAccountView.vue'), meta: { title: 'My account' } },
+  { path: '/admin/accounts', name: 'accounts', component: () => import('./views/AccountsView.vue'), meta: { admin: true, title: 'Accounts' } },
+  { path: '/admin/sync', name: 'sync', component: () => import('./views/SyncStatusView.vue'), meta: { admin: true, title: 'Sync status' } },
+  { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditLogView.vue'), meta: { admin: true, title: 'Audit log' } },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
+];
+
+export function createPortalRouter() {
+  const router = createRouter({ history: createWebHistory('/'), routes, scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 } });
+
+  router.beforeEach(async (to) => {
+    const auth = useAuthStore();
+    const signedIn = await auth.ensureSession();
+    if (to.meta.public) return signedIn && to.name === 'login' ? { path: typeof to.query.next === 'string' ? to.query.next : '/' } : true;
+    if (!signedIn) return { name: 'login', query: { next: to.fullPath } };
+    if (to.meta.admin && !auth.isAdmin) return { name: 'not-found', params: { pathMatch: to.path.slice(1).split('/') } };
+    return true;
+  });
+  router.afterEach((to) => {
+    document.title = to.meta.title ? `${to.meta.title} · Retention Portal` : 'Retention Portal';
+  });
+  return router;
+}

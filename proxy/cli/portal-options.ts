@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { AppDeps } from '../app.js';
+import type { Config } from '../config/schema.js';
+import { ProxyError } from '../errors.js';
+import { portalSettings } from '../portal/context.js';
+
+/** The built UI, resolved from this module so that it works from a checkout and from an `npm pack` install. */
+export const PORTAL_DIST = fileURLToPath(new URL('../../../portal-ui/dist/', import.meta.url));
+
+/** buildApp's portal options from the config: policies, the admin password, TLS files. */
+export async function portalAppOptions(config: Config): Promise<Pick<AppDeps, 'portal' | 'tls' | 'adminPassword' | 'portalDir'>> {
+  const { tls, adminPassword } = config.portal;
+  let tlsFiles: AppDeps['tls'];
+  if (tls.certFile !== undefined || tls.key !== undefined) {
+    if (tls.certFile === undefined || tls.key === undefined) throw new ProxyError('CONFIG_INVALID', 'portal.tls needs both certFile and keyFile');
+    let cert: string;
+    try {
+      cert = await readFile(tls.certFile, 'utf8');
+    } catch (err) {
+      throw new ProxyError('CONFIG_INVALID', `portal.tls.certFile: cannot read ${tls.certFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    tlsFiles = { cert, key: tls.key };
+  }
+  return {
+    portal: portalSettings(config.portal),
+    portalDir: PORTAL_DIST,
+    ...(tlsFiles ? { tls: tlsFiles } : {}),
+    ...(adminPassword !== undefined ? { adminPassword } : {}),
+  };
+}

@@ -1,0 +1,61 @@
+import type { Collection, Db, Filter, ObjectId } from 'mongodb';
+import { ensureIndexes } from '../db/ensure-indexes.js';
+import { PORTAL_COLLECTIONS } from './collections.js';
+import type { ListTypeDef } from './queries/types.js';
+import type { Role } from './roles.js';
+
+export const AUDIT_ACTIONS = [
+  'login.ok', 'login.failed', 'logout', 'record.view', 'media.play', 'media.download', 'search', 'export',
+  'user.create', 'user.update', 'user.delete', 'password.change',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEntry {
+  at: Date;
+  /** User name (for a failed sign-in: the name that was tried). */
+  user: string;
+  role: Role | null;
+  action: AuditAction;
+  /** What was acted on, e.g. `calls/<callId>`, `media/<fileId>`, `users/<name>`. */
+  target: string;
+  ip: string;
+  userAgent: string;
+  outcome: 'ok' | 'failed' | 'denied';
+  details?: Record<string, unknown>;
+}
+
+export interface AuditDoc extends AuditEntry { _id?: ObjectId }
+
+export type AuditInput = Omit<AuditEntry, 'at'>;
+
+/** The append-only audit trail: this class inserts and reads; nothing in the application updates or deletes. */
+export class AuditLog {
+  readonly col: Collection<AuditDoc>;
+
+  constructor(db: Db, private readonly now: () => Date = () => new Date()) {
+    this.col = db.collection<AuditDoc>(PORTAL_COLLECTIONS.audit);
+  }
+
+  ensureIndexes(): Promise<void> {
+    return ensureIndexes(this.col, [
+      { name: 'at__id', key: { at: -1, _id: -1 } },
+      { name: 'user_at', key: { user: 1, at: -1 } },
+      { name: 'action_at', key: { action: 1, at: -1 } },
+    ]);
+  }
+
+  async record(entry: AuditInput): Promise<void> {
+    await this.col.insertOne({ at: this.now(), ...entry });
+  }
+}
+
+export type AuditFilter = Filter<AuditDoc>;
+
+/** The audit log as a list: same query builder, cursor and exports as the record lists. */
+export const AUDIT_LIST: ListTypeDef = {
+  name: 'audit', collection: PORTAL_COLLECTIONS.audit, idField: '_id', dateField: 'at',
+  sortable: ['at'], defaultSort: 'at', defaultOrder: 'desc',
+  params: { user: { kind: 'eq', fields: ['user'] }, action: { kind: 'eq', fields: ['action'] }, outcome: { kind: 'eq', fields: ['outcome'] } },
+  text: ['target', 'user'],
+  columns: ['at', 'user', 'role', 'action', 'target', 'outcome', 'ip', 'userAgent', 'details'],
+};

@@ -1,0 +1,34 @@
+import type { Role } from './roles.js';
+
+/** Collections the portal owns. */
+export const PORTAL_COLLECTIONS = {
+  users: 'portal.users',
+  sessions: 'portal.sessions',
+  audit: 'portal.audit',
+  loginAttempts: 'portal.login_attempts',
+} as const;
+
+export interface UserDoc {
+  _id: string; // user name
+  username: string;
+  role: Role;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  passwordChangedAt: Date;
+  lastLoginAt?: Date;
+}
+
+export interface SessionDoc {
+  _id: string; // sha256 of the cookie token
+  username: string;
+  role: Role;
+  csrfToken: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** Absolute end; the TTL index removes the document after it. */
+  expiresAt: Date;
+  ip: string;
+  userAgent: string;
+}

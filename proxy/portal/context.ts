@@ -1,0 +1,54 @@
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import { AuditLog } from './audit.js';
+import { LoginThrottle, type LockoutPolicy } from './auth/lockout.js';
+import { SessionStore, type SessionPolicy } from './auth/sessions.js';
+import { ensureRecordIndexes } from './indexes.js';
+import { MediaService } from './media.js';
+import { DetailService } from './queries/details.js';
+import { ListService } from './queries/list-service.js';
+import { NameResolver } from './queries/names.js';
+import { UserStore } from './users.js';
+
+export interface PortalSettings { session: SessionPolicy; lockout: LockoutPolicy }
+
+/** Portal settings from the config's `portal` section. */
+export function portalSettings(portal: { sessionIdleMinutes: number; sessionMaxHours: number; loginMaxFailures: number; loginMaxFailuresPerIp: number; loginLockoutMinutes: number }): PortalSettings {
+  return {
+    session: { idleMs: portal.sessionIdleMinutes * 60_000, maxMs: portal.sessionMaxHours * 3_600_000 },
+    lockout: { maxFailuresPerUser: portal.loginMaxFailures, maxFailuresPerIp: portal.loginMaxFailuresPerIp, windowMs: portal.loginLockoutMinutes * 60_000 },
+  };
+}
+
+export const DEFAULT_PORTAL_SETTINGS: PortalSettings = portalSettings({ sessionIdleMinutes: 30, sessionMaxHours: 12, loginMaxFailures: 5, loginMaxFailuresPerIp: 20, loginLockoutMinutes: 15 });
+
+/** The portal's services over one database; built once per app (no singletons). */
+export class PortalContext {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly throttle: LoginThrottle;
+  readonly audit: AuditLog;
+  readonly names: NameResolver;
+  readonly lists: ListService;
+  readonly details: DetailService;
+  readonly media: MediaService;
+
+  constructor(readonly db: Db, readonly log: Logger, settings: PortalSettings = DEFAULT_PORTAL_SETTINGS, now: () => Date = () => new Date()) {
+    this.users = new UserStore(db, now);
+    this.sessions = new SessionStore(db, settings.session, now);
+    this.throttle = new LoginThrottle(db, settings.lockout, now);
+    this.audit = new AuditLog(db, now);
+    this.names = new NameResolver(db);
+    this.lists = new ListService(db, this.names);
+    this.details = new DetailService(db, this.lists);
+    this.media = new MediaService(db);
+  }
+
+  /** Portal collections' indexes and one index per filter the UI offers. */
+  async ensureIndexes(): Promise<void> {
+    await this.sessions.ensureIndexes();
+    await this.throttle.ensureIndexes();
+    await this.audit.ensureIndexes();
+    await ensureRecordIndexes(this.db);
+  }
+}

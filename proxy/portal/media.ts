@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { GridFSBucket, type Db } from 'mongodb';
+import type { Readable } from 'node:stream';
+import { MEDIA_BUCKET, type MediaMetadata } from '../importer/index.js';
+import { ProxyError } from '../errors.js';
+import { LIST_DEFS } from './queries/types.js';
+
+export interface MediaFile {
+  fileId: string;
+  name: string;
+  mimeType: string;
+  /** Recorded in the file record (file-management.files). */
+  sha256: string;
+  /** GridFS id = filename = archive path. */
+  storagePath: string;
+  length: number;
+  category: string;
+}
+
+interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetadata> }
+
+/** The binaries in GridFS bucket `media`, addressed by the file record's fileId. */
+export class MediaService {
+  private readonly bucket: GridFSBucket;
+
+  constructor(private readonly db: Db) {
+    this.bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET });
+  }
+
+  async describe(fileId: string): Promise<MediaFile> {
+    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne({ fileId }, { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
+    if (!rec || typeof rec.storagePath !== 'string') throw new ProxyError('NOT_FOUND', `file ${fileId}`);
+    const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 } });
+    if (!stored) throw new ProxyError('MEDIA_MISSING', fileId);
+    return {
+      fileId,
+      name: String(rec.name ?? fileId),
+      mimeType: typeof rec.mimeType === 'string' && rec.mimeType !== '' ? rec.mimeType : (stored.metadata?.contentType ?? 'application/octet-stream'),
+      sha256: String(rec.sha256 ?? stored.metadata?.sha256 ?? ''),
+      storagePath: rec.storagePath,
+      length: Number(stored.length),
+      category: String(rec.category ?? ''),
+    };
+  }
+
+  /** The stored bytes, whole or `start..end` inclusive. */
+  open(file: MediaFile, range?: { start: number; end: number }): Readable {
+    // GridFS ids are typed as ObjectId by the driver; ours are archive paths.
+    return this.bucket.openDownloadStream(file.storagePath as never, range ? { start: range.start, end: range.end + 1 } : {});
+  }
+
+  /** Re-reads the stored bytes and hashes them. */
+  async verify(fileId: string): Promise<{ fileId: string; sha256Recorded: string; sha256Computed: string; ok: boolean }> {
+    const file = await this.describe(fileId);
+    const hash = createHash('sha256');
+    for await (const chunk of this.open(file)) hash.update(chunk as Buffer);
+    const computed = hash.digest('hex');
+    return { fileId, sha256Recorded: file.sha256, sha256Computed: computed, ok: computed === file.sha256 };
+  }
+}

@@ -1,0 +1,71 @@
+import type { Db, Document, FindCursor } from 'mongodb';
+import { buildListQuery } from './build.js';
+import { encodeCursor, type CursorValue } from './cursor.js';
+import type { NameResolver } from './names.js';
+import { enrichRows, toRow, type Row } from './rows.js';
+import type { ListQuery, ListTypeDef } from './types.js';
+
+const EXPORT_BATCH = 200;
+
+function valueAt(doc: Document, path: string): CursorValue {
+  let v: unknown = doc;
+  for (const key of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  return JSON.stringify(v);
+}
+
+/** Lists, pages and exports of the record collections. */
+export class ListService {
+  constructor(private readonly db: Db, private readonly names: NameResolver) {}
+
+  private async find(def: ListTypeDef, query: ListQuery): Promise<{ cursor: FindCursor<Document>; sortField: string; order: 'asc' | 'desc' }> {
+    // Calls are also found by the names of their parties: the matching staff/contact ids join the `q` alternatives.
+    const extra: Document[] = [];
+    if (def.name === 'calls' && typeof query.q === 'string' && query.q !== '') {
+      const ids = await this.names.idsNamed(query.q);
+      if (ids.length > 0) extra.push({ 'from.id': { $in: ids } }, { 'to.id': { $in: ids } });
+    }
+    const built = buildListQuery(def, query, extra);
+    return { cursor: this.db.collection(def.collection).find(built.filter).sort(built.sort), sortField: built.sortField, order: built.order };
+  }
+
+  /** One page, keyset-paginated on (sortField, _id). */
+  async list(def: ListTypeDef, query: ListQuery): Promise<{ items: Row[]; nextCursor: string | null }> {
+    const limit = typeof query.limit === 'number' ? query.limit : 50;
+    const { cursor, sortField, order } = await this.find(def, query);
+    const docs = await cursor.limit(limit + 1).toArray();
+    const more = docs.length > limit;
+    const page = more ? docs.slice(0, limit) : docs;
+    const last = page[page.length - 1];
+    const nextCursor = more && last ? encodeCursor({ field: sortField, order, value: valueAt(last, sortField), id: last._id as string }) : null;
+    return { items: await enrichRows(this.db, this.names, def, page.map((d) => toRow(def, d))), nextCursor };
+  }
+
+  /** Every matching row, enriched in batches, for streaming exports (memory bounded by the batch). */
+  async *rows(def: ListTypeDef, query: ListQuery): AsyncGenerator<Row> {
+    const { cursor } = await this.find(def, { ...query, cursor: undefined, limit: undefined });
+    let batch: Row[] = [];
+    try {
+      for await (const doc of cursor.batchSize(EXPORT_BATCH)) {
+        batch.push(toRow(def, doc));
+        if (batch.length >= EXPORT_BATCH) {
+          yield* await enrichRows(this.db, this.names, def, batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield* await enrichRows(this.db, this.names, def, batch);
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** The stored document by business id (with `_retention`), or null. */
+  findDoc(def: ListTypeDef, id: string): Promise<Document | null> {
+    return this.db.collection(def.collection).findOne(def.base ? { $and: [def.base, { [def.idField]: id }] } : { [def.idField]: id });
+  }
+
+  async enrich(def: ListTypeDef, rows: Row[]): Promise<Row[]> {
+    return enrichRows(this.db, this.names, def, rows);
+  }
+}

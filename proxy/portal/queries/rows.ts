@@ -1,0 +1,131 @@
+import type { Db, Document } from 'mongodb';
+import { RETENTION_FIELD } from '../../importer/index.js';
+import type { NameResolver } from './names.js';
+import { RECORD_COLLECTIONS, type ListTypeDef } from './types.js';
+
+export type Row = Record<string, unknown> & { id: string };
+
+/** A stored document as an API row: `id` = business id; `_id` and the `_retention` stamp removed. */
+export function toRow(def: Pick<ListTypeDef, 'idField'>, doc: Document): Row {
+  const { _id, [RETENTION_FIELD]: _stamp, ...rest } = doc;
+  return { id: String(doc[def.idField] ?? _id), ...rest };
+}
+
+interface Party { kind?: string; id?: string; [k: string]: unknown }
+const parties = (rows: Row[], key: string): Party[] => rows.flatMap((r) => (Array.isArray(r[key]) ? (r[key] as Party[]) : []));
+const partyOf = (r: Row, key: string): Party | undefined => (typeof r[key] === 'object' && r[key] !== null ? (r[key] as Party) : undefined);
+
+function split(list: (Party | undefined)[]): { staff: string[]; contacts: string[] } {
+  const staff: string[] = [];
+  const contacts: string[] = [];
+  for (const p of list) {
+    if (!p?.id) continue;
+    (p.kind === 'contact' ? contacts : staff).push(p.id);
+  }
+  return { staff, contacts };
+}
+
+type Activity = { messageCount: number; callCount: number; firstActivityAt?: Date; lastActivityAt?: Date };
+
+const isNotImplemented = (err: unknown): boolean => (err as { code?: unknown }).code === 238;
+
+/** Count, first and last date per room: $group with $min/$max; where that is missing (FerretDB 1.24), $sum plus an indexed first/last lookup per room. */
+async function groupByRoom(db: Db, collection: string, dateField: string, roomIds: string[]): Promise<Document[]> {
+  const match = { $match: { roomId: { $in: roomIds } } };
+  try {
+    return await db.collection(collection).aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } }]).toArray();
+  } catch (err) {
+    if (!isNotImplemented(err)) throw err;
+  }
+  const col = db.collection(collection);
+  const counts = await col.aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray();
+  const edge = async (roomId: string, dir: 1 | -1): Promise<unknown> =>
+    (await col.find({ roomId }, { projection: { _id: 0, [dateField]: 1 } }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
+  return Promise.all(counts.map(async (c) => ({ ...c, first: await edge(String(c._id), 1), last: await edge(String(c._id), -1) })));
+}
+
+async function roomActivity(db: Db, roomIds: string[]): Promise<Map<string, Activity>> {
+  const out = new Map<string, Activity>();
+  for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
+  if (roomIds.length === 0) return out;
+  const [messages, calls] = await Promise.all([
+    groupByRoom(db, RECORD_COLLECTIONS.messages, 'sentAt', roomIds),
+    groupByRoom(db, RECORD_COLLECTIONS.calls, 'startedAt', roomIds),
+  ]);
+  const merge = (docs: Document[], key: 'messageCount' | 'callCount'): void => {
+    for (const d of docs) {
+      const a = out.get(String(d._id));
+      if (!a) continue;
+      a[key] = Number(d.n);
+      const first = d.first instanceof Date ? d.first : undefined;
+      const last = d.last instanceof Date ? d.last : undefined;
+      if (first && (!a.firstActivityAt || first < a.firstActivityAt)) a.firstActivityAt = first;
+      if (last && (!a.lastActivityAt || last > a.lastActivityAt)) a.lastActivityAt = last;
+    }
+  };
+  merge(messages, 'messageCount');
+  merge(calls, 'callCount');
+  return out;
+}
+
+async function fileOwners(db: Db, rows: Row[]): Promise<void> {
+  const callIds = rows.map((r) => r.callId).filter((x): x is string => typeof x === 'string');
+  const confIds = rows.map((r) => r.conferenceId).filter((x): x is string => typeof x === 'string');
+  const [calls, confs] = await Promise.all([
+    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find({ callId: { $in: callIds } }, { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, direction: 1, result: 1 } }).toArray(),
+    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find({ conferenceId: { $in: confIds } }, { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1 } }).toArray(),
+  ]);
+  const callById = new Map(calls.map((c) => [String(c.callId), c]));
+  const confById = new Map(confs.map((c) => [String(c.conferenceId), c]));
+  for (const r of rows) {
+    if (typeof r.callId === 'string' && callById.has(r.callId)) r.call = callById.get(r.callId);
+    if (typeof r.conferenceId === 'string' && confById.has(r.conferenceId)) r.conference = confById.get(r.conferenceId);
+  }
+}
+
+/** Adds what a row of this type shows beyond its document: resolved names, counts, the call a file belongs to. */
+export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, rows: Row[]): Promise<Row[]> {
+  if (rows.length === 0) return rows;
+  switch (def.name) {
+    case 'enquiries': {
+      const n = await names.names(rows.map((r) => r.assignee), []);
+      for (const r of rows) if (typeof r.assignee === 'string') r.assigneeName = n.get(r.assignee) ?? null;
+      return rows;
+    }
+    case 'rooms': {
+      const ps = split(parties(rows, 'participants'));
+      const [n, activity] = await Promise.all([names.names(ps.staff, ps.contacts), roomActivity(db, rows.map((r) => r.id))]);
+      for (const r of rows) {
+        r.participants = parties([r], 'participants').map((p) => ({ ...p, name: (p.id && n.get(p.id)) ?? null }));
+        Object.assign(r, activity.get(r.id));
+      }
+      return rows;
+    }
+    case 'calls': {
+      const ps = split(rows.flatMap((r) => [partyOf(r, 'from'), partyOf(r, 'to')]));
+      const n = await names.names(ps.staff, ps.contacts);
+      for (const r of rows) {
+        for (const key of ['from', 'to']) {
+          const p = partyOf(r, key);
+          if (p) r[key] = { ...p, name: (p.id && n.get(p.id)) ?? null };
+        }
+      }
+      return rows;
+    }
+    case 'conferences': {
+      const n = await names.names(rows.map((r) => r.host), []);
+      for (const r of rows) if (typeof r.host === 'string') r.hostName = n.get(r.host) ?? null;
+      return rows;
+    }
+    case 'voicemails':
+    case 'recordings':
+      await fileOwners(db, rows);
+      return rows;
+    case 'files':
+    case 'messages':
+    case 'staff':
+    case 'contacts':
+    case 'audit':
+      return rows;
+  }
+}

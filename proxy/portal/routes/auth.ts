@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { ProxyError } from '../../errors.js';
+import { audit, clientOf, SESSION_COOKIE, userOf } from '../access.js';
+import type { PortalContext } from '../context.js';
+import { Password, SessionBody } from './schemas.js';
+
+export interface AuthRoutesOptions { ctx: PortalContext; secureCookies: boolean }
+
+/** Sign-in, sign-out, the current session, and changing one's own password. */
+export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: AuthRoutesOptions): Promise<void> {
+  const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: secureCookies };
+
+  app.post('/api/v1/auth/login', {
+    config: { role: 'public' },
+    schema: {
+      tags: ['auth'],
+      body: { type: 'object', required: ['username', 'password'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: Password } },
+      response: { 200: SessionBody },
+    },
+  }, async (req, reply) => {
+    const { username, password } = req.body as { username: string; password: string };
+    const client = clientOf(req);
+    const wait = await ctx.throttle.retryAfterMs(username, client.ip);
+    if (wait > 0) {
+      await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'denied', details: { reason: 'locked' } });
+      void reply.header('Retry-After', String(Math.ceil(wait / 1000)));
+      throw new ProxyError('AUTH_LOCKED', undefined, { details: { retryAfterSeconds: Math.ceil(wait / 1000) } });
+    }
+    const user = await ctx.users.authenticate(username, password);
+    if (!user) {
+      await ctx.throttle.recordFailure(username, client.ip);
+      await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'failed' });
+      throw new ProxyError('AUTH_INVALID_CREDENTIALS');
+    }
+    await ctx.throttle.clear(username);
+    const { token, session } = await ctx.sessions.create(user, client);
+    await ctx.audit.record({ user: user.username, role: user.role, action: 'login.ok', target: `users/${user.username}`, ...client, outcome: 'ok' });
+    void reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: session.expiresAt });
+    return { user: { username: session.username, role: session.role }, csrfToken: session.csrfToken };
+  });
+
+  app.get('/api/v1/auth/me', { config: { role: 'auditor' }, schema: { tags: ['auth'], response: { 200: SessionBody } } }, (req) => {
+    const user = userOf(req);
+    return { user: { username: user.username, role: user.role }, csrfToken: user.csrfToken };
+  });
+
+  app.post('/api/v1/auth/logout', { config: { role: 'auditor' }, schema: { tags: ['auth'] } }, async (req, reply) => {
+    const user = userOf(req);
+    await ctx.sessions.destroy(user.token);
+    await audit(ctx, req, { action: 'logout', target: `users/${user.username}` });
+    void reply.clearCookie(SESSION_COOKIE, cookieOptions);
+    return reply.code(204).send();
+  });
+
+  app.post('/api/v1/auth/password', {
+    config: { role: 'auditor' },
+    schema: {
+      tags: ['auth'],
+      body: { type: 'object', required: ['currentPassword', 'newPassword'], additionalProperties: false, properties: { currentPassword: Password, newPassword: Password } },
+    },
+  }, async (req, reply) => {
+    const user = userOf(req);
+    const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
+    if (!(await ctx.users.authenticate(user.username, currentPassword))) throw new ProxyError('AUTH_INVALID_CREDENTIALS');
+    await ctx.users.update(user.username, { password: newPassword });
+    // Other sessions of this user end; this one stays.
+    await ctx.sessions.destroyAllOf(user.username, user.token);
+    await audit(ctx, req, { action: 'password.change', target: `users/${user.username}` });
+    return reply.code(204).send();
+  });
+  await Promise.resolve();
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import { ProxyError } from '../../errors.js';
+import { audit } from '../access.js';
+import type { PortalContext } from '../context.js';
+import { safeEntryName } from '../export/zip-export.js';
+import { parseRange } from '../range.js';
+
+const FileParam = { type: 'object', required: ['fileId'], properties: { fileId: { type: 'string', minLength: 1, maxLength: 200 } } } as const;
+
+/** Media from GridFS with byte ranges (players seek), and a re-hash check (auditor). */
+export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: PortalContext }): Promise<void> {
+  app.get('/api/v1/media/:fileId', {
+    config: { role: 'auditor' },
+    schema: {
+      tags: ['media'],
+      params: FileParam,
+      querystring: { type: 'object', additionalProperties: false, properties: { download: { type: 'string', enum: ['0', '1', 'true', 'false'] } } },
+    },
+  }, async (req, reply) => {
+    const { fileId } = req.params as { fileId: string };
+    const download = ['1', 'true'].includes((req.query as { download?: string }).download ?? '');
+    const file = await ctx.media.describe(fileId);
+    const range = parseRange(req.headers.range, file.length);
+    void reply
+      .header('Accept-Ranges', 'bytes')
+      .header('ETag', `"${file.sha256}"`)
+      .header('X-Content-SHA256', file.sha256)
+      .header('Cache-Control', 'private, no-cache')
+      .header('Content-Disposition', download ? `attachment; filename="${safeEntryName(file.name).replaceAll('"', '_')}"` : 'inline');
+    if (range === 'unsatisfiable') {
+      void reply.header('Content-Range', `bytes */${file.length}`);
+      throw new ProxyError('RANGE_NOT_SATISFIABLE', `${req.headers.range ?? ''} of ${file.length} bytes`);
+    }
+    // A player sends many range requests while seeking: only the first (no range, or from byte 0) is audited.
+    if (!range || range.start === 0) {
+      await audit(ctx, req, { action: download ? 'media.download' : 'media.play', target: `media/${fileId}`, details: { name: file.name, sha256: file.sha256 } });
+    }
+    if (req.headers['if-none-match'] === `"${file.sha256}"` && !range) return reply.code(304).send();
+    void reply.type(file.mimeType);
+    if (!range) return reply.header('Content-Length', String(file.length)).send(ctx.media.open(file));
+    return reply
+      .code(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${file.length}`)
+      .header('Content-Length', String(range.end - range.start + 1))
+      .send(ctx.media.open(file, range));
+  });
+
+  app.get('/api/v1/media/:fileId/verify', {
+    config: { role: 'auditor' },
+    schema: {
+      tags: ['media'],
+      params: FileParam,
+      response: { 200: { type: 'object', properties: { fileId: { type: 'string' }, sha256Recorded: { type: 'string' }, sha256Computed: { type: 'string' }, ok: { type: 'boolean' } } } },
+    },
+  }, async (req) => ctx.media.verify((req.params as { fileId: string }).fileId));
+  await Promise.resolve();
+}

@@ -1,0 +1,300 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MongoClient, type Db } from 'mongodb';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launchBrowser, localInputValue, newAuditorContext, screenshot } from '../helpers/browser.js';
+import { runCli } from '../helpers/cli.js';
+import { freePort, startDaemon, type Daemon } from '../helpers/proxy-daemon.js';
+import { startSim, writeProxyConfig, type SimHandle } from '../helpers/scenario.js';
+
+const ZONE = 'Asia/Hong_Kong';
+const ADMIN = { username: 'admin', password: 'Admin-Pass-2026' };
+const AUDITOR = { username: 'auditor1', password: 'Auditor-Pass-2026' };
+
+/** The part of HTMLMediaElement the test uses (the test code is compiled without the DOM library). */
+interface MediaLike {
+  muted: boolean;
+  readonly readyState: number;
+  readonly duration: number;
+  currentTime: number;
+  readonly error: { code: number } | null;
+  play(): Promise<void>;
+  addEventListener(type: 'canplay' | 'seeked', listener: () => void, options: { once: boolean }): void;
+}
+
+interface ElementLike { getAttribute(name: string): string | null; readonly textContent: string | null }
+
+interface CallDoc { callId: string; enquiryId: string; recordingFileId: string; startedAt: Date; from: { id: string; number: string }; to: { id: string } }
+
+interface TargetCall { callId: string; number: string; startedAt: Date; enquiryId: string; recordingFileId: string }
+
+/** The demo's promise, in a real browser: an auditor finds a call, plays it, opens its enquiry, exports, and it is all audited. */
+describe('Retention Portal in Chromium', () => {
+  let h: SimHandle;
+  let daemon: Daemon;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let client: MongoClient;
+  let db: Db;
+  let target: TargetCall;
+  let searchWord: string;
+  let staff: { staffId: string; displayName: string };
+  const mediaResponses: { url: string; status: number; range: string | undefined }[] = [];
+
+  beforeAll(async () => {
+    h = await startSim();
+    await h.sim.publishDay({ date: new Date(Date.UTC(2026, 10, 1, 3, 0, 0)), records: 400, mediaBytes: 256 * 1024 });
+    const port = await freePort();
+    const setup = await writeProxyConfig(h, {
+      siteId: 'e2e-portal', dbName: 'e2e_portal',
+      extra: `portal:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\n`,
+    });
+    const sync = await runCli(['sync', '--once', '--json', '--config', setup.configPath]);
+    expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
+
+    // The first admin, as at install time.
+    const pwFile = join(setup.dir, 'admin.pw');
+    await writeFile(pwFile, `${ADMIN.password}\n`, { mode: 0o600 });
+    const add = await runCli(['user', 'add', '--username', ADMIN.username, '--role', 'admin', '--password-file', pwFile, '--config', setup.configPath]);
+    expect(add.code, add.stdout + add.stderr.slice(-3000)).toBe(0);
+
+    client = await MongoClient.connect(inject('mongoUri'));
+    db = client.db(setup.dbName);
+    const call = await db.collection<CallDoc>('history.calls').findOne({ kind: 'enquiry', recordingFileId: { $exists: true } }, { sort: { startedAt: 1 } });
+    if (!call) throw new Error('the simulator produced no recorded enquiry call');
+    target = { callId: call.callId, number: call.from.number, startedAt: call.startedAt, enquiryId: call.enquiryId, recordingFileId: call.recordingFileId };
+    const msg = await db.collection('history.messages').findOne({ type: 'text', deleted: false, text: { $regex: '[A-Za-z]{6,}' } });
+    searchWord = /[A-Za-z]{6,}/.exec(String(msg?.text))?.[0] ?? '';
+    expect(searchWord).not.toBe('');
+    const someone = await db.collection<{ staffId: string; displayName: string }>('lc-data-server.staff').findOne({ staffId: { $in: [call.from.id, call.to.id] } });
+    if (!someone) throw new Error('the call has no staff party');
+    staff = { staffId: someone.staffId, displayName: someone.displayName };
+
+    daemon = await startDaemon(setup.configPath, port);
+    browser = await launchBrowser();
+    context = await newAuditorContext(browser, daemon.baseUrl);
+    page = await context.newPage();
+    page.on('response', (r: Response) => {
+      if (r.url().includes('/api/v1/media/')) mediaResponses.push({ url: r.url(), status: r.status(), range: r.request().headers().range });
+    });
+  });
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && page) {
+      await screenshot(page, 'failure');
+      console.error(`failed at ${page.url()}\n${daemon.output().slice(-3000)}`);
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    const code = await daemon?.stop();
+    await client?.close();
+    await h?.sim.close();
+    expect(code ?? 0, 'the daemon stops cleanly on SIGTERM').toBe(0);
+  });
+
+  async function login(user: { username: string; password: string }): Promise<void> {
+    await page.goto('/');
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('User name').fill(user.username);
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.pathname === '/enquiries');
+    expect(await page.getByTestId('whoami').textContent()).toBe(user.username);
+  }
+
+  async function logout(): Promise<void> {
+    await page.getByTestId('logout').click();
+    await page.waitForURL(/\/login/);
+  }
+
+  /** Plays the page's player (muted: no autoplay policy applies), seeks to the middle; the bytes came as 206 ranges. */
+  async function playAndSeek(fileId: string): Promise<void> {
+    const played = await page.getByTestId('player').evaluate(async (a: MediaLike) => {
+      a.muted = true;
+      await a.play();
+      await new Promise<void>((resolve) => (a.readyState >= 2 ? resolve() : a.addEventListener('canplay', () => resolve(), { once: true })));
+      a.currentTime = a.duration / 2;
+      await new Promise<void>((resolve) => a.addEventListener('seeked', () => resolve(), { once: true }));
+      return { readyState: a.readyState, duration: a.duration, error: a.error?.code ?? null };
+    });
+    expect(played.error).toBeNull();
+    expect(played.readyState).toBeGreaterThanOrEqual(2);
+    expect(played.duration).toBeGreaterThan(0);
+    expect(mediaResponses.some((r) => r.url.includes(fileId) && r.status === 206 && r.range !== undefined)).toBe(true);
+  }
+
+  /** Waits until the list shows the rows of the filters in the URL; returns how many. */
+  async function listLoaded(): Promise<number> {
+    await page.locator('[data-list][data-ready="true"]').waitFor();
+    return page.locator('tbody tr.row').count();
+  }
+
+  it('admin signs in and creates an auditor; the auditor browses, filters, searches, plays, follows and exports; the audit log shows it', async () => {
+    // --- admin: sign in, create the auditor, sign out
+    await page.goto('/');
+    await page.waitForURL(/\/login/);
+    await screenshot(page, '00-login');
+    await login(ADMIN);
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    const form = page.getByTestId('create-user');
+    await form.getByLabel('User name').fill(AUDITOR.username);
+    await form.getByLabel('Password').fill(AUDITOR.password);
+    await form.getByLabel('Role').selectOption('auditor');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await page.locator(`tr[data-user="${AUDITOR.username}"]`).waitFor();
+    await screenshot(page, '01-accounts');
+    await logout();
+
+    // --- auditor: sign in; no administration for this role
+    await login(AUDITOR);
+    expect(await page.getByRole('link', { name: 'Accounts' }).count()).toBe(0);
+
+    // every view, a screenshot each
+    const views: [string, string][] = [
+      ['Enquiry History', 'enquiries'], ['Room / Space Report', 'rooms'], ['Call History', 'calls'], ['Conference Calls', 'conferences'],
+      ['Files', 'files'], ['Voicemail', 'voicemails'], ['Call Recordings', 'recordings'], ['Text Messages', 'messages'],
+      ['Staff', 'staff'], ['External Contacts', 'contacts'],
+    ];
+    for (const [i, [label, path]] of views.entries()) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+      await page.waitForURL(new RegExp(`/${path}$`));
+      expect(await listLoaded(), `${label} has rows`).toBeGreaterThan(0);
+      await expect.poll(() => page.getByTestId('error-banner').count()).toBe(0);
+      await screenshot(page, `${String(10 + i)}-${path}`);
+    }
+
+    // filter: inbound calls only; the filter is in the URL and survives a reload (shareable)
+    await page.goto('/calls');
+    await listLoaded();
+    await page.getByLabel('Direction').selectOption('inbound');
+    await page.waitForURL(/direction=inbound/);
+    await listLoaded();
+    await page.reload();
+    expect(await listLoaded()).toBeGreaterThan(0);
+    const directions = await page.locator('tbody tr.row td:nth-child(2)').allTextContents();
+    expect(new Set(directions.map((d) => d.trim()))).toEqual(new Set(['inbound']));
+
+    // filter by a staff member typed by name: the URL carries the staff id, every row involves that person
+    await page.locator('#options-staff option').first().waitFor({ state: 'attached' });
+    await page.getByLabel('Staff', { exact: true }).fill(staff.displayName);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(new RegExp(`staff=${staff.staffId}`));
+    await listLoaded();
+    for (const rowText of await page.locator('tbody tr.row').allTextContents()) expect(rowText).toContain(staff.displayName);
+
+    // search a message: `/` focuses the search field
+    await page.goto('/messages');
+    await listLoaded();
+    await page.keyboard.press('/');
+    await expect.poll(() => page.locator(':focus').getAttribute('name')).toBe('q');
+    await page.keyboard.type(searchWord);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`q=${searchWord}`));
+    expect(await listLoaded()).toBeGreaterThan(0);
+    const texts = await page.locator('tbody tr.row td:nth-child(4)').allTextContents();
+    for (const t of texts) expect(t.toLowerCase()).toContain(searchWord.toLowerCase());
+    await screenshot(page, '20-message-search');
+
+    // find the call by number and date (the viewer's time zone), open it with the keyboard
+    await page.goto('/calls');
+    await listLoaded();
+    await page.getByLabel('Number', { exact: true }).fill(target.number);
+    await page.getByLabel('Started from').fill(localInputValue(target.startedAt, ZONE));
+    await page.getByLabel('Started to').fill(localInputValue(new Date(target.startedAt.getTime() + 60_000), ZONE));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/number=/);
+    const row = page.locator(`tbody tr.row[data-id="${target.callId}"]`);
+    await row.waitFor();
+    await screenshot(page, '21-call-found');
+    await row.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`/calls/${target.callId}$`));
+    await page.getByTestId('player').waitFor();
+
+    // play its recording: the media element loads (metadata, duration) and seeking is served by a 206 Range answer
+    await playAndSeek(target.recordingFileId);
+    await page.getByTestId('verify').click();
+    await expect.poll(() => page.getByTestId('verify-result').textContent()).toContain('match');
+    await screenshot(page, '22-call-detail');
+
+    // the enquiry it belongs to, with its thread containing this call
+    await page.getByTestId('enquiry-link').click();
+    await page.waitForURL(new RegExp(`/enquiries/${target.enquiryId}$`));
+    await page.getByTestId('thread').waitFor();
+    await expect.poll(() => page.locator(`[data-test="thread"] li[data-kind="call"] a[href="/calls/${target.callId}"]`).count()).toBeGreaterThan(0);
+    await screenshot(page, '23-enquiry-thread');
+
+    // back to the filtered call list (the breadcrumb keeps the filters) and export it as CSV
+    await page.goBack();
+    await page.waitForURL(new RegExp(`/calls/${target.callId}$`));
+    await page.getByRole('link', { name: '← Call History' }).click();
+    await page.waitForURL(/\/calls\?.*number=/);
+    await listLoaded();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    const csv = await readFile(await download.path(), 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines[0]).toContain('id');
+    expect(lines.slice(1).some((l) => l.includes(target.callId))).toBe(true);
+    expect(lines.slice(1).every((l) => l.includes(target.number))).toBe(true);
+
+    // a voicemail: open the first one with the keyboard and play it
+    await page.goto('/voicemails');
+    expect(await listLoaded()).toBeGreaterThan(0);
+    const vm = page.locator('tbody tr.row').first();
+    const vmId = (await vm.getAttribute('data-id')) ?? '';
+    await vm.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`/voicemails/${vmId}$`));
+    await page.getByTestId('player').waitFor();
+    await playAndSeek(vmId);
+    await screenshot(page, '24-voicemail');
+
+    // an image file: the preview loads
+    await page.goto('/files?category=room-file&q=image');
+    expect(await listLoaded()).toBeGreaterThan(0);
+    await page.locator('tbody tr.row').first().click();
+    await page.getByTestId('image-preview').waitFor();
+    await expect.poll(() => page.getByTestId('image-preview').evaluate((img: { complete: boolean; naturalWidth: number }) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await screenshot(page, '25-file-image');
+
+    // a conference and a room: participants and counts
+    for (const [path, name] of [['conferences', '26-conference'], ['rooms', '27-room']] as const) {
+      await page.goto(`/${path}`);
+      expect(await listLoaded()).toBeGreaterThan(0);
+      await page.locator('tbody tr.row').first().click();
+      await page.waitForURL(new RegExp(`/${path}/[^/]+$`));
+      await page.getByTestId('detail-title').waitFor();
+      await page.locator('.provenance').waitFor();
+      await screenshot(page, name);
+    }
+
+    await logout();
+
+    // --- admin: the audit log shows each step of the auditor
+    await login(ADMIN);
+    await page.getByRole('link', { name: 'Sync status' }).click();
+    await page.getByTestId('sync-jobs').locator('tbody tr').first().waitFor();
+    await expect.poll(() => page.getByTestId('sync-jobs').textContent()).toContain('Data Downloaded');
+    await screenshot(page, '30-sync-status');
+    await page.goto(`/admin/audit?user=${AUDITOR.username}`);
+    await page.getByTestId('audit').locator('tbody tr').first().waitFor();
+    await screenshot(page, '31-audit-log');
+    const entries = await page.getByTestId('audit').locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr: ElementLike) => ({ action: tr.getAttribute('data-action') ?? '', text: tr.textContent ?? '' })),
+    );
+    const has = (action: string, needle?: string) => entries.some((e) => e.action === action && (!needle || e.text.includes(needle)));
+    expect(has('login.ok'), 'sign-in').toBe(true);
+    expect(has('search'), 'search').toBe(true);
+    expect(has('record.view', target.callId), 'call viewed').toBe(true);
+    expect(has('record.view', target.enquiryId), 'enquiry viewed').toBe(true);
+    expect(has('media.play', target.recordingFileId), 'recording played').toBe(true);
+    expect(has('export'), 'export').toBe(true);
+    expect(has('logout'), 'sign-out').toBe(true);
+    await logout();
+  });
+});

@@ -1,0 +1,53 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { MongoClient, type Db } from 'mongodb';
+import { inject } from 'vitest';
+import { pino } from 'pino';
+import { buildApp, type AppDeps } from '../../proxy/app.js';
+import { JobStore } from '../../proxy/db/jobs.js';
+import { Outbox } from '../../proxy/db/outbox.js';
+import type { PipelineContext } from '../../proxy/pipeline/context.js';
+import { SyncRunner } from '../../proxy/pipeline/sync-runner.js';
+import { UserStore } from '../../proxy/portal/users.js';
+
+export const ADMIN = { username: 'admin', password: 'Admin-Pass-1' };
+export const AUDITOR = { username: 'auditor1', password: 'Auditor-Pass-1' };
+
+/**
+ * The real app over the test database `dbName`, with its own client (the app closes it), without scheduler or
+ * SFTP (the runner is never started).
+ */
+export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, opts: { ready?: boolean } = {}): Promise<FastifyInstance> {
+  const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  const db = client.db(dbName);
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const jobs = new JobStore(db, 10_000);
+  const outbox = new Outbox(db, 10_000);
+  const runner = new SyncRunner({ log, db, jobs, outbox } as unknown as PipelineContext, { retryTimer: false });
+  const app = await buildApp({ log, client, db, jobs, outbox, runner, ...extra });
+  if (opts.ready !== false) await app.ready();
+  return app;
+}
+
+export async function createUsers(db: Db): Promise<void> {
+  const users = new UserStore(db);
+  await users.create(ADMIN.username, ADMIN.password, 'admin');
+  await users.create(AUDITOR.username, AUDITOR.password, 'auditor');
+}
+
+export interface Login { cookie: string; csrf: string; headers: Record<string, string> }
+
+function sessionCookie(res: LightMyRequestResponse): string {
+  const c = res.cookies.find((x) => x.name === 'rp_session');
+  if (!c) throw new Error(`no session cookie (status ${res.statusCode}: ${res.body})`);
+  return `rp_session=${c.value}`;
+}
+
+/** Signs in and returns the cookie and CSRF header to send with later requests. */
+export async function login(app: FastifyInstance, user: { username: string; password: string }): Promise<Login> {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: user });
+  if (res.statusCode !== 200) throw new Error(`login ${user.username}: ${res.statusCode} ${res.body}`);
+  const cookie = sessionCookie(res);
+  const csrf = (res.json<{ csrfToken: string }>()).csrfToken;
+  return { cookie, csrf, headers: { cookie, 'x-csrf-token': csrf } };
+}
