@@ -1,13 +1,13 @@
 /**
- * Where entries are extracted: a small pool of worker threads (one per core, up to MAX_WORKERS), or the calling thread
- * when there is one core, the archive is small, or the compiled worker script is not there (running from the
- * TypeScript sources, e.g. unit tests). Both run the same extractEntryFile.
+ * Where entries are extracted: on the calling thread and, with two cores or more, on worker threads too (by default
+ * one: each worker costs ~30 MiB of RSS, and two threads already keep two cores busy, with inflate on libuv's pool).
+ * No workers when the archive is small or the compiled worker script is not there (running from the TypeScript
+ * sources, e.g. unit tests). Every thread runs the same extractEntryFile; entries go to the least busy one.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ProxyError } from '../errors.js';
+import { startWorker, workerScriptExists } from '../util/worker-thread.js';
 import type { EntryLayout, PositionalReader, ZipEntryInfo } from './central-directory.js';
 import { DurableWrites } from './durable-writes.js';
 import { extractEntryFile, type EntryFileResult } from './entry-file.js';
@@ -31,13 +31,14 @@ export interface RunnerOptions {
   readonly password: string;
   readonly budget: ByteBudget;
   readonly signal: AbortSignal;
-  /** 0 = the calling thread; undefined = automatic. */
+  /** Worker threads besides the calling thread; undefined = automatic. */
   readonly threads: number | undefined;
   /** Sum of the entries' compressed sizes (small archives are not worth starting threads for). */
   readonly payloadBytes: number;
 }
 
 const MAX_WORKERS = 4;
+const DEFAULT_WORKERS = 1;
 /** Entries each thread works on at once: overlaps one entry's reads, inflate and writes with another's CPU work. */
 const ENTRIES_PER_THREAD = 2;
 /** Below this much compressed data, starting threads (~30 ms each) costs more than it saves. */
@@ -45,23 +46,50 @@ const MIN_THREADED_PAYLOAD = 32 * 1024 * 1024;
 const WORKER_URL = new URL('./extract-worker.js', import.meta.url);
 
 function threadCount(o: RunnerOptions): number {
-  if (!existsSync(fileURLToPath(WORKER_URL))) return 0;
+  if (!workerScriptExists(WORKER_URL)) return 0;
   if (o.threads !== undefined) return Math.max(0, Math.min(MAX_WORKERS, Math.floor(o.threads)));
   const cores = availableParallelism();
   if (cores < 2 || o.payloadBytes < MIN_THREADED_PAYLOAD) return 0;
-  return Math.min(MAX_WORKERS, cores);
+  return Math.min(DEFAULT_WORKERS, cores - 1);
 }
 
 export function createEntryRunner(o: RunnerOptions): EntryRunner {
   const threads = threadCount(o);
-  return threads === 0 ? inProcessRunner(o) : workerRunner(o, threads);
+  return threads === 0 ? inProcessRunner(o, ENTRIES_PER_THREAD + 1) : combined(inProcessRunner(o, ENTRIES_PER_THREAD), workerRunner(o, threads));
 }
 
-function inProcessRunner(o: RunnerOptions): EntryRunner {
+/** Spreads entries over both runners (to the one with fewer in flight, per slot). */
+function combined(a: EntryRunner, b: EntryRunner): EntryRunner {
+  const busy = new Map<EntryRunner, number>([[a, 0], [b, 0]]);
+  return {
+    slots: a.slots + b.slots,
+    threads: a.threads + b.threads,
+    async run(e, target) {
+      const r = busy.get(a)! / a.slots <= busy.get(b)! / b.slots ? a : b;
+      busy.set(r, busy.get(r)! + 1);
+      try {
+        return await r.run(e, target);
+      } finally {
+        busy.set(r, busy.get(r)! - 1);
+      }
+    },
+    abort() {
+      a.abort();
+      b.abort();
+    },
+    async finish() {
+      const [ra, rb] = await Promise.allSettled([a.finish(), b.finish()]);
+      if (ra.status === 'rejected') throw ra.reason;
+      if (rb.status === 'rejected') throw rb.reason;
+    },
+  };
+}
+
+function inProcessRunner(o: RunnerOptions, slots: number): EntryRunner {
   const durable = new DurableWrites();
   const ctx = { reader: o.reader, password: o.password, budget: o.budget, durable, signal: o.signal };
   return {
-    slots: ENTRIES_PER_THREAD + 1,
+    slots,
     threads: 0,
     run: (e, target) => extractEntryFile(ctx, jobOf(e), target),
     abort: () => undefined, // the pipelines already follow o.signal
@@ -86,7 +114,7 @@ function workerRunner(o: RunnerOptions, count: number): EntryRunner {
   let nextId = 0;
   const pool: PoolThread[] = [];
   for (let i = 0; i < count; i++) {
-    const t: PoolThread = { worker: new Worker(WORKER_URL, { workerData: init }), pending: new Map(), flushed: undefined, dead: undefined };
+    const t: PoolThread = { worker: startWorker(WORKER_URL, init), pending: new Map(), flushed: undefined, dead: undefined };
     const die = (err: Error): void => {
       t.dead ??= err;
       for (const p of t.pending.values()) p.reject(err);

@@ -30,7 +30,7 @@ export interface ExtractOptions {
   log?: Logger;
   signal?: AbortSignal;
   onProgress?: (p: { entries: number; bytes: number }) => void;
-  /** Worker threads extracting entries; 0 = on the calling thread. Default: one per core (up to 4) for archives of 32 MiB and more. */
+  /** Worker threads extracting entries besides the calling thread (0-4). Default: 1 with two cores or more, for archives of 32 MiB and more. */
   threads?: number;
 }
 

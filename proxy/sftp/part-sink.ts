@@ -6,9 +6,8 @@
  * from the TypeScript sources, e.g. unit tests) the same work runs on the calling thread.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, read, write } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { read, write } from 'node:fs';
+import { startWorker, workerScriptExists } from '../util/worker-thread.js';
 
 export interface PartSink {
   /**
@@ -50,10 +49,12 @@ export function chunkBuffer(size: number): Buffer {
 }
 
 const WORKER_URL = new URL('./part-sink-worker.js', import.meta.url);
+const BATCH_BYTES = 2 * 1024 * 1024;
+const BATCH_DELAY_MS = 2;
 
 /** Opens the sink on `fd` after hashing its first `prefixLength` bytes (the resumed part). Errors carry the fs `code`. */
 export async function openPartSink(fd: number, prefixLength: number, options: { threaded?: boolean } = {}): Promise<PartSink> {
-  const threaded = options.threaded ?? existsSync(fileURLToPath(WORKER_URL));
+  const threaded = options.threaded ?? workerScriptExists(WORKER_URL);
   return threaded ? openWorkerSink(fd, prefixLength) : openLocalSink(fd, prefixLength);
 }
 
@@ -63,13 +64,15 @@ function fsError(e: SinkError): Error {
 
 async function openWorkerSink(fd: number, prefixLength: number): Promise<PartSink> {
   const init: SinkInit = { fd, prefixLength };
-  const worker = new Worker(WORKER_URL, { workerData: init });
+  const worker = startWorker(WORKER_URL, init);
   type Done = (err: Error | undefined, buffer: Buffer) => void;
   const pending = new Map<number, { done: Done; buffer: Buffer }>();
   let digestWaiter: ((hex: string | Error) => void) | undefined;
   let dead: Error | undefined;
   let nextId = 0;
   let batch: SinkChunk[] = [];
+  let batchBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
   const die = (err: Error): void => {
     dead ??= err;
     for (const p of pending.values()) p.done(err, p.buffer);
@@ -116,10 +119,15 @@ async function openWorkerSink(fd: number, prefixLength: number): Promise<PartSin
     await worker.terminate();
     throw err;
   }
-  // Chunks handed over in one event-loop turn (all the socket reads of its poll phase) go to the thread as one message.
+  // Chunks go to the thread in batches of BATCH_BYTES, or after BATCH_DELAY_MS: every message wakes a thread, and on a
+  // busy machine each wake-up is a context switch.
   const flush = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
     const chunks = batch;
     batch = [];
+    batchBytes = 0;
+    if (chunks.length === 0) return;
     if (dead) return;
     worker.postMessage({ type: 'write', chunks } satisfies SinkToWorker, chunks.map((c) => c.data));
   };
@@ -136,8 +144,10 @@ async function openWorkerSink(fd: number, prefixLength: number): Promise<PartSin
       }
       const id = nextId++;
       pending.set(id, { done, buffer });
-      if (batch.length === 0) setImmediate(flush);
       batch.push({ id, data: buffer.buffer, length, position });
+      batchBytes += length;
+      if (batchBytes >= BATCH_BYTES) flush();
+      else timer ??= setTimeout(flush, BATCH_DELAY_MS);
     },
     digest() {
       if (dead) return Promise.reject(dead);
@@ -147,6 +157,7 @@ async function openWorkerSink(fd: number, prefixLength: number): Promise<PartSin
       });
     },
     async close() {
+      clearTimeout(timer);
       await worker.terminate();
     },
   };
