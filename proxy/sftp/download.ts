@@ -100,7 +100,7 @@ export async function downloadFile(sftp: SFTPWrapper, o: DownloadOptions, deps: 
     part = await openPartFile(o.partPath, o.resumeFrom, o.expectedSize);
     const resumedFrom = part.resumeFrom;
     if (part.restartReason) log.warn({ partPath: o.partPath, reason: part.restartReason }, 'cannot resume; starting over');
-    sink = await openPartSink(part.handle.fd, part.resumeFrom).catch((err: unknown) => {
+    sink = await openPartSink(part.handle.fd, part.resumeFrom, { remainingBytes: o.expectedSize - part.resumeFrom }).catch((err: unknown) => {
       throw localFileError(err, `hashing ${o.partPath}`);
     });
 

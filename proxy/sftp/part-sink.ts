@@ -52,9 +52,19 @@ const WORKER_URL = new URL('./part-sink-worker.js', import.meta.url);
 const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_DELAY_MS = 2;
 
-/** Opens the sink on `fd` after hashing its first `prefixLength` bytes (the resumed part). Errors carry the fs `code`. */
-export async function openPartSink(fd: number, prefixLength: number, options: { threaded?: boolean } = {}): Promise<PartSink> {
-  const threaded = options.threaded ?? workerScriptExists(WORKER_URL);
+/** Below this many bytes to fetch, a thread (start-up ~30 ms, more on a busy machine) is not worth it. */
+const MIN_THREADED_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Opens the sink on `fd` after hashing its first `prefixLength` bytes (the resumed part). Errors carry the fs `code`.
+ * `threaded` defaults to: the compiled worker script exists and at least 32 MiB are still to fetch (`remainingBytes`).
+ */
+export async function openPartSink(
+  fd: number,
+  prefixLength: number,
+  options: { threaded?: boolean; remainingBytes?: number } = {},
+): Promise<PartSink> {
+  const threaded = options.threaded ?? (workerScriptExists(WORKER_URL) && (options.remainingBytes ?? Infinity) >= MIN_THREADED_BYTES);
   return threaded ? openWorkerSink(fd, prefixLength) : openLocalSink(fd, prefixLength);
 }
 

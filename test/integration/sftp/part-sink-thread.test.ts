@@ -78,7 +78,7 @@ describe('part-file sink thread (dist)', () => {
   });
 
   it('a resumed download through the thread ends with the sha256 of the whole file', async () => {
-    const size = 12 * MIB + 4321;
+    const size = 40 * MIB + 4321; // more than 32 MiB left to fetch: the threaded sink
     const { data, sha256 } = await writeRandom(join(sshd.root, 'resume.bin'), size);
     const partPath = join(local, 'resume.bin.part');
     const resumeFrom = 5 * MIB + 17;
