@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOrStartLocalDatabase } from '../proxy/devdb/local-database.js';
@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'rp-bench-'));
   const ctx: BenchContext = { workDir, scale, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
   const rows: BenchRow[] = [];
+  // Other work on the machine changes every ratio (the peers are single-threaded C; we use two threads): say how busy it was.
+  const loadAtStart = loadavg()[0] ?? 0;
   const db = only.has('import') || only.has('rss') || only.has('portal') ? await findOrStartLocalDatabase({ dataDir: join(workDir, 'db') }) : undefined;
   try {
     if (only.has('sftp')) rows.push(...(await benchSftp(ctx)));
@@ -31,14 +33,18 @@ async function main(): Promise<void> {
     await db?.stop();
     await rm(workDir, { recursive: true, force: true });
   }
+  const load = { cores: availableParallelism(), loadAverage1mAtStart: round2(loadAtStart), loadAverage1mAtEnd: round2(loadavg()[0] ?? 0) };
   printTable(rows);
+  process.stdout.write(`\n${load.cores} cores; 1-minute load average ${load.loadAverage1mAtStart} at the start, ${load.loadAverage1mAtEnd} at the end\n`);
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
   await mkdir(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), scale, node: process.version, db: db?.kind, rows }, null, 2));
+  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), scale, node: process.version, db: db?.kind, ...load, rows }, null, 2));
   process.stdout.write(`\nresults: ${file}\n`);
   if (rows.some((r) => !r.pass)) process.exitCode = 1;
 }
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 function printTable(rows: BenchRow[]): void {
   const head = ['group', 'benchmark', 'ours', 'peer', 'ratio', 'target', 'pass'];

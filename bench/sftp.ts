@@ -31,6 +31,7 @@ async function writeRandomFile(path: string, size: number): Promise<string> {
       await file.write(block, 0, n);
       done += n;
     }
+    await file.sync(); // on disk before the first timed run, not being written back during it
   } finally {
     await file.close();
   }

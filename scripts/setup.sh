@@ -45,4 +45,13 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm install --no-audit --no-fund
 fi
+# ssh2's optional native binding does the SSH packet crypto (AES-GCM, ChaCha20-Poly1305) in C++ instead of through
+# per-packet node:crypto calls from JavaScript. It is built by ssh2's install script, which an npm that holds back
+# dependency install scripts does not run: build it here when it is missing. Needs make and a C++ compiler; without
+# them ssh2 still works (same ciphers through node:crypto), downloads just cost more CPU.
+SSH2_BINDING=node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node
+if [ -d node_modules/ssh2 ] && [ ! -f "$SSH2_BINDING" ]; then
+  npm rebuild ssh2 --foreground-scripts >/dev/null 2>&1 || true
+  [ -f "$SSH2_BINDING" ] || echo "setup: warning: could not build ssh2's native crypto binding (SFTP downloads will use more CPU)" >&2
+fi
 echo "setup: ready"

@@ -48,6 +48,9 @@ export interface ZipEntryInfo {
   readonly rawName: Buffer;
 }
 
+/** An entry as extraction needs it (what crosses to an extraction worker thread). */
+export type EntryLayout = Omit<ZipEntryInfo, 'rawName'>;
+
 export interface CentralDirectory {
   readonly entries: ZipEntryInfo[];
   readonly centralDirectoryOffset: number;
@@ -170,7 +173,12 @@ export async function readCentralDirectory(
 }
 
 /** Reads exactly `length` bytes at `position` or fails with ARCHIVE_NOT_ZIP (truncated archive). */
-export async function readExactly(fh: FileHandle, length: number, position: number): Promise<Buffer> {
+/** Positional reads of the archive: a FileHandle, or (in an extraction worker) the same descriptor through fs.read. */
+export interface PositionalReader {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+export async function readExactly(fh: PositionalReader, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
@@ -219,6 +227,6 @@ export async function readLocalHeaders(fh: FileHandle, cd: CentralDirectory): Pr
   }
 }
 
-export function hasDataDescriptor(e: ZipEntryInfo): boolean {
+export function hasDataDescriptor(e: EntryLayout): boolean {
   return (e.localFlags & FLAG_DATA_DESCRIPTOR) !== 0;
 }

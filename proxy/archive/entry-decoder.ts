@@ -2,12 +2,11 @@
  * Turns one validated entry into a plaintext stream: key check (before any data is produced), raw byte range from
  * the archive file, decryption (WinZip AES or ZipCrypto), inflate. Also maps stream failures to our codes.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { createInflateRaw } from 'node:zlib';
 import { ProxyError, isProxyError } from '../errors.js';
-import { hasDataDescriptor, readExactly, type ZipEntryInfo } from './central-directory.js';
+import { hasDataDescriptor, readExactly, type EntryLayout, type PositionalReader } from './central-directory.js';
 import { AES_MAC_LENGTH, AES_VERIFIER_LENGTH, AesDecryptTransform, aesSaltLength, deriveAesKeys, type AesKeys } from './winzip-aes.js';
 import { ZIPCRYPTO_HEADER_LENGTH, ZipCryptoDecryptTransform, ZipCryptoKeys, zipCryptoCheckByte } from './zipcrypto.js';
 import { METHOD_DEFLATE } from './zip-format.js';
@@ -20,7 +19,7 @@ export type PreparedDecryption =
   | { readonly kind: 'zipcrypto'; readonly keys: ZipCryptoKeys; readonly start: number; readonly end: number }
   | { readonly kind: 'aes'; readonly keys: AesKeys; readonly mac: Buffer; readonly start: number; readonly end: number };
 
-export async function prepareDecryption(fh: FileHandle, e: ZipEntryInfo, password: string): Promise<PreparedDecryption> {
+export async function prepareDecryption(fh: PositionalReader, e: EntryLayout, password: string): Promise<PreparedDecryption> {
   const dataEnd = e.dataStart + e.compressedSize;
   switch (e.encryption) {
     case 'none':
@@ -59,7 +58,7 @@ export async function prepareDecryption(fh: FileHandle, e: ZipEntryInfo, passwor
  * `fh.fd`: a ReadStream closes its descriptor when destroyed (pipeline destroys on any error) even with
  * autoClose:false, which would close the archive under the entries still being extracted.
  */
-export function readRange(fh: FileHandle, start: number, end: number): Readable {
+export function readRange(fh: PositionalReader, start: number, end: number): Readable {
   let pos = start;
   return new Readable({
     highWaterMark: READ_CHUNK,
@@ -92,7 +91,7 @@ export interface DecodingStages {
   readonly aes: AesDecryptTransform | undefined;
 }
 
-export function decodingStages(fh: FileHandle, e: ZipEntryInfo, prep: PreparedDecryption): DecodingStages {
+export function decodingStages(fh: PositionalReader, e: EntryLayout, prep: PreparedDecryption): DecodingStages {
   const source = readRange(fh, prep.start, prep.end);
   const transforms: Transform[] = [];
   let aes: AesDecryptTransform | undefined;
@@ -115,7 +114,7 @@ export function decodingStages(fh: FileHandle, e: ZipEntryInfo, prep: PreparedDe
  * For an AES entry whose pipeline failed downstream (inflate, CRC, size): a MAC failure takes precedence, because a
  * tampered ciphertext is what caused the downstream failure. Reads the ciphertext the decryptor had not seen yet.
  */
-export async function preferMacFailure(fh: FileHandle, prep: PreparedDecryption, aes: AesDecryptTransform, err: unknown): Promise<unknown> {
+export async function preferMacFailure(fh: PositionalReader, prep: PreparedDecryption, aes: AesDecryptTransform, err: unknown): Promise<unknown> {
   if (prep.kind !== 'aes' || isAbort(err) || isProxyError(err, 'ARCHIVE_BAD_HMAC') || aes.macVerified) return err;
   try {
     const ok = await aes.authenticateRest(readRange(fh, prep.start + aes.consumed, prep.end));

@@ -2,16 +2,15 @@
  * Public entry points of the archive layer: inspectArchive (structure only) and extractArchive (verify + write).
  * yauzl reads the container; decryption, inflate and verification run in our own stream pipeline (see docs/zip-reader.md).
  */
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ProxyError, isProxyError } from '../errors.js';
 import { readCentralDirectory, readLocalHeaders, type CentralDirectory, type ZipEntryInfo } from './central-directory.js';
 import { DurableWrites } from './durable-writes.js';
-import { decodingStages, mapEntryError, preferMacFailure, prepareDecryption } from './entry-decoder.js';
-import { PlaintextVerifier, type ByteBudget } from './plaintext-verifier.js';
+import { mapEntryError, prepareDecryption } from './entry-decoder.js';
+import { createEntryRunner } from './entry-runner.js';
+import { ByteBudget } from './plaintext-verifier.js';
 
 export interface ExtractLimits {
   /** e.g. 200_000 */
@@ -31,6 +30,8 @@ export interface ExtractOptions {
   log?: Logger;
   signal?: AbortSignal;
   onProgress?: (p: { entries: number; bytes: number }) => void;
+  /** Worker threads extracting entries besides the calling thread (0-4). Default: 1 with two cores or more, for archives of 32 MiB and more. */
+  threads?: number;
 }
 
 export interface ExtractedEntry {
@@ -48,8 +49,6 @@ export interface ExtractResult {
   totalBytes: number;
 }
 
-const WRITE_CHUNK = 1024 * 1024;
-const ENTRY_CONCURRENCY = 3;
 /** How many encrypted entries prove the key before anything is created (false accepts: 2^-16 AES, 2^-8 ZipCrypto each). */
 const KEY_PRECHECK_ENTRIES = 4;
 
@@ -100,59 +99,26 @@ async function precheckKey(fh: FileHandle, files: readonly ZipEntryInfo[], passw
   for (const e of encrypted) await prepareDecryption(fh, e, password);
 }
 
-
-interface EntryContext {
-  readonly fh: FileHandle;
+interface MainContext {
   readonly destDir: string;
-  readonly password: string;
-  readonly budget: ByteBudget;
   readonly durable: DurableWrites;
   readonly madeDirs: Set<string>;
-  readonly signal: AbortSignal | undefined;
 }
 
-async function ensureParentDir(ctx: EntryContext, target: string): Promise<void> {
+/** Checks the target path and creates its directory (the directory changes are fsynced at the end). */
+async function prepareTarget(ctx: MainContext, e: ZipEntryInfo): Promise<string> {
+  const target = resolve(ctx.destDir, e.path);
+  if (!target.startsWith(ctx.destDir + sep)) throw new ProxyError('ARCHIVE_PATH_TRAVERSAL', e.path, { details: { path: e.path } });
   const dir = dirname(target);
-  if (ctx.madeDirs.has(dir)) return;
+  ctx.durable.touchDirectory(dir);
+  if (ctx.madeDirs.has(dir)) return target;
   await mkdir(dir, { recursive: true, mode: 0o750 });
   // The new directory and every new ancestor changed their parent's entries.
   for (let d = dir; d !== ctx.destDir && !ctx.madeDirs.has(d); d = dirname(d)) {
     ctx.madeDirs.add(d);
     ctx.durable.touchDirectory(dirname(d));
   }
-}
-
-async function extractEntry(ctx: EntryContext, e: ZipEntryInfo): Promise<ExtractedEntry> {
-  ctx.signal?.throwIfAborted();
-  const target = resolve(ctx.destDir, e.path);
-  if (!target.startsWith(ctx.destDir + sep)) throw new ProxyError('ARCHIVE_PATH_TRAVERSAL', e.path, { details: { path: e.path } });
-  // Key first: a wrong key is detected before the file exists.
-  const prep = await prepareDecryption(ctx.fh, e, ctx.password);
-  await ensureParentDir(ctx, target);
-  ctx.durable.touchDirectory(dirname(target));
-  const { source, transforms, aes } = decodingStages(ctx.fh, e, prep);
-  const verifier = new PlaintextVerifier(
-    { path: e.path, size: e.uncompressedSize, crc32: e.aes?.vendorVersion === 2 ? undefined : e.crc32 },
-    ctx.budget,
-  );
-  // autoClose:false keeps the descriptor open after 'finish' so it can be fsynced (in the background) before closing.
-  const ws = createWriteStream(target, { flags: 'wx', mode: 0o640, autoClose: false, highWaterMark: WRITE_CHUNK });
-  let fd: number | undefined;
-  ws.once('open', (opened: number) => {
-    fd = opened;
-  });
-  try {
-    await pipeline([source, ...transforms, verifier, ws], ctx.signal ? { signal: ctx.signal } : {});
-  } catch (err) {
-    // The failed pipeline destroyed `ws`, which closes its own descriptor: wait for that rather than closing it
-    // again (a second close could hit a descriptor number already reused by another entry).
-    if (!ws.destroyed) ws.destroy();
-    if (!ws.closed) await new Promise<void>((done) => ws.once('close', () => done()));
-    throw mapEntryError(aes ? await preferMacFailure(ctx.fh, prep, aes, err) : err, e.path);
-  }
-  if (fd === undefined) throw new ProxyError('INTERNAL', `${e.path}: write stream has no descriptor`);
-  await ctx.durable.syncAndClose(fd);
-  return { path: e.path, size: verifier.bytes, sha256: verifier.sha256(), encryption: e.encryption };
+  return target;
 }
 
 /**
@@ -174,42 +140,45 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     await prepareDestination(dest);
     durable.touchDirectory(dest);
     durable.touchDirectory(dirname(dest));
-    // Entries are extracted ENTRY_CONCURRENCY at a time: hashing/decryption on the main thread overlaps with inflate
-    // (thread pool) and I/O of the other entry. The first failure aborts the rest.
+    // Entries run in a pool of worker threads (see entry-runner.ts), several at a time; the first failure stops the rest.
     const stop = new AbortController();
-    const ctx: EntryContext = {
-      fh,
-      destDir: dest,
-      password: options.password,
-      budget: { used: 0, limit: options.limits.maxTotalBytes },
-      durable,
-      madeDirs: new Set([dest]),
-      signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal,
-    };
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const budget = new ByteBudget(options.limits.maxTotalBytes);
+    const runner = createEntryRunner({
+      fd: fh.fd, reader: fh, password: options.password, budget, signal, threads: options.threads,
+      payloadBytes: files.reduce((sum, e) => sum + e.compressedSize, 0),
+    });
+    const main: MainContext = { destDir: dest, durable, madeDirs: new Set([dest]) };
     const entries: ExtractedEntry[] = new Array<ExtractedEntry>(files.length);
     let next = 0;
     let done = 0;
     let failure: { error: unknown } | undefined;
-    const worker = async (): Promise<void> => {
+    const slot = async (): Promise<void> => {
       while (failure === undefined && next < files.length) {
         const index = next++;
+        const e = files[index]!;
         try {
-          entries[index] = await extractEntry(ctx, files[index]!);
+          signal.throwIfAborted();
+          const r = await runner.run(e, await prepareTarget(main, e));
+          entries[index] = { path: e.path, size: r.size, sha256: r.sha256, encryption: e.encryption };
           done += 1;
-          options.onProgress?.({ entries: done, bytes: ctx.budget.used });
+          options.onProgress?.({ entries: done, bytes: budget.used });
         } catch (err) {
           if (failure === undefined) {
             failure = { error: err };
             stop.abort();
+            runner.abort();
           }
         }
       }
     };
-    await Promise.all(Array.from({ length: ENTRY_CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: runner.slots }, slot));
+    // Every file is written and fsynced (or, after a failure, no thread still writes) before we return or throw.
+    await runner.finish();
     if (failure !== undefined) throw failure.error;
     await durable.flush();
-    log?.info({ zip: zipPath, entries: entries.length, bytes: ctx.budget.used, ms: Date.now() - started }, 'archive extracted');
-    return { entries, totalBytes: ctx.budget.used };
+    log?.info({ zip: zipPath, entries: entries.length, bytes: budget.used, threads: runner.threads, ms: Date.now() - started }, 'archive extracted');
+    return { entries, totalBytes: budget.used };
   } catch (err) {
     await durable.abandon();
     const mapped = mapEntryError(err, zipPath);

@@ -7,10 +7,33 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ProxyError } from '../errors.js';
 
-/** Shared across all entries of one extraction: the actual (never the declared) number of bytes written. */
-export interface ByteBudget {
-  used: number;
-  readonly limit: number;
+/**
+ * Shared across all entries of one extraction (and across the worker threads extracting them): the actual (never the
+ * declared) number of bytes written. A SharedArrayBuffer counter updated atomically, so every thread sees the total.
+ */
+export class ByteBudget {
+  private readonly counter: BigInt64Array;
+
+  constructor(
+    readonly limit: number,
+    shared: SharedArrayBuffer = new SharedArrayBuffer(8),
+  ) {
+    this.counter = new BigInt64Array(shared, 0, 1);
+  }
+
+  /** The memory to hand to another thread (`new ByteBudget(limit, budget.shared)` there). */
+  get shared(): SharedArrayBuffer {
+    return this.counter.buffer as SharedArrayBuffer;
+  }
+
+  /** Adds `bytes` and returns the new total. */
+  add(bytes: number): number {
+    return Number(Atomics.add(this.counter, 0, BigInt(bytes))) + bytes;
+  }
+
+  get used(): number {
+    return Number(Atomics.load(this.counter, 0));
+  }
 }
 
 export interface PlaintextExpectations {
@@ -34,8 +57,7 @@ export class PlaintextVerifier extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    this.budget.used += chunk.length;
-    if (this.budget.used > this.budget.limit) {
+    if (this.budget.add(chunk.length) > this.budget.limit) {
       cb(new ProxyError('ARCHIVE_TOO_LARGE', `more than ${this.budget.limit} bytes`, { details: { path: this.expect.path, limit: this.budget.limit } }));
       return;
     }

@@ -8,6 +8,8 @@
  */
 
 export const MEDIA_BUCKET = 'media';
+/** `media.uploads`: markers of GridFS uploads under way (media-writer.ts). */
+export const MEDIA_UPLOADS = 'uploads';
 export const MANIFEST_PATH = 'manifest.json';
 export const BINARY_PREFIX = 'data-retention/';
 /** Folders the vendor's archives are known to contain; record files elsewhere are still imported, and logged. */
@@ -37,7 +39,7 @@ export function invalidCollectionReason(name: string): string | undefined {
   if (name.includes('\0')) return 'collection names cannot contain NUL';
   if (name.startsWith('.') || name.endsWith('.') || name.includes('..')) return 'empty path segment';
   if (name.startsWith('system.')) return "collection names cannot start with 'system.'";
-  if (name === MEDIA_BUCKET + '.files' || name === MEDIA_BUCKET + '.chunks') return 'reserved for the media bucket';
+  if ([`${MEDIA_BUCKET}.files`, `${MEDIA_BUCKET}.chunks`, `${MEDIA_BUCKET}.${MEDIA_UPLOADS}`].includes(name)) return 'reserved for the media bucket';
   return undefined;
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { databaseError } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
-import { MEDIA_BUCKET, contentTypeFor } from './entry-mapping.js';
+import { MEDIA_BUCKET, MEDIA_UPLOADS as UPLOADS, contentTypeFor } from './entry-mapping.js';
 import { entryFile, type ImportEntry } from './plan.js';
 
 /** `metadata` of a media.files document. */
@@ -17,6 +17,14 @@ export interface MediaMetadata {
   jobId: string;
   archive: string;
   contentType: string;
+}
+
+/** `media.uploads`: present for a path while its upload is under way (see writeMediaFiles). */
+interface UploadMarker {
+  _id: string;
+  jobId: string;
+  archive: string;
+  startedAt: Date;
 }
 
 export interface MediaWriteOptions {
@@ -38,6 +46,11 @@ export interface MediaWriteResult {
  * already stored with the same sha256 is skipped; one with another sha256 is replaced, unless it came from a newer
  * archive. Chunks left without a files document by a crash mid-upload are deleted before uploading again (GridFS
  * writes the files document last, so a files document means a complete upload).
+ *
+ * Only an interrupted upload can leave such chunks, so every upload is bracketed by a marker in `media.uploads`
+ * (written before the first chunk, removed after the files document): the chunk clean-up runs only when a marker or
+ * an older version of the file says there may be chunks. A `deleteMany({files_id})` before every upload would be
+ * an indexed no-op on MongoDB, but FerretDB answers it with a scan of every stored chunk (quadratic import time).
  */
 export async function writeMediaFiles(
   db: Db,
@@ -50,6 +63,7 @@ export async function writeMediaFiles(
   // Our media ids are archive paths (strings), not ObjectIds.
   const filesColl = db.collection<{ _id: string; metadata?: Partial<MediaMetadata> }>(`${MEDIA_BUCKET}.files`);
   const chunksColl = db.collection<{ files_id: string }>(`${MEDIA_BUCKET}.chunks`);
+  const uploads = db.collection<UploadMarker>(`${MEDIA_BUCKET}.${UPLOADS}`);
   const result: MediaWriteResult = { files: 0, bytes: 0, uploaded: 0, skipped: 0 };
 
   for (const entry of binaries) {
@@ -69,8 +83,14 @@ export async function writeMediaFiles(
           // Files document first: a crash in between leaves orphan chunks, which the next line of any run removes.
           await filesColl.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
         }
-        await chunksColl.deleteMany({ files_id: entry.path }, { writeConcern: opts.writeConcern });
+        const interrupted = await uploads.findOneAndUpdate(
+          { _id: entry.path },
+          { $set: { jobId: job.jobId, archive: job.archive, startedAt: new Date() } },
+          { upsert: true, writeConcern: opts.writeConcern },
+        );
+        if (existing || interrupted) await chunksColl.deleteMany({ files_id: entry.path }, { writeConcern: opts.writeConcern });
         await upload(bucket, dir, entry, job, opts.signal);
+        await uploads.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
         result.uploaded++;
       }
     } catch (err) {

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
 import type { SFTPWrapper } from 'ssh2';
 import { ProxyError } from '../errors.js';
-import { hashPrefix, localFileError, openPartFile, syncDirectoryOf } from './local-file.js';
+import { localFileError, openPartFile, syncDirectoryOf } from './local-file.js';
+import { openPartSink, type PartSink } from './part-sink.js';
 import { closeRemote, fstatRemote, openRemote } from './remote-ops.js';
 import { transferRange } from './transfer.js';
 
@@ -89,6 +89,7 @@ export async function downloadFile(sftp: SFTPWrapper, o: DownloadOptions, deps: 
   const handle = await openRemote(sftp, o.remotePath);
   let remoteOpen = true;
   let part: Awaited<ReturnType<typeof openPartFile>> | undefined;
+  let sink: PartSink | undefined;
   try {
     const before = await fstatRemote(sftp, handle, o.remotePath);
     if (before.size !== o.expectedSize) {
@@ -99,8 +100,7 @@ export async function downloadFile(sftp: SFTPWrapper, o: DownloadOptions, deps: 
     part = await openPartFile(o.partPath, o.resumeFrom, o.expectedSize);
     const resumedFrom = part.resumeFrom;
     if (part.restartReason) log.warn({ partPath: o.partPath, reason: part.restartReason }, 'cannot resume; starting over');
-    const hash = createHash('sha256');
-    await hashPrefix(part.handle, part.resumeFrom, hash).catch((err: unknown) => {
+    sink = await openPartSink(part.handle.fd, part.resumeFrom, { remainingBytes: o.expectedSize - part.resumeFrom }).catch((err: unknown) => {
       throw localFileError(err, `hashing ${o.partPath}`);
     });
 
@@ -112,7 +112,7 @@ export async function downloadFile(sftp: SFTPWrapper, o: DownloadOptions, deps: 
       remotePath: o.remotePath,
       fd: part.handle.fd,
       partPath: o.partPath,
-      hash,
+      sink,
       start: part.resumeFrom,
       end: o.expectedSize,
       concurrency,
@@ -146,7 +146,9 @@ export async function downloadFile(sftp: SFTPWrapper, o: DownloadOptions, deps: 
         details: { expectedSize: o.expectedSize, localSize: size },
       });
     }
-    const sha256 = hash.digest('hex');
+    const sha256 = await sink.digest();
+    await sink.close();
+    sink = undefined;
     if (o.expectedSha256 !== undefined && o.expectedSha256.trim().toLowerCase() !== sha256) {
       // No byte range of this part file can be trusted any more: remove it so nobody resumes from it.
       await part.handle.close();
@@ -169,6 +171,8 @@ export async function downloadFile(sftp: SFTPWrapper, o: DownloadOptions, deps: 
     log.info({ remotePath: o.remotePath, bytes: o.expectedSize, fetched, seconds, mibPerSec: Math.round((fetched / MIB / seconds) * 10) / 10 }, 'download finished');
     return { bytes: o.expectedSize, sha256, resumedFrom };
   } finally {
+    // The sink is idle here (transferRange settles only then); its thread must be gone before the fd is closed.
+    if (sink) await sink.close();
     if (part) await part.handle.close().catch(() => undefined);
     // On failure the connection may be stalled: closing the handle is best effort and never awaited then.
     if (remoteOpen) void closeRemote(sftp, handle);

@@ -1,9 +1,6 @@
 import { constants, promises as fsp } from 'node:fs';
-import type { Hash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ProxyError } from '../errors.js';
-
-const PREFIX_READ_BYTES = 1024 * 1024;
 
 /** A local file error as one of ours: ENOSPC -> DISK_FULL, anything else -> INTERNAL. */
 export function localFileError(err: unknown, what: string): ProxyError {
@@ -48,19 +45,6 @@ export async function openPartFile(partPath: string, resumeFrom: number, expecte
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw localFileError(err, `preparing ${partPath}`);
-  }
-}
-
-/** Feeds the first `length` bytes of the file to `hash`, streaming through one reused buffer. */
-export async function hashPrefix(handle: fsp.FileHandle, length: number, hash: Hash): Promise<void> {
-  if (length === 0) return;
-  const buf = Buffer.allocUnsafe(Math.min(PREFIX_READ_BYTES, length));
-  let pos = 0;
-  while (pos < length) {
-    const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, length - pos), pos);
-    if (bytesRead === 0) throw new ProxyError('INTERNAL', `part file ended at ${pos} while hashing its first ${length} bytes`);
-    hash.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
   }
 }
 

@@ -1,20 +1,20 @@
-import { fdatasync, write } from 'node:fs';
-import type { Hash } from 'node:crypto';
+import { fdatasync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { SFTPWrapper } from 'ssh2';
 import { ProxyError } from '../errors.js';
 import { localFileError } from './local-file.js';
+import { chunkBuffer, type PartSink } from './part-sink.js';
 import { sftpStatusOf } from './remote-ops.js';
 
 export interface TransferParams {
   sftp: SFTPWrapper;
   handle: Buffer;
   remotePath: string;
-  /** Local part file (raw fd: positional writes straight from the read buffers). */
+  /** Local part file (raw fd, for the checkpoints' fdatasync). */
   fd: number;
   partPath: string;
-  /** Fed with the bytes in file order. */
-  hash: Hash;
+  /** Writes the chunks to the part file and hashes them in file order (on its own thread when it can). */
+  sink: PartSink;
   /** First byte to fetch (the resume point) and the end (the expected size). */
   start: number;
   end: number;
@@ -39,12 +39,15 @@ const MIB = 1024 * 1024;
  * from `head` visits the ranges in file order: that is what keeps hashing in order with bounded memory.
  */
 interface Slot {
-  readonly buf: Buffer;
+  /** Replaced by the one the sink hands back (buffers are transferred to the sink's thread and back). */
+  buf: Buffer;
   start: number;
   len: number;
   filled: number;
-  hashed: boolean;
-  written: boolean;
+  /** Handed to the sink (in file order). */
+  submitted: boolean;
+  /** The sink wrote and hashed it. */
+  stored: boolean;
   active: boolean;
 }
 
@@ -65,22 +68,21 @@ export function transferRange(p: TransferParams): Promise<void> {
   const total = p.end - p.start;
   if (total <= 0) return Promise.resolve();
   const ringSize = Math.max(1, Math.min(p.concurrency + p.spareBuffers, Math.ceil(total / p.chunkSize)));
-  const slots: Slot[] = [];
-  for (let i = 0; i < ringSize; i++) {
-    slots.push({ buf: Buffer.allocUnsafe(p.chunkSize), start: 0, len: 0, filled: 0, hashed: false, written: false, active: false });
-  }
+  const slots: Slot[] = Array.from({ length: ringSize }, () => ({
+    buf: chunkBuffer(p.chunkSize), start: 0, len: 0, filled: 0, submitted: false, stored: false, active: false,
+  }));
 
   return new Promise<void>((resolve, reject) => {
     let nextIssue = p.start;
     let head = 0; // oldest range not yet released
     let tail = 0; // next slot to receive a range
     let reading = 0; // slots with a read request outstanding
-    let hashIdx = 0; // next range to hash
+    let submitIdx = 0; // next range to hand to the sink
     let hwm = p.start; // contiguous bytes written and hashed
     let received = 0;
     let failure: ProxyError | undefined;
     let settled = false;
-    let fdOps = 0; // writes + fdatasync using the fd
+    let fdOps = 0; // sink writes + fdatasync using the fd
     let checkpoint: Promise<void> | undefined;
     let lastCheckpoint = p.start;
     let lastActivity = Date.now();
@@ -155,8 +157,8 @@ export function transferRange(p: TransferParams): Promise<void> {
       slot.start = nextIssue;
       slot.len = Math.min(p.chunkSize, p.end - nextIssue);
       slot.filled = 0;
-      slot.hashed = false;
-      slot.written = false;
+      slot.submitted = false;
+      slot.stored = false;
       slot.active = true;
       nextIssue += slot.len;
       issue(slot);
@@ -194,48 +196,43 @@ export function transferRange(p: TransferParams): Promise<void> {
         return;
       }
       reading--;
-      writeSlot(slot, 0);
-      hashInOrder();
+      submitInOrder();
       fillPipeline();
     }
 
-    function writeSlot(slot: Slot, done: number): void {
-      fdOps++;
-      write(p.fd, slot.buf, done, slot.len - done, slot.start + done, (err, written) => {
-        fdOps--;
-        if (err) {
-          fail(localFileError(err, `writing ${p.partPath}`));
-        } else if (!failure && done + written < slot.len) {
-          writeSlot(slot, done + written);
-        } else if (!failure) {
-          slot.written = true;
-          lastActivity = Date.now();
-          release();
-        }
-        if (failure) settleWhenQuiet();
-      });
-    }
-
-    function hashInOrder(): void {
+    /** Hands the filled ranges to the sink in file order (the hash needs them in order). */
+    function submitInOrder(): void {
       for (;;) {
-        const slot = slots[hashIdx]!;
-        if (!slot.active || slot.hashed || slot.filled < slot.len) return;
-        p.hash.update(slot.buf.subarray(0, slot.len));
-        slot.hashed = true;
-        hashIdx = (hashIdx + 1) % ringSize;
+        const slot = slots[submitIdx]!;
+        if (failure || !slot.active || slot.submitted || slot.filled < slot.len) return;
+        slot.submitted = true;
+        submitIdx = (submitIdx + 1) % ringSize;
+        fdOps++;
+        p.sink.write(slot.buf, slot.start, slot.len, (err, back) => {
+          fdOps--;
+          slot.buf = back;
+          if (err) {
+            fail(localFileError(err, `writing ${p.partPath}`));
+          } else if (!failure) {
+            slot.stored = true;
+            lastActivity = Date.now();
+            release();
+          }
+          if (failure) settleWhenQuiet();
+        });
       }
     }
 
     function release(): void {
       for (;;) {
         const slot = slots[head]!;
-        if (!slot.active || !slot.hashed || !slot.written) break;
+        if (!slot.active || !slot.stored) break;
         hwm = slot.start + slot.len;
         slot.active = false;
         head = (head + 1) % ringSize;
       }
       fillPipeline(); // released buffers go straight back to work on the next ranges
-      hashInOrder();
+      submitInOrder();
       maybeCheckpoint();
       settleWhenQuiet();
     }

@@ -96,7 +96,8 @@ describe('importing binaries into GridFS', () => {
   it('deletes orphan chunks left by a crash mid-upload before uploading again', async () => {
     const path = 'data-retention/crash.mp4';
     const content = randomBytes(300 * 1024);
-    // What a crash mid-upload leaves: chunks with that files_id and no files document.
+    // What a crash mid-upload leaves: the upload marker, chunks with that files_id, and no files document.
+    await t.db.collection<{ _id: string }>(`${MEDIA_BUCKET}.uploads`).insertOne({ _id: path });
     const chunks = t.db.collection<{ files_id: string; n: number; data: Buffer }>(`${MEDIA_BUCKET}.chunks`);
     await chunks.insertMany([
       { files_id: path, n: 0, data: Buffer.alloc(255 * 1024, 1) },
@@ -106,5 +107,12 @@ describe('importing binaries into GridFS', () => {
     const stored = await chunks.find({ files_id: path }).sort({ n: 1 }).toArray();
     expect(stored.map((c) => c.n)).toEqual([0, 1]);
     expect((await download(t.db, path)).equals(content)).toBe(true);
+    expect(await t.db.collection<{ _id: string }>(`${MEDIA_BUCKET}.uploads`).countDocuments({ _id: path })).toBe(0);
+  });
+
+  it('leaves no upload marker behind after a completed upload', async () => {
+    const path = 'data-retention/marker.bin';
+    expect((await importFiles(t.db, { [path]: randomBytes(1000) })).uploaded).toBe(1);
+    expect(await t.db.collection(`${MEDIA_BUCKET}.uploads`).countDocuments()).toBe(0);
   });
 });

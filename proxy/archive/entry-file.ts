@@ -1,0 +1,59 @@
+/**
+ * Extracts one validated entry into its target file: key check, decode pipeline, plaintext verification, write, and
+ * a background fsync. The same code runs in an extraction worker thread (extract-worker.ts) or on the calling thread.
+ * The caller has already checked the target path and created its directory.
+ */
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { ProxyError } from '../errors.js';
+import type { EntryLayout, PositionalReader } from './central-directory.js';
+import type { DurableWrites } from './durable-writes.js';
+import { decodingStages, mapEntryError, preferMacFailure, prepareDecryption } from './entry-decoder.js';
+import { PlaintextVerifier, type ByteBudget } from './plaintext-verifier.js';
+
+const WRITE_CHUNK = 1024 * 1024;
+
+export interface EntryFileContext {
+  readonly reader: PositionalReader;
+  readonly password: string;
+  readonly budget: ByteBudget;
+  /** File fsyncs (directories are the caller's). */
+  readonly durable: DurableWrites;
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface EntryFileResult {
+  /** Plaintext bytes written. */
+  size: number;
+  /** Hex SHA-256 of the plaintext. */
+  sha256: string;
+}
+
+export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
+  ctx.signal?.throwIfAborted();
+  // Key first: a wrong key is detected before the file exists.
+  const prep = await prepareDecryption(ctx.reader, e, ctx.password);
+  const { source, transforms, aes } = decodingStages(ctx.reader, e, prep);
+  const verifier = new PlaintextVerifier(
+    { path: e.path, size: e.uncompressedSize, crc32: e.aes?.vendorVersion === 2 ? undefined : e.crc32 },
+    ctx.budget,
+  );
+  // autoClose:false keeps the descriptor open after 'finish' so it can be fsynced (in the background) before closing.
+  const ws = createWriteStream(target, { flags: 'wx', mode: 0o640, autoClose: false, highWaterMark: WRITE_CHUNK });
+  let fd: number | undefined;
+  ws.once('open', (opened: number) => {
+    fd = opened;
+  });
+  try {
+    await pipeline([source, ...transforms, verifier, ws], ctx.signal ? { signal: ctx.signal } : {});
+  } catch (err) {
+    // The failed pipeline destroyed `ws`, which closes its own descriptor: wait for that rather than closing it
+    // again (a second close could hit a descriptor number already reused by another entry).
+    if (!ws.destroyed) ws.destroy();
+    if (!ws.closed) await new Promise<void>((done) => ws.once('close', () => done()));
+    throw mapEntryError(aes ? await preferMacFailure(ctx.reader, prep, aes, err) : err, e.path);
+  }
+  if (fd === undefined) throw new ProxyError('INTERNAL', `${e.path}: write stream has no descriptor`);
+  await ctx.durable.syncAndClose(fd);
+  return { size: verifier.bytes, sha256: verifier.sha256() };
+}
