@@ -25,7 +25,7 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
   });
   services.metrics.enableProcessMetrics();
   await app.listen({ host: config.portal.host, port: config.portal.port });
-  log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: `${config.portal.tls.certFile ? 'https' : 'http'}://${config.portal.host}:${config.portal.port}/` }, 'retention proxy running');
+  log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: app.addresses(), https: config.portal.tls.certFile !== undefined }, 'retention proxy running');
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info({ component: 'main' }, 'shutting down');
   await app.close();
