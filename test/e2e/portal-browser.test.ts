@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchBrowser, localInputValue, newAuditorContext, screenshot } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, startDaemon, type Daemon } from '../helpers/proxy-daemon.js';
+import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { startSim, writeProxyConfig, type SimHandle } from '../helpers/scenario.js';
 
 const ZONE = 'Asia/Hong_Kong';
@@ -46,10 +46,9 @@ describe('Retention Portal in Chromium', () => {
   beforeAll(async () => {
     h = await startSim();
     await h.sim.publishDay({ date: new Date(Date.UTC(2026, 10, 1, 3, 0, 0)), records: 400, mediaBytes: 256 * 1024 });
-    const port = await freePort();
     const setup = await writeProxyConfig(h, {
       siteId: 'e2e-portal', dbName: 'e2e_portal',
-      extra: `portal:\n  host: 127.0.0.1\n  port: ${port}\nlog:\n  level: warn\n`,
+      extra: `portal:\n  host: 127.0.0.1\n  port: 0\n`,
     });
     const sync = await runCli(['sync', '--once', '--json', '--config', setup.configPath]);
     expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
@@ -72,9 +71,10 @@ describe('Retention Portal in Chromium', () => {
     if (!someone) throw new Error('the call has no staff party');
     staff = { staffId: someone.staffId, displayName: someone.displayName };
 
-    daemon = await startDaemon(setup.configPath, port);
+    daemon = startDaemon('proxy', setup.configPath);
+    const baseUrl = await daemon.url();
     browser = await launchBrowser();
-    context = await newAuditorContext(browser, daemon.baseUrl);
+    context = await newAuditorContext(browser, baseUrl);
     page = await context.newPage();
     page.on('response', (r: Response) => {
       if (r.url().includes('/api/v1/media/')) mediaResponses.push({ url: r.url(), status: r.status(), range: r.request().headers().range });
@@ -84,16 +84,16 @@ describe('Retention Portal in Chromium', () => {
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === 'fail' && page) {
       await screenshot(page, 'failure');
-      console.error(`failed at ${page.url()}\n${daemon.output().slice(-3000)}`);
+      console.error(`failed at ${page.url()}\n${daemon.logs.slice(-30).map((l) => JSON.stringify(l)).join('\n')}`);
     }
   });
 
   afterAll(async () => {
     await browser?.close();
-    const code = await daemon?.stop();
+    const exit = await daemon?.kill('SIGTERM');
     await client?.close();
     await h?.sim.close();
-    expect(code ?? 0, 'the daemon stops cleanly on SIGTERM').toBe(0);
+    expect(exit?.code ?? 0, 'the daemon stops cleanly on SIGTERM').toBe(0);
   });
 
   async function login(user: { username: string; password: string }): Promise<void> {

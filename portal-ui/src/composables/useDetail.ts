@@ -3,11 +3,20 @@ import type { RecordType } from '../api/types';
 import { LISTS } from '../lists/definitions';
 import { useRecordStore } from '../stores/list-store';
 
-/** Loads the record `id()` of `type` into its store; gives the link back to the list with its last filters. */
+/**
+ * Loads the record `id()` of `type` into its store. `layout` is what every detail page hands DetailLayout
+ * (`v-bind="layout"`): the link back to the list with its last filters, loading and error states, provenance.
+ */
 export function useDetail<K extends RecordType>(type: K, id: () => string) {
   const store = useRecordStore(type);
   watch(id, (v) => void store.loadDetail(v), { immediate: true });
-  const back = computed(() => ({ name: type, query: store.listRouteQuery }));
   const detail = computed(() => store.detail);
-  return { store, detail, back, backLabel: LISTS[type].title, reload: () => store.loadDetail(id()) };
+  const layout = computed(() => ({
+    back: { name: type, query: store.listRouteQuery },
+    backLabel: LISTS[type].title,
+    loading: store.detailLoading,
+    error: store.detailError,
+    provenance: store.detail?.provenance,
+  }));
+  return { store, detail, layout, reload: () => store.loadDetail(id()) };
 }
