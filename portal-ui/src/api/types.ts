@@ -1,4 +1,4 @@
-/** Shapes of the portal API's responses (docs: /work/briefs/portal-api-contract.md, docs/archive-format.md). */
+/** Shapes of the portal API's responses (docs/portal-api.md, docs/archive-format.md). */
 
 export type Role = 'admin' | 'auditor';
 
