@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { Attributes, Connection, SFTPWrapper } from 'ssh2';
 import { fingerprintOf } from '../../proxy/sftp/host-key.js';
+import { generateEd25519KeyPair } from '../../proxy/vendor-sim/sftp/host-key.js';
 
 const { Server, utils } = ssh2;
 const STATUS = utils.sftp.STATUS_CODE;
@@ -123,8 +124,8 @@ function serveSftp(sftp: SFTPWrapper, root: string, state: { faults: SftpFaults;
 }
 
 export async function startFaultySftpServer(options: { root: string; faults?: SftpFaults }): Promise<FaultySftpServer> {
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const clientKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = generateEd25519KeyPair();
+  const clientKey = generateEd25519KeyPair();
   const hostParsed = utils.parseKey(hostKey.public);
   const clientParsed = utils.parseKey(clientKey.public);
   if (hostParsed instanceof Error || clientParsed instanceof Error) throw new Error('could not parse generated keys');

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import ssh2 from 'ssh2';
 import { inject } from 'vitest';
 import { startVendorSim } from '../../proxy/vendor-sim/index.js';
 import type { StatusReport, VendorSim, VendorSimOptions } from '../../proxy/vendor-sim/types.js';
+import { generateEd25519KeyPair } from '../../proxy/vendor-sim/sftp/host-key.js';
 
 export const ARCHIVE_KEY = 'Archive-Key-2026!';
 export const SIGNING_SECRET = 'vendor-signing-secret-for-tests';
@@ -20,7 +20,7 @@ export interface SimHandle {
 /** The vendor simulator on loopback ports, with a fresh client key pair authorised for the proxy. */
 export async function startSim(options: Partial<Omit<VendorSimOptions, 'sftp' | 'http' | 'log'>> & { onReport?: (r: StatusReport) => Promise<void> | void } = {}): Promise<SimHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'rp-sim-'));
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateEd25519KeyPair();
   const clientKeyPath = join(dir, 'client_ed25519');
   await writeFile(clientKeyPath, keys.private, { mode: 0o600 });
   await mkdir(join(dir, 'outbox'), { recursive: true });

@@ -3,7 +3,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import ssh2 from 'ssh2';
 import { buildApp } from '../../app.js';
 import { configFromObject } from '../../config/load-config.js';
 import { findOrStartLocalDatabase } from '../../devdb/local-database.js';
@@ -12,6 +11,7 @@ import { createServices } from '../../services.js';
 import { startVendorSim } from '../../vendor-sim/index.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 import { portalAppOptions } from '../portal-options.js';
+import { generateEd25519KeyPair } from '../../vendor-sim/sftp/host-key.js';
 
 const HELP = `retention-proxy demo [--dir DIR] [--portal-port N] [--days N] [--records N] [--publish-every-minutes N]
 
@@ -46,7 +46,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
   try {
     const database = await findOrStartLocalDatabase({ dataDir: join(dir, 'db'), log: log.child({ component: 'devdb' }) });
     stop.unshift(() => database.stop());
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = generateEd25519KeyPair();
     const archiveKey = 'Demo-Archive-Key-1';
     const signingSecret = randomBytes(24).toString('base64url');
     // Meets the Archive Key rules (upper, lower, digit) whatever the random part holds.

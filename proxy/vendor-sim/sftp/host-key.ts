@@ -10,9 +10,22 @@ export function parseKeyOrThrow(text: string | Buffer, what: string): ParsedKey 
   return parsed;
 }
 
+/**
+ * A fresh ed25519 key pair in OpenSSH format that ssh2 itself can parse. ssh2 1.17's generateKeyPairSync('ed25519')
+ * strips leading zero bytes of the public key, so about 1 key in 256 is malformed (mscdex/ssh2 #1390, #1513): such a
+ * pair is thrown away and another generated (each try is independent, so more than a few never happen).
+ */
+export function generateEd25519KeyPair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new Error('ssh2 produced no parsable ed25519 key pair in 16 attempts');
+}
+
 /** A fresh ed25519 host key in OpenSSH private-key format. */
 export function generateHostKey(): string {
-  return utils.generateKeyPairSync('ed25519').private;
+  return generateEd25519KeyPair().private;
 }
 
 /** 'SHA256:' + unpadded base64 of SHA-256 of the public key blob, as `ssh-keygen -lf` prints it. */

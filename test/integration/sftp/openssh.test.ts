@@ -4,11 +4,11 @@ import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { startSshd, type SshdHandle } from '../../helpers/sshd.js';
 import { openSftp, type SftpSession, type SftpTarget } from '../../../proxy/sftp/connect.js';
 import { fingerprintOf } from '../../../proxy/sftp/host-key.js';
 import { codeOfRejection, sha256File, silentLog, writeRandom } from './files.js';
+import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.js';
 
 const MIB = 1024 * 1024;
 
@@ -89,7 +89,7 @@ describe('SFTP client against OpenSSH sshd', () => {
     });
 
     it('fails with SFTP_AUTH_FAILED for a key the server does not authorize', async () => {
-      const other = ssh2.utils.generateKeyPairSync('ed25519');
+      const other = generateEd25519KeyPair();
       expect(await codeOfRejection(() => openSftp({ ...target, privateKey: other.private }, silentLog))).toBe('SFTP_AUTH_FAILED');
     });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKeyFingerprint } from '../../../proxy/vendor-sim/index.js';
 import ssh2 from 'ssh2';
 import { connectRaw, KEY, openRead, readAt, readWhole, startFixture, statSize, type SimFixture } from './sim-fixture.js';
+import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.js';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -63,7 +64,7 @@ describe('vendor simulator: publishing and SFTP', () => {
   });
 
   it('refuses a client key that is not the authorised one', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const other = generateEd25519KeyPair().private;
     await expect(connectRaw(f, other)).rejects.toMatchObject({ level: 'client-authentication' });
   });
 });

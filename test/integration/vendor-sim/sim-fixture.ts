@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import ssh2 from 'ssh2';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { startVendorSim, type VendorSim, type VendorSimOptions } from '../../../proxy/vendor-sim/index.js';
+import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.js';
 
 export const KEY = 'Archive-Key-2026!';
 export const SECRET = 'vendor-signing-secret';
@@ -23,7 +24,7 @@ export async function startFixture(over: Partial<VendorSimOptions> = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), 'vsim-it-'));
   const dataDir = join(dir, 'outbox');
   await import('node:fs/promises').then((fs) => fs.mkdir(dataDir));
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateEd25519KeyPair();
   const privateKeyPath = join(dir, 'id_ed25519');
   await writeFile(privateKeyPath, keys.private, { mode: 0o600 });
   const sim = await startVendorSim({
