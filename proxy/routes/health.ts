@@ -5,6 +5,7 @@ import { readSiteStatus } from '../db/site-status.js';
 import type { LeaseStatus } from '../ha/lease.js';
 import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
 import type { RunnerStatus } from '../pipeline/sync-runner.js';
+import { probeDatabase } from '../db/probe.js';
 
 export interface HealthRoutesOptions {
   db: Db;
@@ -78,16 +79,16 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
   app.get('/healthz', { config: { role: 'public' }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, () => ({ ok: true }));
 
   app.get('/readyz', { config: { role: 'public' }, schema: { response: { 200: ReadySchema, 503: ReadySchema } } }, async (_req, reply) => {
-    let database: 'ok' | 'unreachable' = 'ok';
-    let outboxDepth: number | null = null;
+    let { database, outboxDepth } = await probeDatabase(opts.db, opts.outbox);
     let lastSuccessfulCycle: { at: string; nodeId: string } | null = null;
-    try {
-      await opts.db.command({ ping: 1 }, { timeoutMS: 2000 });
-      outboxDepth = await opts.outbox.depth();
-      const site = opts.siteId === undefined ? null : await readSiteStatus(opts.db, opts.siteId);
-      if (site) lastSuccessfulCycle = { at: site.lastSuccessAt.toISOString(), nodeId: site.nodeId };
-    } catch {
-      database = 'unreachable';
+    if (database === 'ok' && opts.siteId !== undefined) {
+      try {
+        const site = await readSiteStatus(opts.db, opts.siteId);
+        if (site) lastSuccessfulCycle = { at: site.lastSuccessAt.toISOString(), nodeId: site.nodeId };
+      } catch {
+        database = 'unreachable';
+        outboxDepth = null;
+      }
     }
     const ready = database === 'ok';
     const ha = opts.lease?.();
