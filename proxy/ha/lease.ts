@@ -219,8 +219,12 @@ export class Lease implements Fence {
     if (this.watchdog) clearTimeout(this.watchdog);
     const term = this.term;
     if (!term) return;
-    // Fires even while a renewal hangs on an unreachable database.
-    this.watchdog = setTimeout(() => this.checkDeadline(), Math.max(0, term.deadline - this.now()) + 1);
+    // Fires even while a renewal hangs on an unreachable database. Node's timers count whole milliseconds on the event
+    // loop's clock, so one can come due a fraction of a millisecond before the deadline on our clock: then arm it again
+    // (a one-shot check that found the deadline not yet passed left the node leading until its next renewal attempt).
+    this.watchdog = setTimeout(() => {
+      if (!this.checkDeadline()) this.armWatchdog();
+    }, Math.max(0, term.deadline - this.now()) + 1);
     this.watchdog.unref();
   }
 }

@@ -91,6 +91,22 @@ describe('leader lease state machine (injected clocks)', () => {
     expect(await b.tryAcquire()).toBe(true);
   });
 
+  it('the watchdog steps down at the deadline with no renewal attempted, even when its timer fires early', async () => {
+    // Node's timers count whole milliseconds on the event loop's clock, so a timer can come due a fraction of a
+    // millisecond before a deadline on the monotonic clock. Exaggerated here: the lease's clock runs at 90% speed,
+    // so its watchdog timer always fires before the deadline by that clock.
+    const store = new MemoryLeaseStore();
+    const start = performance.now();
+    const slow = (): number => (performance.now() - start) * 0.9;
+    const a = new Lease({ siteId: 'site', nodeId: 'a', ttlMs: 120, store, log, monotonicNow: slow });
+    expect(await a.tryAcquire()).toBe(true);
+    const deadline = slow() + 120 - 20;
+    while (a.holder && performance.now() - start < 1000) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(a.holder).toBe(false);
+    expect(slow()).toBeGreaterThanOrEqual(deadline - 1);
+    expect(a.signal.aborted).toBe(true);
+  });
+
   it('retries a failed renewal sooner than the normal period', async () => {
     const { a, store, advance } = pair();
     await a.tryAcquire();
