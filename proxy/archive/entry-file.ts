@@ -1,13 +1,11 @@
 /**
- * Extracts one validated entry into its target file: key check, decode pipeline, plaintext verification, write, and
- * a background fsync. The same code runs in an extraction worker thread (extract-worker.ts) or on the calling thread.
+ * Extracts one validated entry into its target file: key check, decode pipeline, plaintext verification, write. No
+ * fsync: extracted files are scratch (see extract.ts). The same code runs in an extraction worker thread (extract-worker.ts) or on the calling thread.
  * The caller has already checked the target path and created its directory.
  */
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { ProxyError } from '../errors.js';
 import type { EntryLayout, PositionalReader } from './central-directory.js';
-import type { DurableWrites } from './durable-writes.js';
 import { decodingStages, mapEntryError, preferMacFailure, prepareDecryption } from './entry-decoder.js';
 import { PlaintextVerifier, type ByteBudget } from './plaintext-verifier.js';
 
@@ -17,16 +15,14 @@ export interface EntryFileContext {
   readonly reader: PositionalReader;
   readonly password: string;
   readonly budget: ByteBudget;
-  /** File fsyncs (directories are the caller's). */
-  readonly durable: DurableWrites;
   readonly signal: AbortSignal | undefined;
 }
 
 export interface EntryFileResult {
   /** Plaintext bytes written. */
   size: number;
-  /** Hex SHA-256 of the plaintext. */
-  sha256: string;
+  /** Unsigned CRC-32 of the plaintext. */
+  crc32: number;
 }
 
 export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
@@ -38,12 +34,8 @@ export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, ta
     { path: e.path, size: e.uncompressedSize, crc32: e.aes?.vendorVersion === 2 ? undefined : e.crc32 },
     ctx.budget,
   );
-  // autoClose:false keeps the descriptor open after 'finish' so it can be fsynced (in the background) before closing.
-  const ws = createWriteStream(target, { flags: 'wx', mode: 0o640, autoClose: false, highWaterMark: WRITE_CHUNK });
-  let fd: number | undefined;
-  ws.once('open', (opened: number) => {
-    fd = opened;
-  });
+  // pipeline() settles only after the stream closed its descriptor (fs streams emit 'close'; finished() waits for it).
+  const ws = createWriteStream(target, { flags: 'wx', mode: 0o640, highWaterMark: WRITE_CHUNK });
   try {
     await pipeline([source, ...transforms, verifier, ws], ctx.signal ? { signal: ctx.signal } : {});
   } catch (err) {
@@ -53,7 +45,5 @@ export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, ta
     if (!ws.closed) await new Promise<void>((done) => ws.once('close', () => done()));
     throw mapEntryError(aes ? await preferMacFailure(ctx.reader, prep, aes, err) : err, e.path);
   }
-  if (fd === undefined) throw new ProxyError('INTERNAL', `${e.path}: write stream has no descriptor`);
-  await ctx.durable.syncAndClose(fd);
-  return { size: verifier.bytes, sha256: verifier.sha256() };
+  return { size: verifier.bytes, crc32: verifier.crc32 };
 }

@@ -9,7 +9,6 @@ import type { Worker } from 'node:worker_threads';
 import { ProxyError } from '../errors.js';
 import { startWorker, workerScriptExists } from '../util/worker-thread.js';
 import type { EntryLayout, PositionalReader, ZipEntryInfo } from './central-directory.js';
-import { DurableWrites } from './durable-writes.js';
 import { extractEntryFile, type EntryFileResult } from './entry-file.js';
 import type { ByteBudget } from './plaintext-verifier.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
@@ -21,7 +20,7 @@ export interface EntryRunner {
   run(e: ZipEntryInfo, target: string): Promise<EntryFileResult>;
   /** Stops every entry in flight (they fail with AbortError). */
   abort(): void;
-  /** Waits for every entry's fsync (after an abort: only waits) and releases the threads; throws the first fsync error. */
+  /** Releases the threads; call once every run() has settled (then no thread is still writing). */
   finish(): Promise<void>;
 }
 
@@ -86,14 +85,13 @@ function combined(a: EntryRunner, b: EntryRunner): EntryRunner {
 }
 
 function inProcessRunner(o: RunnerOptions, slots: number): EntryRunner {
-  const durable = new DurableWrites();
-  const ctx = { reader: o.reader, password: o.password, budget: o.budget, durable, signal: o.signal };
+  const ctx = { reader: o.reader, password: o.password, budget: o.budget, signal: o.signal };
   return {
     slots,
     threads: 0,
     run: (e, target) => extractEntryFile(ctx, jobOf(e), target),
     abort: () => undefined, // the pipelines already follow o.signal
-    finish: () => (o.signal.aborted ? durable.abandon() : durable.flush()),
+    finish: () => Promise.resolve(),
   };
 }
 
@@ -105,7 +103,6 @@ function jobOf(e: ZipEntryInfo): EntryLayout {
 interface PoolThread {
   readonly worker: Worker;
   readonly pending: Map<number, { resolve: (r: EntryFileResult) => void; reject: (err: unknown) => void }>;
-  flushed: ((error: Error | undefined) => void) | undefined;
   dead: Error | undefined;
 }
 
@@ -114,13 +111,11 @@ function workerRunner(o: RunnerOptions, count: number): EntryRunner {
   let nextId = 0;
   const pool: PoolThread[] = [];
   for (let i = 0; i < count; i++) {
-    const t: PoolThread = { worker: startWorker(WORKER_URL, init), pending: new Map(), flushed: undefined, dead: undefined };
+    const t: PoolThread = { worker: startWorker(WORKER_URL, init), pending: new Map(), dead: undefined };
     const die = (err: Error): void => {
       t.dead ??= err;
       for (const p of t.pending.values()) p.reject(err);
       t.pending.clear();
-      t.flushed?.(err);
-      t.flushed = undefined;
     };
     t.worker.on('message', (msg: FromWorker) => {
       switch (msg.type) {
@@ -131,10 +126,6 @@ function workerRunner(o: RunnerOptions, count: number): EntryRunner {
         case 'failed':
           t.pending.get(msg.id)?.reject(deserializeError(msg.error));
           t.pending.delete(msg.id);
-          break;
-        case 'flushed':
-          t.flushed?.(msg.error ? deserializeError(msg.error) : undefined);
-          t.flushed = undefined;
           break;
       }
     });
@@ -164,19 +155,8 @@ function workerRunner(o: RunnerOptions, count: number): EntryRunner {
     abort,
     async finish() {
       o.signal.removeEventListener('abort', abort);
-      const results = await Promise.all(
-        pool.map((t) =>
-          t.dead
-            ? Promise.resolve<Error | undefined>(undefined)
-            : new Promise<Error | undefined>((resolve) => {
-                t.flushed = resolve;
-                post(t, { type: 'flush' });
-              }),
-        ),
-      );
-      const failed = results.find((r) => r !== undefined) ?? pool.find((t) => t.dead !== undefined)?.dead;
+      // Every entry has settled (done or failed), so no thread is writing; a thread that died already failed its entries.
       await Promise.all(pool.map((t) => t.worker.terminate()));
-      if (failed !== undefined && !o.signal.aborted) throw failed;
     },
   };
 }

@@ -6,7 +6,6 @@
 import { read } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PositionalReader } from './central-directory.js';
-import { DurableWrites } from './durable-writes.js';
 import { extractEntryFile, type EntryFileContext } from './entry-file.js';
 import { ByteBudget } from './plaintext-verifier.js';
 import { serializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
@@ -26,7 +25,6 @@ const ctx: EntryFileContext = {
   reader,
   password: init.password,
   budget: new ByteBudget(init.limit, init.budget),
-  durable: new DurableWrites(),
   signal: stop.signal,
 };
 
@@ -42,13 +40,6 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'abort':
       stop.abort();
-      break;
-    case 'flush':
-      // After an abort this only waits (abandon); otherwise it reports the first fsync error.
-      (stop.signal.aborted ? ctx.durable.abandon() : ctx.durable.flush()).then(
-        () => post({ type: 'flushed', error: undefined }),
-        (err: unknown) => post({ type: 'flushed', error: serializeError(err) }),
-      );
       break;
   }
 });

@@ -7,7 +7,6 @@ import { dirname, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { ProxyError, isProxyError } from '../errors.js';
 import { readCentralDirectory, readLocalHeaders, type CentralDirectory, type ZipEntryInfo } from './central-directory.js';
-import { DurableWrites } from './durable-writes.js';
 import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import { createEntryRunner } from './entry-runner.js';
 import { ByteBudget } from './plaintext-verifier.js';
@@ -39,8 +38,8 @@ export interface ExtractedEntry {
   path: string;
   /** Uncompressed bytes written. */
   size: number;
-  /** Hex SHA-256 of the plaintext. */
-  sha256: string;
+  /** Unsigned CRC-32 of the plaintext, for later reads to check the staged file against (the import plan hashes it). */
+  crc32: number;
   encryption: 'aes-128' | 'aes-192' | 'aes-256' | 'zipcrypto' | 'none';
 }
 
@@ -101,23 +100,17 @@ async function precheckKey(fh: FileHandle, files: readonly ZipEntryInfo[], passw
 
 interface MainContext {
   readonly destDir: string;
-  readonly durable: DurableWrites;
   readonly madeDirs: Set<string>;
 }
 
-/** Checks the target path and creates its directory (the directory changes are fsynced at the end). */
+/** Checks the target path and creates its directory. */
 async function prepareTarget(ctx: MainContext, e: ZipEntryInfo): Promise<string> {
   const target = resolve(ctx.destDir, e.path);
   if (!target.startsWith(ctx.destDir + sep)) throw new ProxyError('ARCHIVE_PATH_TRAVERSAL', e.path, { details: { path: e.path } });
   const dir = dirname(target);
-  ctx.durable.touchDirectory(dir);
   if (ctx.madeDirs.has(dir)) return target;
   await mkdir(dir, { recursive: true, mode: 0o750 });
-  // The new directory and every new ancestor changed their parent's entries.
-  for (let d = dir; d !== ctx.destDir && !ctx.madeDirs.has(d); d = dirname(d)) {
-    ctx.madeDirs.add(d);
-    ctx.durable.touchDirectory(dirname(d));
-  }
+  for (let d = dir; d !== ctx.destDir && !ctx.madeDirs.has(d); d = dirname(d)) ctx.madeDirs.add(d);
   return target;
 }
 
@@ -125,12 +118,16 @@ async function prepareTarget(ctx: MainContext, e: ZipEntryInfo): Promise<string>
  * Extracts every file entry of zipPath into destDir (created if missing, must be empty).
  * Verifies everything; on any problem throws ProxyError with the specific code (an abort rethrows the AbortError).
  * The caller removes destDir on error.
+ *
+ * The files are scratch for the import that follows, so nothing is fsynced: the pipeline empties the directory before
+ * every attempt and removes it after the import, and after a crash it extracts again from the downloaded archive,
+ * which is the durable copy (fsynced before its job left "downloading"). Syncing them would only make the customer's
+ * disk write every byte of a file that is deleted minutes later.
  */
 export async function extractArchive(zipPath: string, destDir: string, options: ExtractOptions): Promise<ExtractResult> {
   const log = options.log?.child({ component: 'archive-extract' });
   const started = Date.now();
   const fh = await openArchiveFile(zipPath);
-  const durable = new DurableWrites();
   try {
     options.signal?.throwIfAborted();
     const cd = await readStructure(fh, options);
@@ -138,8 +135,6 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     await precheckKey(fh, files, options.password);
     const dest = resolve(destDir);
     await prepareDestination(dest);
-    durable.touchDirectory(dest);
-    durable.touchDirectory(dirname(dest));
     // Entries run in a pool of worker threads (see entry-runner.ts), several at a time; the first failure stops the rest.
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -148,7 +143,7 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
       fd: fh.fd, reader: fh, password: options.password, budget, signal, threads: options.threads,
       payloadBytes: files.reduce((sum, e) => sum + e.compressedSize, 0),
     });
-    const main: MainContext = { destDir: dest, durable, madeDirs: new Set([dest]) };
+    const main: MainContext = { destDir: dest, madeDirs: new Set([dest]) };
     const entries: ExtractedEntry[] = new Array<ExtractedEntry>(files.length);
     let next = 0;
     let done = 0;
@@ -160,7 +155,7 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
         try {
           signal.throwIfAborted();
           const r = await runner.run(e, await prepareTarget(main, e));
-          entries[index] = { path: e.path, size: r.size, sha256: r.sha256, encryption: e.encryption };
+          entries[index] = { path: e.path, size: r.size, crc32: r.crc32, encryption: e.encryption };
           done += 1;
           options.onProgress?.({ entries: done, bytes: budget.used });
         } catch (err) {
@@ -173,14 +168,12 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
       }
     };
     await Promise.all(Array.from({ length: runner.slots }, slot));
-    // Every file is written and fsynced (or, after a failure, no thread still writes) before we return or throw.
+    // Every entry has settled (written and closed, or failed and closed): no thread still writes when we return or throw.
     await runner.finish();
     if (failure !== undefined) throw failure.error;
-    await durable.flush();
     log?.info({ zip: zipPath, entries: entries.length, bytes: budget.used, threads: runner.threads, ms: Date.now() - started }, 'archive extracted');
     return { entries, totalBytes: budget.used };
   } catch (err) {
-    await durable.abandon();
     const mapped = mapEntryError(err, zipPath);
     if (isProxyError(mapped)) log?.warn({ zip: zipPath, code: mapped.code, details: mapped.details }, 'archive refused');
     throw mapped;

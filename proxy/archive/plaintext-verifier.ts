@@ -1,8 +1,8 @@
 /**
  * Last transform before the file: counts the real plaintext bytes, stops the moment a limit is passed (total budget,
- * then the entry's declared size), computes SHA-256 and CRC-32, and checks size and CRC at the end.
+ * then the entry's declared size), computes CRC-32, and checks size and CRC at the end. No SHA-256 here: the import plan
+ * hashes every staged file once (see importer/file-digest.ts); extraction hands it size and CRC-32 to check against.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ProxyError } from '../errors.js';
@@ -44,7 +44,6 @@ export interface PlaintextExpectations {
 }
 
 export class PlaintextVerifier extends Transform {
-  private readonly hash: Hash = createHash('sha256');
   private crc = 0;
   bytes = 0;
 
@@ -67,8 +66,7 @@ export class PlaintextVerifier extends Transform {
       }));
       return;
     }
-    this.hash.update(chunk);
-    if (this.expect.crc32 !== undefined) this.crc = crc32(chunk, this.crc);
+    this.crc = crc32(chunk, this.crc);
     cb(null, chunk);
   }
 
@@ -87,7 +85,8 @@ export class PlaintextVerifier extends Transform {
     cb();
   }
 
-  sha256(): string {
-    return this.hash.digest('hex');
+  /** Unsigned CRC-32 of the plaintext (computed for every entry, also AE-2 ones whose archive has none to check). */
+  get crc32(): number {
+    return this.crc >>> 0;
   }
 }

@@ -17,14 +17,11 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { readonly type: 'entry'; readonly id: number; readonly entry: EntryLayout; readonly target: string }
-  | { readonly type: 'abort' }
-  /** Wait for every file fsync; answered by 'flushed'. */
-  | { readonly type: 'flush' };
+  | { readonly type: 'abort' };
 
 export type FromWorker =
   | { readonly type: 'done'; readonly id: number; readonly result: EntryFileResult }
-  | { readonly type: 'failed'; readonly id: number; readonly error: SerializedError }
-  | { readonly type: 'flushed'; readonly error: SerializedError | undefined };
+  | { readonly type: 'failed'; readonly id: number; readonly error: SerializedError };
 
 export interface SerializedError {
   readonly name: string;

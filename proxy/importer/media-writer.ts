@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,9 +5,9 @@ import { GridFSBucket, type Db, type ObjectId, type WriteConcernSettings } from 
 import type { Logger } from 'pino';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { databaseError } from '../db/connect.js';
-import { ProxyError } from '../errors.js';
 import { MEDIA_BUCKET, MEDIA_UPLOADS as UPLOADS, contentTypeFor } from './entry-mapping.js';
-import { entryFile, type ImportEntry } from './plan.js';
+import { FileDigest } from './file-digest.js';
+import { checkDigest, entryFile, type PlannedFile } from './plan.js';
 
 /** `metadata` of a media.files document. */
 export interface MediaMetadata {
@@ -55,7 +54,7 @@ export interface MediaWriteResult {
 export async function writeMediaFiles(
   db: Db,
   dir: string,
-  binaries: readonly ImportEntry[],
+  binaries: readonly PlannedFile[],
   job: { jobId: string; archive: string },
   opts: MediaWriteOptions,
 ): Promise<MediaWriteResult> {
@@ -103,7 +102,7 @@ export async function writeMediaFiles(
   return result;
 }
 
-async function upload(bucket: GridFSBucket, dir: string, entry: ImportEntry, job: { jobId: string; archive: string }, signal?: AbortSignal): Promise<void> {
+async function upload(bucket: GridFSBucket, dir: string, entry: PlannedFile, job: { jobId: string; archive: string }, signal?: AbortSignal): Promise<void> {
   const metadata: MediaMetadata = {
     sha256: entry.sha256.toLowerCase(),
     size: entry.size,
@@ -111,21 +110,20 @@ async function upload(bucket: GridFSBucket, dir: string, entry: ImportEntry, job
     archive: job.archive,
     contentType: contentTypeFor(entry.path),
   };
-  const hash = createHash('sha256');
-  let size = 0;
-  // Checks the bytes against extraction's record before the end reaches GridFS, so a wrong file never gets a files doc.
+  const digest = new FileDigest({ sha256: false });
+  // Checks the bytes against extraction's size and CRC-32 before the end reaches GridFS, so a changed file never gets a
+  // files doc (its SHA-256, in the metadata, is the one the import plan computed from the same staged file).
   const verify = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      hash.update(chunk);
-      size += chunk.length;
+      digest.update(chunk);
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {
-      const sha256 = hash.digest('hex');
-      if (sha256 !== metadata.sha256 || size !== entry.size) {
-        cb(new ProxyError('STAGING_FILE_CHANGED', entry.path, { details: { path: entry.path, expectedSize: entry.size, actualSize: size } }));
-      } else {
+      try {
+        checkDigest(entry, digest);
         cb();
+      } catch (err) {
+        cb(err as Error);
       }
     },
   });

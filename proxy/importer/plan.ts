@@ -1,44 +1,52 @@
+import { createReadStream } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import { collectionForEntry, entryKind, invalidCollectionReason, isKnownRecordFolder } from './entry-mapping.js';
+import { FileDigest } from './file-digest.js';
 import { readManifest, verifyManifest, type Manifest } from './manifest.js';
 import { parseRecord } from './record-document.js';
-import { invalid, readRecordTexts, type RecordFileDigest } from './record-reader.js';
+import { invalid, readRecordTexts } from './record-reader.js';
 
+const READ_CHUNK = 1 << 20;
+
+/** A staged file as extraction reports it. */
 export interface ImportEntry {
   /** Archive path, '/'-separated. */
   path: string;
   size: number;
-  /** Hex sha256 of the extracted plaintext. */
+  /** Unsigned CRC-32 of the extracted plaintext: later reads check the staged bytes against it. */
+  crc32: number;
+}
+
+/** A staged file the plan has read in full: its SHA-256 is the one checked against the manifest and stored. */
+export interface PlannedFile extends ImportEntry {
   sha256: string;
 }
 
-export interface PlannedRecordFile {
-  path: string;
+export interface PlannedRecordFile extends PlannedFile {
   collection: string;
   records: number;
-  size: number;
-  sha256: string;
 }
 
 export interface ImportPlan {
   recordFiles: PlannedRecordFile[];
-  binaries: ImportEntry[];
+  binaries: PlannedFile[];
   manifest: Manifest | undefined;
   totalRecords: number;
 }
 
 /**
  * Phase one of an import, without any database access: reads and parses EVERY record file completely (streaming),
- * counts its records, checks each file against the size and sha256 recorded at extraction, and verifies
+ * counts its records, reads every binary, computes each file's SHA-256 (the pipeline's only SHA-256 pass over the
+ * plaintext, see file-digest.ts), checks each file against the size and CRC-32 recorded at extraction, and verifies
  * manifest.json when the archive has one. Anything wrong throws (RECORD_INVALID with file and line/element,
  * MANIFEST_INVALID, MANIFEST_MISMATCH, STAGING_FILE_CHANGED), so that a bad archive never gets half imported.
  */
 export async function planImport(dir: string, entries: ImportEntry[], log?: Logger): Promise<ImportPlan> {
   const planLog = log?.child({ component: 'import-plan' });
   const recordFiles: PlannedRecordFile[] = [];
-  const binaries: ImportEntry[] = [];
+  const binaries: PlannedFile[] = [];
   let manifestEntry: ImportEntry | undefined;
   const seen = new Set<string>();
 
@@ -53,8 +61,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
         manifestEntry = entry;
         break;
       case 'binary':
-        entryFile(dir, entry.path); // path check only
-        binaries.push(entry);
+        binaries.push({ ...entry, sha256: await hashFile(dir, entry) });
         break;
       case 'records': {
         const collection = collectionForEntry(entry.path) ?? '';
@@ -63,8 +70,8 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
         if (!isKnownRecordFolder(entry.path)) {
           planLog?.info({ entry: entry.path, collection }, 'record file outside the known folders; imported by the same naming rule');
         }
-        const records = await countRecords(dir, entry);
-        recordFiles.push({ path: entry.path, collection, records, size: entry.size, sha256: entry.sha256 });
+        const { records, sha256 } = await countRecords(dir, entry);
+        recordFiles.push({ ...entry, collection, records, sha256 });
         break;
       }
     }
@@ -73,27 +80,35 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
   let manifest: Manifest | undefined;
   if (manifestEntry) {
     manifest = await readManifest(entryFile(dir, manifestEntry.path));
-    verifyManifest(manifest, { entries, recordCounts: new Map(recordFiles.map((f) => [f.path, f.records])) });
+    verifyManifest(manifest, { entries: [...recordFiles, ...binaries], recordCounts: new Map(recordFiles.map((f) => [f.path, f.records])) });
   }
   const totalRecords = recordFiles.reduce((sum, f) => sum + f.records, 0);
   planLog?.debug({ recordFiles: recordFiles.length, binaries: binaries.length, totalRecords, manifest: manifest !== undefined }, 'import planned');
   return { recordFiles, binaries, manifest, totalRecords };
 }
 
-async function countRecords(dir: string, entry: ImportEntry): Promise<number> {
-  const digest: RecordFileDigest = { size: 0, sha256: '' };
-  let count = 0;
+async function countRecords(dir: string, entry: ImportEntry): Promise<{ records: number; sha256: string }> {
+  const digest = new FileDigest({ sha256: true });
+  let records = 0;
   for await (const batch of readRecordTexts(entryFile(dir, entry.path), entry.path, digest)) {
     for (const r of batch.records) parseRecord(r.text, entry.path, batch.kind, r.n);
-    count += batch.records.length;
+    records += batch.records.length;
   }
   checkDigest(entry, digest);
-  return count;
+  return { records, sha256: digest.sha256() };
 }
 
-/** Throws STAGING_FILE_CHANGED when the bytes read are not those recorded at extraction. */
-export function checkDigest(entry: ImportEntry, digest: RecordFileDigest): void {
-  if (digest.size !== entry.size || digest.sha256 !== entry.sha256.toLowerCase()) {
+async function hashFile(dir: string, entry: ImportEntry): Promise<string> {
+  const digest = new FileDigest({ sha256: true });
+  const stream = createReadStream(entryFile(dir, entry.path), { highWaterMark: READ_CHUNK });
+  for await (const chunk of stream) digest.update(chunk as Buffer);
+  checkDigest(entry, digest);
+  return digest.sha256();
+}
+
+/** Throws STAGING_FILE_CHANGED when the bytes read are not those recorded at extraction (size and CRC-32). */
+export function checkDigest(entry: ImportEntry, digest: FileDigest): void {
+  if (digest.size !== entry.size || digest.crc32 !== entry.crc32 >>> 0) {
     throw new ProxyError('STAGING_FILE_CHANGED', entry.path, {
       details: { path: entry.path, expectedSize: entry.size, actualSize: digest.size },
     });

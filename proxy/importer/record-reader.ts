@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { ProxyError } from '../errors.js';
+import type { FileDigest } from './file-digest.js';
 import { JsonArraySplitter, JsonSplitError, isJsonWhitespace } from './json-array-splitter.js';
 import { LineSplitter } from './line-splitter.js';
 
@@ -23,24 +23,15 @@ export interface RecordBatch {
   readonly records: readonly RecordText[];
 }
 
-export interface RecordFileDigest {
-  size: number;
-  sha256: string;
-}
-
 const READ_CHUNK = 1 << 20;
 
-/**
- * Yields the records of `file` (`entryPath` names it in errors). When `digest` is given it is filled in with the
- * size and sha256 of the bytes read, once the generator has finished.
- */
+/** Yields the records of `file` (`entryPath` names it in errors); every byte read also goes to `digest` when given. */
 export async function* readRecordTexts(
   file: string,
   entryPath: string,
-  digest?: RecordFileDigest,
+  digest?: FileDigest,
   signal?: AbortSignal,
 ): AsyncGenerator<RecordBatch, void, undefined> {
-  const hash = digest ? createHash('sha256') : undefined;
   let size = 0;
   let splitter: JsonArraySplitter | LineSplitter | undefined;
   let kind: RecordPositionKind = 'line';
@@ -50,7 +41,7 @@ export async function* readRecordTexts(
     for await (const raw of stream) {
       const chunk = raw as Buffer;
       size += chunk.length;
-      hash?.update(chunk);
+      digest?.update(chunk);
       if (splitter === undefined) {
         const first = firstSignificantByte(chunk, size === chunk.length);
         if (first === undefined) {
@@ -86,10 +77,6 @@ export async function* readRecordTexts(
     }
   } finally {
     stream.destroy();
-  }
-  if (digest && hash) {
-    digest.size = size;
-    digest.sha256 = hash.digest('hex');
   }
 }
 

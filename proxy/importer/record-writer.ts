@@ -2,9 +2,10 @@ import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import { BulkWritePipeline } from './bulk-write-pipeline.js';
+import { FileDigest } from './file-digest.js';
 import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
 import { parseRecord, stampRecord } from './record-document.js';
-import { readRecordTexts, type RecordFileDigest } from './record-reader.js';
+import { readRecordTexts } from './record-reader.js';
 
 export interface RecordWriteOptions {
   batchSize: number;
@@ -52,7 +53,7 @@ async function writeOneFile(
   job: { jobId: string; archive: string },
   opts: RecordWriteOptions,
 ): Promise<number> {
-  const digest: RecordFileDigest = { size: 0, sha256: '' };
+  const digest = new FileDigest({ sha256: false });
   let batch: Document[] = [];
   let count = 0;
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { applyImport, ensureImportIndexes, planImport, type ImportEntry } from '../../proxy/importer/index.js';
@@ -32,17 +32,17 @@ export async function importSimulatorDay(db: Db, opts: { records?: number; media
     for await (const entry of day.entries()) {
       const file = join(dir, ...entry.path.split('/'));
       await mkdir(dirname(file), { recursive: true });
-      const hash = createHash('sha256');
+      let crc = 0;
       let size = 0;
       const tap = new Transform({
         transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-          hash.update(chunk);
+          crc = crc32(chunk, crc);
           size += chunk.length;
           cb(null, chunk);
         },
       });
       await pipeline(entry.data, tap, createWriteStream(file));
-      entries.push({ path: entry.path, size, sha256: hash.digest('hex') });
+      entries.push({ path: entry.path, size, crc32: crc >>> 0 });
     }
     const log = pino({ level: 'silent' });
     const plan = await planImport(dir, entries, log);

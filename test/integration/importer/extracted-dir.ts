@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { ImportEntry } from '../../../proxy/importer/index.js';
 
 /** A directory laid out as extraction leaves it, with the entry list extraction returns. */
@@ -23,7 +24,7 @@ export async function extractedDir(files: Record<string, string | Buffer>): Prom
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, content);
     const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    entries.push({ path, size: buf.length, sha256: sha256(buf) });
+    entries.push({ path, size: buf.length, crc32: crc32(buf) });
   }
   return { dir, entries, remove: () => rm(dir, { recursive: true, force: true }) };
 }

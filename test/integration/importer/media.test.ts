@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GridFSBucket, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -108,6 +110,27 @@ describe('importing binaries into GridFS', () => {
     expect(stored.map((c) => c.n)).toEqual([0, 1]);
     expect((await download(t.db, path)).equals(content)).toBe(true);
     expect(await t.db.collection<{ _id: string }>(`${MEDIA_BUCKET}.uploads`).countDocuments({ _id: path })).toBe(0);
+  });
+
+  it('refuses a binary whose staged bytes changed after extraction: in the plan, and again at upload (no files document)', async () => {
+    const path = 'data-retention/changed.bin';
+    const original = randomBytes(300 * 1024);
+    const altered = Buffer.from(original);
+    altered[123_456] = (altered[123_456]! + 1) & 0xff; // same size, one byte different
+    const x = await extractedDir({ [path]: original });
+    try {
+      await writeFile(join(x.dir, ...path.split('/')), altered);
+      await expect(planImport(x.dir, x.entries, log)).rejects.toMatchObject({ code: 'STAGING_FILE_CHANGED', details: { path } });
+
+      await writeFile(join(x.dir, ...path.split('/')), original);
+      const plan = await planImport(x.dir, x.entries, log);
+      expect(plan.binaries[0]?.sha256).toBe(sha256(original));
+      await writeFile(join(x.dir, ...path.split('/')), altered); // between the plan and the upload
+      await expect(applyImport(t.db, x.dir, plan, { jobId: JOB_ID, archive: ARCHIVE }, opts)).rejects.toMatchObject({ code: 'STAGING_FILE_CHANGED' });
+      expect(await t.db.collection(`${MEDIA_BUCKET}.files`).countDocuments({ _id: path as never })).toBe(0);
+    } finally {
+      await x.remove();
+    }
   });
 
   it('leaves no upload marker behind after a completed upload', async () => {
