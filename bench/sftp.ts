@@ -1,14 +1,16 @@
 /**
  * SFTP download throughput: our `download` vs OpenSSH's `sftp` client, same sshd, same cipher pinned on both sides,
- * best of 3, fresh destination each run. Ours is measured as production runs it: connect, download with checkpoints
- * (fdatasync every 8 MiB), fsync, rename, fsync dir, close.
+ * best of 3, fresh destination each run, each run starting with recycled page-cache memory (page-cache.ts). Ours is
+ * measured as production runs it: connect, download with checkpoints (fdatasync every 8 MiB), fsync, rename, fsync
+ * dir, close.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
+import { recyclePageCache } from './page-cache.js';
 import type { BenchContext, BenchRow } from './types.js';
 import { startSshd, type SshdHandle } from '../test/helpers/sshd.js';
 import { openSftp } from '../proxy/sftp/connect.js';
@@ -41,6 +43,7 @@ async function writeRandomFile(path: string, size: number): Promise<string> {
 async function timeOurs(sshd: SshdHandle, name: string, size: number, dest: string): Promise<{ seconds: number; sha256: string; chunkSize: number }> {
   await rm(dest, { force: true });
   await rm(`${dest}.part`, { force: true });
+  await recyclePageCache(dirname(dest), size);
   const started = process.hrtime.bigint();
   const session = await openSftp(
     {
@@ -63,8 +66,9 @@ async function timeOurs(sshd: SshdHandle, name: string, size: number, dest: stri
   }
 }
 
-async function timePeer(sshd: SshdHandle, keyPath: string, batchPath: string, name: string, dest: string): Promise<number> {
+async function timePeer(sshd: SshdHandle, keyPath: string, batchPath: string, name: string, size: number, dest: string): Promise<number> {
   await rm(dest, { force: true });
+  await recyclePageCache(dirname(dest), size);
   await writeFile(batchPath, `get ${name} ${dest}\n`);
   const started = process.hrtime.bigint();
   await run('sftp', [
@@ -95,7 +99,7 @@ export async function benchSftp(ctx: BenchContext): Promise<BenchRow[]> {
       if (ours.sha256 !== sourceSha) throw new Error('sftp bench: our download does not match the source');
       chunkSize = ours.chunkSize;
       const peerDest = join(local, 'peer.bin');
-      const peer = await timePeer(sshd, keyPath, join(ctx.workDir, 'sftp-batch'), name, peerDest);
+      const peer = await timePeer(sshd, keyPath, join(ctx.workDir, 'sftp-batch'), name, size, peerDest);
       if ((await stat(peerDest)).size !== size) throw new Error('sftp bench: OpenSSH sftp did not fetch the whole file');
       best = { ours: Math.min(best.ours, ours.seconds), peer: Math.min(best.peer, peer) };
       ctx.log(`sftp: run ${i + 1}: ours ${ours.seconds.toFixed(2)} s, OpenSSH sftp ${peer.toFixed(2)} s`);
