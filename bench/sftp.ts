@@ -1,19 +1,20 @@
 /**
  * SFTP download throughput: our `download` vs OpenSSH's `sftp` client, same sshd, same cipher pinned on both sides,
  * best of 3, fresh destination each run, each run starting with recycled page-cache memory (page-cache.ts). Ours is
- * measured as production runs it: connect, download with checkpoints (fdatasync every 8 MiB), fsync, rename, fsync
- * dir, close.
+ * measured as production runs it, in a fresh Node process like the peer's (sftp-child.ts): connect, download with
+ * checkpoints (fdatasync every 8 MiB), fsync, rename, fsync dir, close.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pino from 'pino';
-import { recyclePageCache } from './page-cache.js';
-import type { BenchContext, BenchRow } from './types.js';
 import { startSshd, type SshdHandle } from '../test/helpers/sshd.js';
-import { openSftp } from '../proxy/sftp/connect.js';
+import { recyclePageCache } from './page-cache.js';
+import type { SftpChildJob, SftpChildResult } from './sftp-child.js';
+import type { BenchContext, BenchRow } from './types.js';
+
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -40,30 +41,19 @@ async function writeRandomFile(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-async function timeOurs(sshd: SshdHandle, name: string, size: number, dest: string): Promise<{ seconds: number; sha256: string; chunkSize: number }> {
+async function timeOurs(sshd: SshdHandle, keyPath: string, name: string, size: number, dest: string): Promise<SftpChildResult> {
   await rm(dest, { force: true });
   await rm(`${dest}.part`, { force: true });
   await recyclePageCache(dirname(dest), size);
-  const started = process.hrtime.bigint();
-  const session = await openSftp(
-    {
-      host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey,
-      hostKeyFingerprint: sshd.hostKeyFingerprint, algorithms: { cipher: [CIPHER] },
-    },
-    pino({ level: 'warn' }),
-  );
-  let chunkSize = 0;
-  try {
-    const result = await session.download({
-      remotePath: name, partPath: `${dest}.part`, finalPath: dest, expectedSize: size, resumeFrom: 0,
-      concurrency: CONCURRENCY, onCheckpoint: async () => {},
-    });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    chunkSize = session.maxReadLen ?? 0;
-    return { seconds, sha256: result.sha256, chunkSize };
-  } finally {
-    await session.close();
-  }
+  const job: SftpChildJob = {
+    host: sshd.host, port: sshd.port, username: sshd.username, privateKeyPath: keyPath, hostKeyFingerprint: sshd.hostKeyFingerprint,
+    cipher: CIPHER, remotePath: name, size, dest, concurrency: CONCURRENCY,
+  };
+  const { stdout } = await run(process.execPath, [fileURLToPath(new URL('./sftp-child.js', import.meta.url))], {
+    env: { ...process.env, RP_BENCH_SFTP_JOB: JSON.stringify(job) },
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout) as SftpChildResult;
 }
 
 async function timePeer(sshd: SshdHandle, keyPath: string, batchPath: string, name: string, size: number, dest: string): Promise<number> {
@@ -95,7 +85,7 @@ export async function benchSftp(ctx: BenchContext): Promise<BenchRow[]> {
     let best = { ours: Infinity, peer: Infinity };
     let chunkSize = 0;
     for (let i = 0; i < RUNS; i++) {
-      const ours = await timeOurs(sshd, name, size, join(local, 'ours.bin'));
+      const ours = await timeOurs(sshd, keyPath, name, size, join(local, 'ours.bin'));
       if (ours.sha256 !== sourceSha) throw new Error('sftp bench: our download does not match the source');
       chunkSize = ours.chunkSize;
       const peerDest = join(local, 'peer.bin');
