@@ -35,6 +35,7 @@ export const ERRORS = {
   SFTP_HOST_KEY_NOT_PINNED: { status: 500, message: 'No SFTP host key fingerprint is configured; refusing to connect' },
   SFTP_HOST_KEY_MISMATCH: { status: 502, message: 'SFTP host key does not match the pinned fingerprint' },
   SFTP_AUTH_FAILED: { status: 502, message: 'SFTP authentication failed' },
+  SFTP_KEY_INVALID: { status: 500, message: 'The configured SFTP private key cannot be used (not a key, or wrong passphrase)' },
   SFTP_LIST_FAILED: { status: 502, message: 'Could not list the remote directory' },
   SFTP_TRANSFER_FAILED: { status: 502, message: 'SFTP transfer failed' },
   SFTP_TIMEOUT: { status: 504, message: 'SFTP operation timed out' },

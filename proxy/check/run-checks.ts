@@ -72,9 +72,12 @@ async function checkSftp(config: Config, log: Logger): Promise<CheckLine[]> {
     return lines;
   } catch (err) {
     const code = errorCodeOf(err);
+    // Refused before any connection: say only that, not that the server was reached.
+    if (code === 'SFTP_KEY_INVALID') return [fail('sftp private key', err)];
+    if (code === 'SFTP_HOST_KEY_NOT_PINNED') return [fail('sftp host key', err)];
     const reached = code === 'SFTP_HOST_KEY_MISMATCH' || code === 'SFTP_AUTH_FAILED';
     const lines: CheckLine[] = [reached ? { name: 'sftp reachable', status: 'PASS', detail: where } : fail('sftp reachable', err)];
-    if (code === 'SFTP_HOST_KEY_MISMATCH' || code === 'SFTP_HOST_KEY_NOT_PINNED') lines.push(fail('sftp host key', err));
+    if (code === 'SFTP_HOST_KEY_MISMATCH') lines.push(fail('sftp host key', err));
     if (code === 'SFTP_AUTH_FAILED') {
       lines.push({ name: 'sftp host key', status: 'PASS', detail: `matches the pinned ${config.sftp.hostKeyFingerprint}` });
       lines.push(fail('sftp authentication', err));

@@ -41,6 +41,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'SFTP_HOST_KEY_NOT_PINNED':
     case 'SFTP_HOST_KEY_MISMATCH':
     case 'SFTP_AUTH_FAILED':
+    case 'SFTP_KEY_INVALID':
     case 'SFTP_LIST_FAILED':
     case 'SFTP_TRANSFER_FAILED':
     case 'SFTP_TIMEOUT':

@@ -1,4 +1,4 @@
-import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import ssh2, { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import { fingerprintOf, fingerprintsEqual, isFingerprint } from './host-key.js';
@@ -86,6 +86,8 @@ function buildConfig(target: SftpTarget, onHostKey: (key: Buffer) => boolean): C
 /**
  * Connects with host-key pinning (ssh2 `hostVerifier`; mismatch -> SFTP_HOST_KEY_MISMATCH, and the error says both
  * fingerprints), key auth (failure -> SFTP_AUTH_FAILED), other failures -> SFTP_CONNECT_FAILED / SFTP_TIMEOUT.
+ * Local configuration problems fail before any connection: no pin (SFTP_HOST_KEY_NOT_PINNED), a private key that
+ * cannot be parsed or decrypted (SFTP_KEY_INVALID).
  */
 export async function openSftp(target: SftpTarget, log: Logger): Promise<SftpSession> {
   const pin = target.hostKeyFingerprint.trim();
@@ -93,6 +95,8 @@ export async function openSftp(target: SftpTarget, log: Logger): Promise<SftpSes
   if (!isFingerprint(pin)) {
     throw new ProxyError('SFTP_HOST_KEY_NOT_PINNED', 'the configured fingerprint is not of the form SHA256:<base64>');
   }
+  const parsed = ssh2.utils.parseKey(target.privateKey, target.passphrase);
+  if (parsed instanceof Error) throw new ProxyError('SFTP_KEY_INVALID', parsed.message, { cause: parsed });
   const slog = log.child({ component: 'sftp', host: target.host, port: target.port });
   const client = new Client();
   let presented = '';
@@ -158,8 +162,8 @@ export async function openSftp(target: SftpTarget, log: Logger): Promise<SftpSes
       // Without TCP_NODELAY, Nagle holds back our small READ requests behind unacknowledged ones: 3x slower here.
       client.setNoDelay(true);
     } catch (err) {
-      // ssh2 throws synchronously for a private key it cannot parse or decrypt (wrong passphrase).
-      fail(new ProxyError('SFTP_AUTH_FAILED', `private key not usable: ${(err as Error).message}`, { cause: err }));
+      // ssh2 throws synchronously for a private key it cannot parse or decrypt; parseKey above already caught those.
+      fail(new ProxyError('SFTP_KEY_INVALID', (err as Error).message, { cause: err }));
     }
   });
   return createSession(client, sftp, presented, slog);

@@ -1,14 +1,18 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startSshd, type SshdHandle } from '../../helpers/sshd.js';
 import { openSftp, type SftpSession, type SftpTarget } from '../../../proxy/sftp/connect.js';
 import { fingerprintOf } from '../../../proxy/sftp/host-key.js';
 import { codeOfRejection, sha256File, silentLog, writeRandom } from './files.js';
 import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.js';
+
+const run = promisify(execFile);
 
 const MIB = 1024 * 1024;
 
@@ -91,6 +95,36 @@ describe('SFTP client against OpenSSH sshd', () => {
     it('fails with SFTP_AUTH_FAILED for a key the server does not authorize', async () => {
       const other = generateEd25519KeyPair();
       expect(await codeOfRejection(() => openSftp({ ...target, privateKey: other.private }, silentLog))).toBe('SFTP_AUTH_FAILED');
+    });
+
+    it('fails with SFTP_KEY_INVALID, before connecting, for a key that is not one or is encrypted without its passphrase', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'rp-key-'));
+      try {
+        await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'key-passphrase', '-f', join(dir, 'enc')]);
+        const encrypted = await readFile(join(dir, 'enc'), 'utf8');
+        const probe = createServer();
+        let accepted = 0;
+        probe.on('connection', (c: Socket) => {
+          accepted++;
+          c.destroy();
+        });
+        await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+        const address = probe.address();
+        const port = typeof address === 'object' && address ? address.port : 0;
+        try {
+          expect(await codeOfRejection(() => openSftp({ ...target, port, privateKey: 'not a key' }, silentLog))).toBe('SFTP_KEY_INVALID');
+          expect(await codeOfRejection(() => openSftp({ ...target, port, privateKey: encrypted }, silentLog))).toBe('SFTP_KEY_INVALID');
+          expect(await codeOfRejection(() => openSftp({ ...target, port, privateKey: encrypted, passphrase: 'wrong' }, silentLog))).toBe('SFTP_KEY_INVALID');
+          await new Promise((r) => setTimeout(r, 100));
+          expect(accepted).toBe(0);
+        } finally {
+          await new Promise<void>((r) => probe.close(() => r()));
+        }
+        // With its passphrase the same key parses; sshd then refuses it (not authorized), which is an auth failure.
+        expect(await codeOfRejection(() => openSftp({ ...target, privateKey: encrypted, passphrase: 'key-passphrase' }, silentLog))).toBe('SFTP_AUTH_FAILED');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('fails with SFTP_CONNECT_FAILED when nothing listens', async () => {
