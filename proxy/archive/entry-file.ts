@@ -1,7 +1,8 @@
 /**
  * Extracts one validated entry into its target file: key check, decode pipeline, plaintext verification, write. No
- * fsync: extracted files are scratch (see extract.ts). The same code runs in an extraction worker thread (extract-worker.ts) or on the calling thread.
- * The caller has already checked the target path and created its directory.
+ * fsync: extracted files are scratch (see extract.ts). The same code runs in an extraction worker thread
+ * (extract-worker.ts) or on the calling thread. The caller has already checked the target path and created its
+ * directory.
  */
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
