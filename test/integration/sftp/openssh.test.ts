@@ -14,6 +14,25 @@ import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.
 
 const run = promisify(execFile);
 
+/** Runs `fn` with the port of a loopback listener and returns how many connections reached it (late ones included). */
+async function connectionsDuring(fn: (port: number) => Promise<void>): Promise<number> {
+  let accepted = 0;
+  const probe: Server = createServer((sock: Socket) => {
+    accepted++;
+    sock.destroy();
+  });
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const address = probe.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  try {
+    await fn(port);
+    await new Promise((r) => setTimeout(r, 100));
+    return accepted;
+  } finally {
+    await new Promise<void>((r) => probe.close(() => r()));
+  }
+}
+
 const MIB = 1024 * 1024;
 
 describe('SFTP client against OpenSSH sshd', () => {
@@ -74,22 +93,11 @@ describe('SFTP client against OpenSSH sshd', () => {
     });
 
     it('refuses an empty pin with SFTP_HOST_KEY_NOT_PINNED without opening a connection', async () => {
-      let accepted = 0;
-      const probe: Server = createServer((sock) => {
-        accepted++;
-        sock.destroy();
-      });
-      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      try {
+      const accepted = await connectionsDuring(async (port) => {
         expect(await codeOfRejection(() => openSftp({ ...target, port, hostKeyFingerprint: '' }, silentLog))).toBe('SFTP_HOST_KEY_NOT_PINNED');
         expect(await codeOfRejection(() => openSftp({ ...target, port, hostKeyFingerprint: '  ' }, silentLog))).toBe('SFTP_HOST_KEY_NOT_PINNED');
-        await new Promise((r) => setTimeout(r, 100));
-        expect(accepted).toBe(0);
-      } finally {
-        await new Promise<void>((r) => probe.close(() => r()));
-      }
+      });
+      expect(accepted).toBe(0);
     });
 
     it('fails with SFTP_AUTH_FAILED for a key the server does not authorize', async () => {
@@ -102,24 +110,12 @@ describe('SFTP client against OpenSSH sshd', () => {
       try {
         await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'key-passphrase', '-f', join(dir, 'enc')]);
         const encrypted = await readFile(join(dir, 'enc'), 'utf8');
-        const probe = createServer();
-        let accepted = 0;
-        probe.on('connection', (c: Socket) => {
-          accepted++;
-          c.destroy();
-        });
-        await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-        const address = probe.address();
-        const port = typeof address === 'object' && address ? address.port : 0;
-        try {
+        const accepted = await connectionsDuring(async (port) => {
           expect(await codeOfRejection(() => openSftp({ ...target, port, privateKey: 'not a key' }, silentLog))).toBe('SFTP_KEY_INVALID');
           expect(await codeOfRejection(() => openSftp({ ...target, port, privateKey: encrypted }, silentLog))).toBe('SFTP_KEY_INVALID');
           expect(await codeOfRejection(() => openSftp({ ...target, port, privateKey: encrypted, passphrase: 'wrong' }, silentLog))).toBe('SFTP_KEY_INVALID');
-          await new Promise((r) => setTimeout(r, 100));
-          expect(accepted).toBe(0);
-        } finally {
-          await new Promise<void>((r) => probe.close(() => r()));
-        }
+        });
+        expect(accepted).toBe(0);
         // With its passphrase the same key parses; sshd then refuses it (not authorized), which is an auth failure.
         expect(await codeOfRejection(() => openSftp({ ...target, privateKey: encrypted, passphrase: 'key-passphrase' }, silentLog))).toBe('SFTP_AUTH_FAILED');
       } finally {
