@@ -4,7 +4,7 @@
  * recycled page-cache memory (page-cache.ts), and each of ours in a fresh Node process like the peer's. Neither side fsyncs what it writes (ours: extracted files are scratch, see
  * extract.ts). Plus peak RSS of extracting a 2 GiB * scale archive in a child process.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
@@ -13,6 +13,8 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { ExtractLimits } from '../proxy/archive/extract.js';
 import { ZipWriter, type ZipEncryption } from '../proxy/archive/zip-writer.js';
+import { runChildJob } from './child-job.js';
+import type { ExtractChildJob, ExtractChildResult } from './extract-child.js';
 import { recyclePageCache } from './page-cache.js';
 import type { BenchContext, BenchRow } from './types.js';
 
@@ -165,49 +167,8 @@ async function speedRow(ctx: BenchContext, encryption: 'aes-256' | 'zipcrypto', 
   };
 }
 
-/** What a fresh Node process measured extracting one archive: time, and peak RSS (VmHWM; resourceUsage().maxRSS as fallback). */
-interface ChildExtract {
-  /** process.resourceUsage().maxRSS (may include the forked parent's high-water mark on Linux). */
-  maxRssKiB: number;
-  /** VmHWM from /proc/self/status: this process's own peak RSS; -1 when unavailable. */
-  hwmKiB: number;
-  /** Milliseconds of the extractArchive call alone. */
-  ms: number;
-}
-
-async function extractInChild(zipPath: string, outDir: string): Promise<ChildExtract> {
-  const extractUrl = new URL('../proxy/archive/extract.js', import.meta.url).href;
-  const script = `
-    const { extractArchive } = await import(${JSON.stringify(extractUrl)});
-    const t0 = performance.now();
-    await extractArchive(process.argv[1], process.argv[2], { password: process.env.RP_BENCH_KEY, allowUnencrypted: false, limits: ${JSON.stringify(LIMITS)} });
-    // Linux carries the pre-exec (forked parent's) high-water RSS into ru_maxrss; VmHWM is this process's own.
-    let hwmKiB = -1;
-    try {
-      const { readFileSync } = await import('node:fs');
-      const m = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-      if (m) hwmKiB = Number(m[1]);
-    } catch {}
-    process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, hwmKiB, ms: performance.now() - t0 }));
-  `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, zipPath, outDir], {
-      env: { ...process.env, RP_BENCH_KEY: KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`extraction child exited ${code}: ${stderr}`));
-        return;
-      }
-      resolve(JSON.parse(stdout) as ChildExtract);
-    });
-  });
+function extractInChild(zipPath: string, outDir: string): Promise<ExtractChildResult> {
+  return runChildJob<ExtractChildResult>('extract-child.js', { zipPath, outDir, password: KEY, limits: LIMITS } satisfies ExtractChildJob);
 }
 
 async function rssRow(ctx: BenchContext, bytes: number): Promise<BenchRow> {

@@ -1,11 +1,12 @@
 /**
- * One timed import for bench/import.ts, in a fresh Node process (the peers' parsed documents, hundreds of MiB of
- * live heap in the bench's process, would otherwise slow our garbage collections): planImport + applyImport of the
- * job in RP_BENCH_IMPORT_JOB into its database; prints {ms, planMs, records, stored} as JSON.
+ * One timed import for bench/import.ts in a fresh Node process (child-job.ts): the peers' parsed documents, hundreds
+ * of MiB of live heap in the bench's process, would otherwise slow our garbage collections. planImport + applyImport
+ * of the job's file into its database.
  */
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { applyImport, planImport, type ImportEntry } from '../proxy/importer/index.js';
+import { serveChildJob } from './child-job.js';
 
 export interface ImportChildJob {
   mongoUri: string;
@@ -23,8 +24,7 @@ export interface ImportChildResult {
   stored: number;
 }
 
-async function main(): Promise<void> {
-  const job = JSON.parse(process.env.RP_BENCH_IMPORT_JOB ?? '') as ImportChildJob;
+serveChildJob<ImportChildJob, ImportChildResult>('import bench child', async (job) => {
   const client = new MongoClient(job.mongoUri);
   await client.connect();
   try {
@@ -36,14 +36,8 @@ async function main(): Promise<void> {
     const result = await applyImport(db, job.dir, plan, { jobId: 'bench-job', archive: 'bench.zip' }, { batchSize: job.batchSize, wtimeoutMs: job.wtimeoutMs, log });
     const ms = performance.now() - started;
     const stored = await db.collection('history.messages').countDocuments();
-    const out: ImportChildResult = { ms, planMs, records: result.records, stored };
-    process.stdout.write(JSON.stringify(out));
+    return { ms, planMs, records: result.records, stored };
   } finally {
     await client.close();
   }
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`import bench child failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
 });

@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { BSON, MongoClient, type Document } from 'mongodb';
 import { parseRecord, stampRecord } from '../proxy/importer/record-document.js';
+import { runChildJob } from './child-job.js';
 import type { ImportChildJob, ImportChildResult } from './import-child.js';
 import type { BenchContext, BenchRow } from './types.js';
 
-const run = promisify(execFile);
 
 /**
  * Importer throughput: planImport + applyImport of ~200k*scale realistic message records (one EJSON line file)
@@ -60,11 +57,7 @@ export async function benchImport(ctx: BenchContext, mongoUri: string): Promise<
     };
     const importOurs = async (database: string): Promise<ImportChildResult> => {
       const job: ImportChildJob = { mongoUri, database, dir, entries, batchSize: BATCH_SIZE, wtimeoutMs: WTIMEOUT_MS };
-      const { stdout } = await run(process.execPath, [fileURLToPath(new URL('./import-child.js', import.meta.url))], {
-        env: { ...process.env, RP_BENCH_IMPORT_JOB: JSON.stringify(job) },
-        maxBuffer: 1024 * 1024,
-      });
-      const r = JSON.parse(stdout) as ImportChildResult;
+      const r = await runChildJob<ImportChildResult>('import-child.js', job);
       if (r.records !== count || r.stored !== count) throw new Error(`import bench: expected ${count} records, imported ${r.records}, stored ${r.stored}`);
       return r;
     };

@@ -8,9 +8,9 @@ import { execFile } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startSshd, type SshdHandle } from '../test/helpers/sshd.js';
+import { runChildJob } from './child-job.js';
 import { recyclePageCache } from './page-cache.js';
 import type { SftpChildJob, SftpChildResult } from './sftp-child.js';
 import type { BenchContext, BenchRow } from './types.js';
@@ -49,11 +49,7 @@ async function timeOurs(sshd: SshdHandle, keyPath: string, name: string, size: n
     host: sshd.host, port: sshd.port, username: sshd.username, privateKeyPath: keyPath, hostKeyFingerprint: sshd.hostKeyFingerprint,
     cipher: CIPHER, remotePath: name, size, dest, concurrency: CONCURRENCY,
   };
-  const { stdout } = await run(process.execPath, [fileURLToPath(new URL('./sftp-child.js', import.meta.url))], {
-    env: { ...process.env, RP_BENCH_SFTP_JOB: JSON.stringify(job) },
-    maxBuffer: 1024 * 1024,
-  });
-  return JSON.parse(stdout) as SftpChildResult;
+  return runChildJob<SftpChildResult>('sftp-child.js', job);
 }
 
 async function timePeer(sshd: SshdHandle, keyPath: string, batchPath: string, name: string, size: number, dest: string): Promise<number> {

@@ -1,0 +1,33 @@
+/**
+ * Timed work in a fresh Node process, as each peer (sftp, 7z, unzip) is one: the parent runs one of the *-child.js
+ * scripts next to this module with its job as JSON in RP_BENCH_JOB; the child does the work, times it itself and
+ * prints its result as JSON.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const JOB_ENV = 'RP_BENCH_JOB';
+
+/** Parent side: runs `script` (e.g. 'sftp-child.js') with `job`; resolves with what it printed. */
+export async function runChildJob<Result>(script: string, job: unknown): Promise<Result> {
+  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  const { stdout } = await run(process.execPath, [path], { env: { ...process.env, [JOB_ENV]: JSON.stringify(job) }, maxBuffer: 1024 * 1024 });
+  return JSON.parse(stdout) as Result;
+}
+
+/** Child side: reads the job, runs `work` on it and prints the result; a failure goes to stderr with exit code 1. */
+export function serveChildJob<Job, Result>(name: string, work: (job: Job) => Promise<Result>): void {
+  Promise.resolve()
+    .then(() => work(JSON.parse(process.env[JOB_ENV] ?? '') as Job))
+    .then(
+      (result) => {
+        process.stdout.write(JSON.stringify(result));
+      },
+      (err: unknown) => {
+        process.stderr.write(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 1;
+      },
+    );
+}
