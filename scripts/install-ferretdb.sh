@@ -18,7 +18,11 @@ CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/retention-proxy/ferretdb-${VERSION}"
 BIN="${CACHE_DIR}/ferretdb"
 SRC="${CACHE_DIR}/src"
 
-if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -qx "version: ${VERSION}"; then
+# The version is read into a variable first: `bin --version | grep -q` under pipefail fails at random when grep
+# exits at the first match and the binary then dies of SIGPIPE.
+reports_version() { local out; out=$("$1" --version 2>/dev/null) || return 1; grep -qx "version: ${VERSION}" <<<"$out"; }
+
+if [[ -x "$BIN" ]] && reports_version "$BIN"; then
   echo "FerretDB ${VERSION} already installed: ${BIN}"
   exit 0
 fi
@@ -68,7 +72,7 @@ TMP_BIN="${CACHE_DIR}/ferretdb.tmp.$$"
 trap 'rm -f "$TMP_BIN"' EXIT
 go build -mod=vendor -trimpath -o "$TMP_BIN" github.com/FerretDB/FerretDB/cmd/ferretdb
 
-if ! "$TMP_BIN" --version | grep -qx "version: ${VERSION}"; then
+if ! reports_version "$TMP_BIN"; then
   echo "error: the built binary does not report version ${VERSION}:" >&2
   "$TMP_BIN" --version >&2 || true
   exit 1
