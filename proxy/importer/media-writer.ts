@@ -5,9 +5,12 @@ import { GridFSBucket, type Db, type ObjectId, type WriteConcernSettings } from 
 import type { Logger } from 'pino';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { databaseError } from '../db/connect.js';
+import { ProxyError } from '../errors.js';
 import { MEDIA_BUCKET, MEDIA_UPLOADS as UPLOADS, contentTypeFor } from './entry-mapping.js';
 import { FileDigest } from './file-digest.js';
 import { checkDigest, entryFile, type PlannedFile } from './plan.js';
+
+const MAX_ROUNDS = 5;
 
 /** `metadata` of a media.files document. */
 export interface MediaMetadata {
@@ -65,33 +68,48 @@ export async function writeMediaFiles(
   const uploads = db.collection<UploadMarker>(`${MEDIA_BUCKET}.${UPLOADS}`);
   const result: MediaWriteResult = { files: 0, bytes: 0, uploaded: 0, skipped: 0 };
 
+  /**
+   * Decides on the stored version and acts on it. The files document is deleted only if it is still the one judged
+   * (compare-and-delete in one write); if it changed meanwhile (another writer stored a newer one), decide again.
+   */
+  const storeOne = async (entry: PlannedFile): Promise<'uploaded' | 'skipped'> => {
+    for (let round = 1; ; round++) {
+      const existing = await filesColl.findOne({ _id: entry.path }, { projection: { metadata: 1 } });
+      const existingMeta = existing?.metadata;
+      if (existing && existingMeta?.sha256 === entry.sha256.toLowerCase()) return 'skipped';
+      if (existing && isFromNewerArchive(existingMeta?.archive, job.archive)) {
+        opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file kept: the stored one comes from a newer archive');
+        return 'skipped';
+      }
+      if (existing) {
+        // Files document first: a crash in between leaves orphan chunks, which the clean-up below removes on any run.
+        const judged = { _id: entry.path, 'metadata.sha256': existingMeta?.sha256 ?? { $exists: false }, 'metadata.archive': existingMeta?.archive ?? { $exists: false } };
+        const del = await filesColl.deleteOne(judged, { writeConcern: opts.writeConcern });
+        if (del.deletedCount !== 1) {
+          if (round >= MAX_ROUNDS) throw new ProxyError('DB_WRITE_REJECTED', `${entry.path}: the stored file kept changing under this import`, { details: { path: entry.path } });
+          continue;
+        }
+        opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file replaced by this archive');
+      }
+      const interrupted = await uploads.findOneAndUpdate(
+        { _id: entry.path },
+        { $set: { jobId: job.jobId, archive: job.archive, startedAt: new Date() } },
+        { upsert: true, writeConcern: opts.writeConcern },
+      );
+      if (existing || interrupted) await chunksColl.deleteMany({ files_id: entry.path }, { writeConcern: opts.writeConcern });
+      await upload(bucket, dir, entry, job, opts.signal);
+      await uploads.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
+      return 'uploaded';
+    }
+  };
+
   for (const entry of binaries) {
     opts.signal?.throwIfAborted();
     const what = `storing ${entry.path} in GridFS`;
     try {
-      const existing = await filesColl.findOne({ _id: entry.path }, { projection: { metadata: 1 } });
-      const existingMeta = existing?.metadata;
-      if (existing && existingMeta?.sha256 === entry.sha256.toLowerCase()) {
-        result.skipped++;
-      } else if (existing && isFromNewerArchive(existingMeta?.archive, job.archive)) {
-        opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file kept: the stored one comes from a newer archive');
-        result.skipped++;
-      } else {
-        if (existing) {
-          opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file replaced by this archive');
-          // Files document first: a crash in between leaves orphan chunks, which the next line of any run removes.
-          await filesColl.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
-        }
-        const interrupted = await uploads.findOneAndUpdate(
-          { _id: entry.path },
-          { $set: { jobId: job.jobId, archive: job.archive, startedAt: new Date() } },
-          { upsert: true, writeConcern: opts.writeConcern },
-        );
-        if (existing || interrupted) await chunksColl.deleteMany({ files_id: entry.path }, { writeConcern: opts.writeConcern });
-        await upload(bucket, dir, entry, job, opts.signal);
-        await uploads.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
-        result.uploaded++;
-      }
+      const outcome = await storeOne(entry);
+      if (outcome === 'uploaded') result.uploaded++;
+      else result.skipped++;
     } catch (err) {
       throw databaseError(err, what);
     }
@@ -132,10 +150,15 @@ async function upload(bucket: GridFSBucket, dir: string, entry: PlannedFile, job
   await pipeline(createReadStream(entryFile(dir, entry.path)), verify, out, ...(signal ? [{ signal }] : []));
 }
 
-/** True when `stored` names an archive created after `current` (both must follow the archive naming rule). */
+/**
+ * True when `stored` names an archive created after `current` (both must follow the archive naming rule); for two
+ * archives of the same time, the one whose name sorts last (the rule records follow too, see upsert-batch.ts).
+ */
 function isFromNewerArchive(stored: string | undefined, current: string): boolean {
   if (stored === undefined) return false;
   const a = parseArchiveName(stored);
   const b = parseArchiveName(current);
-  return a !== undefined && b !== undefined && a.createdAt.getTime() > b.createdAt.getTime();
+  if (a === undefined || b === undefined) return false;
+  const diff = a.createdAt.getTime() - b.createdAt.getTime();
+  return diff > 0 || (diff === 0 && stored > current);
 }

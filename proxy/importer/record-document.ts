@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BSON, type Document } from 'mongodb';
+import { requireArchiveName } from '../archive/archive-name.js';
 import { invalid, type RecordPositionKind } from './record-reader.js';
 
 /** What the importer adds to every record: where it came from, and a hash of its content. Deterministic. */
@@ -7,6 +8,11 @@ export interface RetentionStamp {
   jobId: string;
   /** Archive file name, `backup_{serviceId}_{jobId}_{yyyymmddhhmmss}.zip`. */
   archive: string;
+  /**
+   * The archive's timestamp (from its name, UTC). A record delivered again is replaced only by a delivery from a newer
+   * archive (see upsert-batch.ts): the newest delivery wins whatever the order of the imports.
+   */
+  createdAt: Date;
   /** Path of the record file inside the archive. */
   entry: string;
   /** Hex sha256 of the record's canonical Extended JSON text, `EJSON.stringify(record, { relaxed: false })`. */
@@ -60,10 +66,19 @@ export function recordSha256(doc: Document): string {
  */
 export function stampRecord(doc: Document, job: { jobId: string; archive: string }, entryPath: string): Document {
   const sha256 = recordSha256(doc);
-  const stamp: RetentionStamp = { jobId: job.jobId, archive: job.archive, entry: entryPath, sha256 };
+  const stamp: RetentionStamp = { jobId: job.jobId, archive: job.archive, createdAt: archiveCreatedAt(job.archive), entry: entryPath, sha256 };
   if (doc._id === undefined) return { _id: sha256, ...doc, [RETENTION_FIELD]: stamp };
   doc[RETENTION_FIELD] = stamp;
   return doc;
+}
+
+let lastArchive: { name: string; createdAt: Date } | undefined;
+
+/** The timestamp in an archive name (ARCHIVE_NAME_INVALID if it has none); remembered for the archive being imported. */
+function archiveCreatedAt(archive: string): Date {
+  if (lastArchive?.name !== archive) lastArchive = { name: archive, createdAt: requireArchiveName(archive).createdAt };
+  // A fresh Date per record: a stamp shared between documents must not be mutable from one of them.
+  return new Date(lastArchive.createdAt.getTime());
 }
 
 function where(kind: RecordPositionKind, n: number): { line: number } | { element: number } {

@@ -1,7 +1,6 @@
-import { isDeepStrictEqual } from 'node:util';
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WriteConcernSettings, type WriteError } from 'mongodb';
 import { ProxyError } from '../errors.js';
-import { RETENTION_FIELD } from './record-document.js';
+import { RETENTION_FIELD, type RetentionStamp } from './record-document.js';
 
 const DUPLICATE_KEY = 11000;
 /**
@@ -11,34 +10,104 @@ const DUPLICATE_KEY = 11000;
 const MAX_REPLACES_PER_COMMAND = 50;
 
 /**
- * Makes the collection hold exactly `docs` (by `_id`), i.e. the result of replaceOne({_id}, doc, {upsert: true}) for
- * each, but cheaply in the common case:
+ * Makes the collection hold, for every `_id` of `docs`, the newest delivery of that record, cheaply in the common case:
  * 1. insertMany, unordered: new records go in at plain-insert speed (upserts are far slower, on FerretDB ~300x);
- * 2. records whose `_id` already exists (a re-import, or a record repeated by a later archive) are read back and
- *    replaced only when their stored `_retention` stamp differs (same stamp = same content from the same entry of
- *    the same archive, so a re-import writes nothing); replaced with replaceOne upsert in commands of <= 50.
- * Every write uses `writeConcern`. Throws DB_NOT_DURABLE itself when a write concern error accompanies duplicates;
- * other errors are the driver's (the caller maps them).
+ * 2. records whose `_id` already exists (a re-import, or a record repeated by another archive) are replaced only when
+ *    the stored one is older (`replaces` below), and the condition is part of the replace's own filter, so an older
+ *    archive imported after a newer one (in any order, even concurrently) never overwrites the newer delivery; a
+ *    re-import of the same archive writes nothing. The read of the stored stamps before it only saves the writes that
+ *    could not match; it decides nothing.
+ * 3. a record deleted between the insert and the replace (nothing matched and nothing is stored) is inserted again.
+ * Replaces go in commands of <= 50. Every write uses `writeConcern`. Throws DB_NOT_DURABLE itself when a write concern
+ * error accompanies duplicates; other errors are the driver's (the caller maps them).
  */
 export async function upsertBatch(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings): Promise<void> {
-  let duplicates: Document[];
-  try {
-    await coll.insertMany(docs, { ordered: false, writeConcern, forceServerObjectId: false });
-    return;
-  } catch (err) {
-    duplicates = duplicatesOf(err, docs, coll.collectionName);
+  let pending: readonly Document[] = docs;
+  for (let round = 1; ; round++) {
+    let duplicates: Document[];
+    try {
+      await coll.insertMany(pending, { ordered: false, writeConcern, forceServerObjectId: false });
+      return;
+    } catch (err) {
+      duplicates = duplicatesOf(err, pending, coll.collectionName);
+    }
+    pending = await replaceOlder(coll, lastOfEachId(duplicates), writeConcern);
+    if (pending.length === 0) return;
+    if (round >= MAX_ROUNDS) {
+      throw new ProxyError('DB_WRITE_REJECTED', `${coll.collectionName}: ${pending.length} records were deleted and re-inserted concurrently ${round} times`, {
+        details: { collection: coll.collectionName },
+      });
+    }
   }
-  const ids: unknown[] = duplicates.map((d) => d._id as unknown);
-  const stored = await coll.find({ _id: { $in: ids } } as Filter<Document>, { projection: { [RETENTION_FIELD]: 1 }, promoteValues: false }).toArray();
+}
+
+const MAX_ROUNDS = 5;
+
+/**
+ * The replace step for records that exist: returns the ones found missing afterwards (deleted meanwhile), to insert.
+ * `docs` holds each `_id` once.
+ */
+async function replaceOlder(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings): Promise<Document[]> {
+  const stored = await coll.find({ _id: { $in: docs.map((d) => d._id as unknown) } } as Filter<Document>, { projection: { [RETENTION_FIELD]: 1 }, promoteValues: false }).toArray();
   const storedStamps = new Map<string, unknown>(stored.map((s) => [idKey(s._id), s[RETENTION_FIELD] as unknown]));
-  const changed = duplicates.filter((d) => !isDeepStrictEqual(storedStamps.get(idKey(d._id)), d[RETENTION_FIELD]));
-  for (let i = 0; i < changed.length; i += MAX_REPLACES_PER_COMMAND) {
-    const ops: AnyBulkWriteOperation[] = changed.slice(i, i + MAX_REPLACES_PER_COMMAND).map((doc) => {
-      const id: unknown = doc._id;
-      return { replaceOne: { filter: { _id: id } as Filter<Document>, replacement: doc, upsert: true } };
-    });
-    await coll.bulkWrite(ops, { ordered: false, writeConcern });
+  const missing = docs.filter((d) => !storedStamps.has(idKey(d._id)));
+  const candidates = docs.filter((d) => storedStamps.has(idKey(d._id)) && replaces(storedStamps.get(idKey(d._id)), d[RETENTION_FIELD]));
+  for (let i = 0; i < candidates.length; i += MAX_REPLACES_PER_COMMAND) {
+    const slice = candidates.slice(i, i + MAX_REPLACES_PER_COMMAND);
+    const ops: AnyBulkWriteOperation[] = slice.map((doc) => ({ replaceOne: { filter: olderThan(doc), replacement: doc } }));
+    const res = await coll.bulkWrite(ops, { ordered: false, writeConcern });
+    if (res.matchedCount < slice.length) {
+      // Not matched: stored by a newer archive meanwhile (fine), or deleted meanwhile (insert it again).
+      const ids = slice.map((d) => d._id as unknown);
+      const present = new Set((await coll.find({ _id: { $in: ids } } as Filter<Document>, { projection: { _id: 1 }, promoteValues: false }).toArray()).map((s) => idKey(s._id)));
+      missing.push(...slice.filter((d) => !present.has(idKey(d._id))));
+    }
   }
+  return missing;
+}
+
+/**
+ * The rule, as a filter: the stored record (same `_id`) comes from an older archive (`_retention.createdAt`), or has no
+ * archive time (stored before the field existed), or comes from another archive with the same time whose name sorts
+ * first, or from this very archive with other content (a record repeated within one archive: its last version wins).
+ */
+function olderThan(doc: Document): Filter<Document> {
+  const s = doc[RETENTION_FIELD] as RetentionStamp;
+  const at = `${RETENTION_FIELD}.createdAt`;
+  const archive = `${RETENTION_FIELD}.archive`;
+  return {
+    _id: doc._id as unknown,
+    $or: [
+      { [at]: { $lt: s.createdAt } },
+      { [at]: { $exists: false } },
+      { [at]: s.createdAt, [archive]: { $lt: s.archive } },
+      { [at]: s.createdAt, [archive]: s.archive, [`${RETENTION_FIELD}.sha256`]: { $ne: s.sha256 } },
+    ],
+  } as Filter<Document>;
+}
+
+/** `olderThan` in JavaScript, for a stored stamp read back: true when the incoming record would replace it. */
+export function replaces(stored: unknown, incoming: unknown): boolean {
+  const inc = incoming as RetentionStamp;
+  if (typeof stored !== 'object' || stored === null) return true;
+  const s = stored as Partial<RetentionStamp>;
+  if (!(s.createdAt instanceof Date)) return true;
+  const a = s.createdAt.getTime();
+  const b = inc.createdAt.getTime();
+  if (a !== b) return a < b;
+  if (s.archive !== inc.archive) return typeof s.archive === 'string' && s.archive < inc.archive;
+  return s.sha256 !== inc.sha256;
+}
+
+/** One document per `_id`, the last one: within one archive, the last version of a repeated record wins. */
+function lastOfEachId(docs: readonly Document[]): Document[] {
+  const byId = new Map<string, Document>();
+  for (const d of docs) {
+    const k = idKey(d._id);
+    byId.delete(k);
+    byId.set(k, d);
+  }
+  return [...byId.values()];
 }
 
 /** The documents refused only because their `_id` exists; rethrows anything else. */

@@ -15,7 +15,7 @@ export interface FileDoc {
 
 function tagIcon(plan: DayPlan, t: number): FileSpec {
   const rng = Rng.of(plan.serviceSeed, 'tag-icon', t);
-  return makeFileSpec(plan, rng, { category: 'tag-icon', format: 'png', baseName: `tag-${TAG_NAMES[t] ?? t}`, uploadedAt: plan.periodStart - 400 * 86_400_000 });
+  return makeFileSpec(plan, rng, { category: 'tag-icon', format: 'png', baseName: `tag-${TAG_NAMES[t] ?? t}`, uploadedAt: plan.serviceEpoch - 400 * 86_400_000 });
 }
 
 function avatar(plan: DayPlan, i: number): FileSpec | undefined {

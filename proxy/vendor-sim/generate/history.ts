@@ -77,7 +77,7 @@ function roomCore(plan: DayPlan, r: number): RoomCore {
   const rng = Rng.of(plan.serviceSeed, 'room', r);
   const roomId = rng.uuid();
   const type = rng.weighted([['direct', 50], ['group', 30], ['space', 20]] as const);
-  const createdAt = plan.periodStart - rng.int(1, 300) * 86_400_000;
+  const createdAt = plan.serviceEpoch - rng.int(1, 300) * 86_400_000;
   const staff = (): Member => ({ kind: 'staff', index: rng.int(0, plan.staff - 1) });
   const contact = (): Member => ({ kind: 'contact', index: rng.int(0, plan.contacts - 1) });
   let members: Member[];

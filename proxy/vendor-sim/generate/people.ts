@@ -55,7 +55,7 @@ export function staffAt(plan: DayPlan, i: number): StaffDoc {
   const rng = Rng.of(plan.serviceSeed, 'staff', i);
   const first = rng.pick(FIRST);
   const last = rng.pick(LAST);
-  const createdAt = plan.periodStart - YEAR_MS + Math.floor(rng.next() * YEAR_MS * 0.9);
+  const createdAt = plan.serviceEpoch - YEAR_MS + Math.floor(rng.next() * YEAR_MS * 0.9);
   const id = objectIdAt(rng, createdAt);
   const staffId = rng.uuid();
   const role: StaffRole = i === 0 ? 'admin' : rng.weighted([['supervisor', 15], ['agent', 85]] as const);
@@ -80,7 +80,7 @@ export function contactAt(plan: DayPlan, i: number): ContactDoc {
   const rng = Rng.of(plan.serviceSeed, 'contact', i);
   const first = rng.pick(FIRST);
   const last = rng.pick(LAST);
-  const createdAt = plan.periodStart - YEAR_MS + Math.floor(rng.next() * YEAR_MS * 0.95);
+  const createdAt = plan.serviceEpoch - YEAR_MS + Math.floor(rng.next() * YEAR_MS * 0.95);
   const id = objectIdAt(rng, createdAt);
   const contactId = rng.uuid();
   const phones: ContactDoc['phones'] = [{ label: 'mobile', number: phoneNumber(rng) }];

@@ -27,6 +27,11 @@ export interface DayPlan {
   readonly jobId: string;
   readonly createdAt: Date;
   readonly periodStart: number;
+  /**
+   * The service's reference time (ms): what every archive repeats (staff, contacts, standing rooms, tag icons) was
+   * created relative to it, not to the day, so those records keep their `_id` and content from day to day.
+   */
+  readonly serviceEpoch: number;
   readonly periodEnd: number;
   readonly serviceSeed: number;
   readonly daySeed: number;
@@ -44,6 +49,8 @@ export interface DayPlan {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/** See DayPlan.serviceEpoch: a fixed time (days before it fall back to their own start, which only old tests use). */
+const SERVICE_EPOCH = Date.UTC(2025, 0, 1);
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
 export function planDay(opts: DayOptions): DayPlan {
@@ -54,6 +61,7 @@ export function planDay(opts: DayOptions): DayPlan {
     jobId: opts.jobId,
     createdAt: opts.createdAt,
     periodStart: end - DAY_MS,
+    serviceEpoch: Math.min(SERVICE_EPOCH, end - DAY_MS),
     periodEnd: end,
     serviceSeed: seedOf(`service|${opts.seed}`),
     daySeed: seedOf(`day|${opts.seed}|${opts.createdAt.toISOString()}`),

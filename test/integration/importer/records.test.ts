@@ -85,7 +85,7 @@ describe('importing record files', () => {
       expect(noId).toHaveLength(1);
       const expectedId = recordSha256(BSON.EJSON.parse(JSON.stringify(withoutId), { relaxed: false }) as Document);
       expect(noId[0]?._id).toBe(expectedId);
-      expect(noId[0]?._retention).toEqual({ jobId: JOB_ID, archive: ARCHIVE, entry: 'vendor-new/things.json', sha256: expectedId });
+      expect(noId[0]?._retention).toEqual({ jobId: JOB_ID, archive: ARCHIVE, createdAt: new Date('2024-05-01T02:00:00Z'), entry: 'vendor-new/things.json', sha256: expectedId });
 
       const stamp = m2?._retention as { sha256: string; entry: string };
       expect(stamp.entry).toBe('history/messages.json');
@@ -137,6 +137,37 @@ describe('importing record files', () => {
     expect(await coll.countDocuments({ v: 2 })).toBe(150);
     expect(await coll.countDocuments({ '_retention.archive': LATER_ARCHIVE })).toBe(200);
     expect((await coll.findOne({ _id: 199 }))?.v).toBe(1);
+  });
+
+  it('an older archive imported after a newer one changes nothing, and re-importing the newest writes nothing', async () => {
+    const EARLIER = `backup_svc-1_${JOB_ID}_20240430020000.zip`;
+    const content = (v: number): string => Array.from({ length: 120 }, (_, i) => JSON.stringify({ _id: i, v })).join('\n');
+    const run = async (collection: string, text: string, archive: string): Promise<void> => {
+      const x = await extractedDir({ [`history/${collection}.json`]: text });
+      try {
+        await applyImport(t.db, x.dir, await planImport(x.dir, x.entries, log), { jobId: JOB_ID, archive }, { wtimeoutMs: 10_000, log, batchSize: 40 });
+      } finally {
+        await x.remove();
+      }
+    };
+    type Stored = { _id: number; v: number; _retention: { archive: string; createdAt: Date } };
+    // Newer first, then older: the older one changes nothing.
+    await run('newer_first', content(2), LATER_ARCHIVE);
+    await run('newer_first', content(1), ARCHIVE);
+    await run('newer_first', content(0), EARLIER);
+    const seq = t.db.collection<Stored>('history.newer_first');
+    expect(await seq.countDocuments({ v: 2, '_retention.archive': LATER_ARCHIVE })).toBe(120);
+    expect((await seq.findOne({ _id: 0 }))?._retention.createdAt).toEqual(new Date('2024-05-02T02:00:00Z'));
+
+    // Re-importing the newest archive writes nothing (a replace would drop this marker).
+    await seq.updateOne({ _id: 5 }, { $set: { marker: true } });
+    await run('newer_first', content(2), LATER_ARCHIVE);
+    expect(await seq.countDocuments({ marker: true })).toBe(1);
+
+    // A stored record without `createdAt` (imported before the field existed) is replaced by any delivery.
+    await seq.updateMany({ _id: { $lt: 10 } }, { $unset: { '_retention.createdAt': '' } });
+    await run('newer_first', content(1), ARCHIVE);
+    expect(await seq.countDocuments({ v: 1 })).toBe(10);
   });
 
   it('a record repeated within one file ends as its last version', async () => {

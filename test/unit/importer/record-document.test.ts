@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isProxyError } from '../../../proxy/errors.js';
 import { parseRecord, recordSha256, stampRecord } from '../../../proxy/importer/record-document.js';
 
-const job = { jobId: 'job-1', archive: 'backup_s_job_20240101000000.zip' };
+const job = { jobId: 'job-1', archive: 'backup_s_0b7f3c1e-2a4d-4e8f-9c1a-5d6e7f8a9b0c_20240101000000.zip' };
 
 describe('parseRecord and stampRecord', () => {
   it('keeps Extended JSON types exactly (canonical and relaxed input)', () => {
@@ -28,7 +28,7 @@ describe('parseRecord and stampRecord', () => {
     expect(BSON.EJSON.stringify(one)).toBe(BSON.EJSON.stringify(two));
     expect(one._id).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(one)).toEqual(['_id', 'a', 'b', '_retention']);
-    expect(one._retention).toEqual({ jobId: 'job-1', archive: job.archive, entry: 'h/m.json', sha256: one._id as string });
+    expect(one._retention).toEqual({ jobId: 'job-1', archive: job.archive, createdAt: new Date('2024-01-01T00:00:00Z'), entry: 'h/m.json', sha256: one._id as string });
   });
 
   it('throws RECORD_INVALID with the position for non-documents and bad JSON', () => {

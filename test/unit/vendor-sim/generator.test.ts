@@ -34,6 +34,15 @@ describe('vendor-sim generator', () => {
     expect(ids(d2.entries, RECORD_FILES.staff, 'staffId')).toEqual(ids(d1.entries, RECORD_FILES.staff, 'staffId'));
     expect(ids(d2.entries, RECORD_FILES.contacts, 'contactId')).toEqual(ids(d1.entries, RECORD_FILES.contacts, 'contactId'));
     expect(ids(d2.entries, RECORD_FILES.messages, 'messageId')).not.toEqual(ids(d1.entries, RECORD_FILES.messages, 'messageId'));
+    // The repeated records keep their `_id` too (docs/archive-format.md: "stable across days"), and their creation times.
+    const oids = (e: Map<string, Buffer>, path: string, keep: (d: Doc) => boolean = () => true): string[] =>
+      parseLines(e.get(path) ?? Buffer.alloc(0)).filter(keep).map((d) => `${String(d._id)} ${String(d.createdAt)}`);
+    const standing = (d: Doc): boolean => d.type !== 'enquiry';
+    for (const path of [RECORD_FILES.staff, RECORD_FILES.contacts]) expect(oids(d2.entries, path), path).toEqual(oids(d1.entries, path));
+    expect(oids(d2.entries, RECORD_FILES.rooms, standing)).toEqual(oids(d1.entries, RECORD_FILES.rooms, standing));
+    const files = (e: Map<string, Buffer>): string[] => oids(e, RECORD_FILES.files, (d) => d.category === 'avatar' || d.category === 'tag-icon');
+    expect(files(d2.entries).length).toBeGreaterThan(0);
+    expect(files(d2.entries)).toEqual(files(d1.entries));
   });
 
   it('writes canonical Extended JSON with _id and BSON types that survive the round trip', async () => {
