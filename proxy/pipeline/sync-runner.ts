@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { recordSiteSuccess } from '../db/site-status.js';
+import type { JobState } from '../db/jobs.js';
 import { errorCodeOf, isProxyError } from '../errors.js';
 import type { PipelineContext } from './context.js';
 import { runSyncCycle, type CycleState, type CycleSummary } from './sync-cycle.js';
@@ -13,6 +14,12 @@ export interface RunnerStatus {
   lastSuccessAt?: string;
   lastError?: { code: string; message: string };
 }
+
+/**
+ * Job states the pipeline itself moves on: a job in one of them with `nextAttemptAt` ahead is waiting for its retry.
+ * `imported` is not one: it waits for its "downloaded" report, whose outbox entry has its own `nextAttemptAt`.
+ */
+const RETRYABLE_STATES: JobState[] = ['discovered', 'downloading', 'downloaded', 'importing'];
 
 /** HA: the leader lease as the runner sees it (proxy/ha/lease.ts). Without it, this process always runs its cycles. */
 export interface Leadership {
@@ -109,17 +116,25 @@ export class SyncRunner {
     this.retryTimer = undefined;
   }
 
+  /**
+   * Arms the timer for the earliest retry that something asked for: a job or a report whose `nextAttemptAt` is still
+   * ahead. A time already past is no reason to run again: such a job or report was handled by the cycle that just
+   * ended and waits for something else (an `imported` job for its report, an offline import for nothing, a report
+   * for an earlier one of its archive that is in backoff); re-running at once would cycle every second for ever.
+   * Only a job the cycle should have moved and did not (its retry could not be recorded) brings the next cycle
+   * forward, after `schedule.retryBaseSeconds`.
+   */
   private async armRetry(): Promise<void> {
     if (!this.options.retryTimer) return;
-    const next = await this.ctx.jobs.col
-      .find({ state: { $in: ['discovered', 'downloading', 'downloaded', 'importing', 'imported'] } })
-      .sort({ nextAttemptAt: 1 })
-      .limit(1)
-      .next();
-    const outboxNext = await this.ctx.outbox.col.find({ deliveredAt: { $exists: false } }).sort({ nextAttemptAt: 1 }).limit(1).next();
+    const now = this.ctx.now();
+    const waiting = RETRYABLE_STATES;
+    const next = await this.ctx.jobs.col.find({ state: { $in: waiting }, nextAttemptAt: { $gt: now } }).sort({ nextAttemptAt: 1 }).limit(1).next();
+    const outboxNext = await this.ctx.outbox.col.find({ deliveredAt: { $exists: false }, nextAttemptAt: { $gt: now } }).sort({ nextAttemptAt: 1 }).limit(1).next();
     const times = [next?.nextAttemptAt, outboxNext?.nextAttemptAt].filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
+    const stuck = await this.ctx.jobs.col.findOne({ state: { $in: waiting }, nextAttemptAt: { $lte: now } }, { projection: { _id: 1 } });
+    if (stuck) times.push(now.getTime() + this.ctx.config.schedule.retryBaseSeconds * 1000);
     if (times.length === 0) return;
-    this.scheduleRetry(Math.max(1000, Math.min(...times) - Date.now()));
+    this.scheduleRetry(Math.max(1000, Math.min(...times) - now.getTime()));
   }
 
   private scheduleRetry(delayMs: number): void {
