@@ -39,7 +39,16 @@ export interface OutboxDoc {
   fence?: number;
 }
 
-export function reportIdFor(siteId: string, jobId: string, status: ReportStatus): string {
+/**
+ * `{siteId}:{fileName}:{status}`: one report per site, archive and status. Keyed by the archive, not the job id: two
+ * archives may share a job id (a re-run of the vendor's job), and each must be reported.
+ */
+export function reportIdFor(siteId: string, fileName: string, status: ReportStatus): string {
+  return `${siteId}:${fileName}:${status}`;
+}
+
+/** The id earlier versions gave a report (`{siteId}:{jobId}:{status}`): only read, to recognise their deliveries. */
+export function legacyReportIdFor(siteId: string, jobId: string, status: ReportStatus): string {
   return `${siteId}:${jobId}:${status}`;
 }
 

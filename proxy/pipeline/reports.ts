@@ -6,7 +6,7 @@ import type { PipelineContext } from './context.js';
 /** Builds the report for a job's current facts and puts it in the outbox (idempotent). */
 export async function enqueueReport(ctx: PipelineContext, job: JobDoc, status: ReportStatus): Promise<void> {
   const report: StatusReport = {
-    reportId: reportIdFor(job.siteId, job.jobId, status),
+    reportId: reportIdFor(job.siteId, job.fileName, status),
     serviceId: job.serviceId,
     siteId: job.siteId,
     jobId: job.jobId,

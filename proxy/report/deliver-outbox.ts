@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { errorCodeOf } from '../errors.js';
 import type { JobStore } from '../db/jobs.js';
-import { reportIdFor, type Outbox } from '../db/outbox.js';
+import { legacyReportIdFor, reportIdFor, type Outbox } from '../db/outbox.js';
 import { backoffMs } from '../pipeline/backoff.js';
 import { sendReport, type VendorEndpoint } from './send-report.js';
 
@@ -66,8 +66,10 @@ async function markReported(jobs: JobStore, fileName: string, at: Date): Promise
 export async function reconcileReported(jobs: JobStore, outbox: Outbox, siteId: string, now: Date): Promise<number> {
   let fixed = 0;
   for (const job of await jobs.list({ state: 'imported' })) {
-    const entry = await outbox.get(reportIdFor(siteId, job.jobId, 'downloaded'));
-    if (entry?.deliveredAt) {
+    const entry = await outbox.get(reportIdFor(siteId, job.fileName, 'downloaded'));
+    // A report delivered by an earlier version under its job-id key counts too, if it was for this very archive.
+    const legacy = entry ? null : await outbox.get(legacyReportIdFor(siteId, job.jobId, 'downloaded'));
+    if (entry?.deliveredAt || (legacy?.deliveredAt && legacy.fileName === job.fileName)) {
       await markReported(jobs, job.fileName, now);
       fixed++;
     }

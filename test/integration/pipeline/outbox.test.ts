@@ -48,7 +48,7 @@ describe('status reports go through the outbox', () => {
     expect((await ctx.jobs.get(fileName))?.state).toBe('reported');
     expect(receiver.reports.map((r) => r.status)).toEqual(['downloading', 'downloaded']);
     const downloaded = receiver.reports[1];
-    expect(downloaded?.reportId).toBe(`it-site:${downloaded?.jobId}:downloaded`);
+    expect(downloaded?.reportId).toBe(`it-site:${fileName}:downloaded`);
     expect(Object.values(downloaded?.recordCounts ?? {}).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 
@@ -58,5 +58,25 @@ describe('status reports go through the outbox', () => {
     expect(res.ok).toBe(true);
     expect((await ctx.jobs.get(fileName))?.state).toBe('reported');
     expect(receiver.reports.length).toBe(2);
+  });
+
+  it('reports each of two archives that share one jobId (reports are keyed by archive)', async () => {
+    const jobId = randomUUID();
+    const names: string[] = [];
+    for (const day of [2, 3]) {
+      const createdAt = new Date(Date.UTC(2026, 5, day, 3));
+      const p = await publishDayArchive({ dataDir: sshd.root, archiveKey: KEY, encryption: 'zipcrypto', serviceId: 'svc9', jobId, createdAt, seed: 'outbox', records: 60, mediaBytes: 4096 });
+      await p.completed;
+      names.push(p.fileName);
+    }
+    const res = await runSyncCycle(ctx, { loggedIgnored: new Set() });
+    expect(res.ok).toBe(true);
+    for (const name of names) {
+      expect((await ctx.jobs.get(name))?.state).toBe('reported');
+      expect(receiver.reports.filter((r) => r.fileName === name).map((r) => [r.status, r.reportId])).toEqual([
+        ['downloading', `it-site:${name}:downloading`],
+        ['downloaded', `it-site:${name}:downloaded`],
+      ]);
+    }
   });
 });
