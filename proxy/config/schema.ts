@@ -72,7 +72,7 @@ export const ConfigSchema = Type.Object(
         pollIntervalMinutes: Type.Number({ minimum: 0, default: 0, description: '0 = only the daily cycle' }),
         retryBaseSeconds: Type.Number({ minimum: 0.1, default: 30 }),
         retryMaxSeconds: Type.Number({ minimum: 1, default: 3600 }),
-        maxAttempts: Type.Integer({ minimum: 1, default: 5, description: 'Corrupt transfers (size or checksum mismatch) of one archive before it is marked failed' }),
+        maxAttempts: Type.Integer({ minimum: 1, default: 5, description: 'Corrupt transfers (size or checksum mismatch, remote file changed) of one archive before it is marked failed; transient failures never count' }),
       },
       { additionalProperties: false, default: {} },
     ),

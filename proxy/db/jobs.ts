@@ -29,7 +29,13 @@ export interface JobDoc {
   remoteSize: number;
   remoteMtimeMs: number;
   state: JobState;
+  /** Failed tries of any kind (the backoff grows with it). */
   attempts: number;
+  /**
+   * Corrupt transfers (size or checksum mismatch, or the remote file changed): the archive is marked failed after
+   * `schedule.maxAttempts` of them. Transient failures (tunnel down, database away...) never count here.
+   */
+  refetches?: number;
   nextAttemptAt: Date;
   /** Contiguous bytes of `<name>.part` known to be on disk (fsynced). */
   highWaterMark: number;
@@ -147,14 +153,17 @@ export class JobStore {
     if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
   }
 
-  /** Records a transient failure: the job keeps its state and is retried at `retryAt`. */
-  async recordRetry(fileName: string, error: Omit<JobError, 'at' | 'permanent'>, retryAt: Date, reset?: Partial<JobDoc>): Promise<JobDoc | null> {
+  /**
+   * Records a failure to retry: the job keeps its state and is retried at `retryAt`. `refetch`: a corrupt transfer,
+   * counted in `refetches` too.
+   */
+  async recordRetry(fileName: string, error: Omit<JobError, 'at' | 'permanent'>, retryAt: Date, reset?: Partial<JobDoc>, refetch = false): Promise<JobDoc | null> {
     const at = this.now();
     const guard = fenceGuard(this.fence);
     const res = await dbCall('record retry', () =>
       this.col.findOneAndUpdate(
         { _id: fileName, state: { $in: [...ACTIVE_STATES] }, ...guard.filter },
-        { $set: { ...reset, ...guard.set, error: { ...error, at, permanent: false }, nextAttemptAt: retryAt, updatedAt: at }, $inc: { attempts: 1 } },
+        { $set: { ...reset, ...guard.set, error: { ...error, at, permanent: false }, nextAttemptAt: retryAt, updatedAt: at }, $inc: refetch ? { attempts: 1, refetches: 1 } : { attempts: 1 } },
         { returnDocument: 'after', writeConcern: majority(this.wtimeoutMs) },
       ),
     );

@@ -51,7 +51,9 @@ export async function downloadArchive(
   const remote = await sftp.stat(remotePath);
   if (!remote) throw new ProxyError('SFTP_TRANSFER_FAILED', `${remotePath} is no longer on the server`);
   if (remote.size !== job.remoteSize) {
-    throw new ProxyError('REMOTE_FILE_CHANGED', `${job.fileName}: size ${job.remoteSize} → ${remote.size}`);
+    throw new ProxyError('REMOTE_FILE_CHANGED', `${job.fileName}: size ${job.remoteSize} → ${remote.size}`, {
+      details: { expectedSize: job.remoteSize, remoteSize: remote.size, remoteMtimeMs: remote.mtimeMs },
+    });
   }
   await staging.requireFree(Math.max(0, job.remoteSize - job.highWaterMark) + job.remoteSize, config.staging.minFreeBytes);
 

@@ -86,27 +86,42 @@ async function handleFailure(ctx: PipelineContext, job: JobDoc, err: unknown, lo
   if (!isProxyError(err)) log.error({ err }, 'unexpected error');
   const kind = classifyFailure(code);
   const attempts = job.attempts + 1;
-  const exhausted = kind === 'refetch' && attempts >= ctx.config.schedule.maxAttempts;
+  // Only corrupt transfers use up the budget: a flaky night of reconnects must not fail the next checksum mismatch.
+  const refetches = (job.refetches ?? 0) + (kind === 'refetch' ? 1 : 0);
+  const exhausted = kind === 'refetch' && refetches >= ctx.config.schedule.maxAttempts;
 
   if (kind === 'permanent' || exhausted) {
     // A local archive (the `import` command) is the operator's file: it stays where it is.
     const where = job.source === 'sftp' ? await ctx.staging.quarantine(ctx.staging.downloadedPath(job.fileName), job.fileName) : job.localPath;
     await ctx.staging.removeExtract(job.jobId);
-    const failed = await ctx.jobs.fail(job.fileName, { code, message: exhausted ? `${message} (after ${attempts} attempts)` : message });
+    const failed = await ctx.jobs.fail(job.fileName, { code, message: exhausted ? `${message} (after ${refetches} corrupt transfers)` : message });
     log.error({ code, err: message, quarantined: where, attempts }, 'archive failed; quarantined, reporting "failed"');
     if (failed.source === 'sftp') await enqueueReport(ctx, failed, 'failed');
     return { fileName: job.fileName, jobId: job.jobId, state: 'failed', error: { code, message } };
   }
 
   const retryAt = new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.schedule.retryBaseSeconds, ctx.config.schedule.retryMaxSeconds));
-  const reset: Partial<JobDoc> = kind === 'refetch' ? { highWaterMark: 0 } : {};
+  const reset: Partial<JobDoc> = kind === 'refetch' ? { highWaterMark: 0, ...remoteFacts(err) } : {};
   if (kind === 'refetch') await ctx.staging.retire(job.fileName, 0);
   const logFn = code === 'DB_NOT_DURABLE' ? log.warn.bind(log) : log.error.bind(log);
-  logFn({ code, err: message, attempt: attempts, retryAt }, code === 'DB_NOT_DURABLE' ? 'not durable yet; will retry' : 'step failed; will retry');
+  logFn({ code, err: message, attempt: attempts, ...(kind === 'refetch' ? { refetches } : {}), retryAt }, code === 'DB_NOT_DURABLE' ? 'not durable yet; will retry' : 'step failed; will retry');
   // The retry itself needs the database: if it is away, the job simply stays due and the next cycle tries again.
-  await ctx.jobs.recordRetry(job.fileName, { code, message }, retryAt, reset).catch((e: unknown) => {
+  await ctx.jobs.recordRetry(job.fileName, { code, message }, retryAt, reset, kind === 'refetch').catch((e: unknown) => {
     if (isProxyError(e, 'LEASE_LOST')) throw e;
     log.warn({ code: errorCodeOf(e) }, 'could not record the retry');
   });
   return { fileName: job.fileName, jobId: job.jobId, state: job.state, error: { code, message } };
+}
+
+/**
+ * REMOTE_FILE_CHANGED carries what the server has now (`details.remoteSize`, `remoteMtimeMs`): the refetch expects
+ * that, or it would fail the same way every time. The published checksum still verifies the new download.
+ */
+function remoteFacts(err: unknown): Partial<JobDoc> {
+  if (!isProxyError(err, 'REMOTE_FILE_CHANGED')) return {};
+  const d = (err.details ?? {}) as { remoteSize?: unknown; remoteMtimeMs?: unknown };
+  const out: Partial<JobDoc> = {};
+  if (typeof d.remoteSize === 'number' && Number.isSafeInteger(d.remoteSize) && d.remoteSize >= 0) out.remoteSize = d.remoteSize;
+  if (typeof d.remoteMtimeMs === 'number' && Number.isFinite(d.remoteMtimeMs)) out.remoteMtimeMs = d.remoteMtimeMs;
+  return out;
 }
