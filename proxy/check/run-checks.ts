@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import { archiveKeyProblems } from '../config/archive-key-rules.js';
 import type { Config } from '../config/schema.js';
 import { connectDatabase, redactUri } from '../db/connect.js';
+import { majority } from '../db/write-concern.js';
 import { errorCodeOf } from '../errors.js';
 import { Staging } from '../pipeline/staging.js';
 import { probeVendor } from '../report/send-report.js';
 import { sftpTargetFrom } from '../services.js';
 import { openSftp } from '../sftp/connect.js';
-import { leaseReport, replicaSetReport } from './replica-set.js';
+import { readReplicaSetHealth } from '../ha/replica-set-health.js';
+import { durabilityLine, leaseReport, replicaSetLine } from './replica-set.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
 export interface CheckLine { name: string; status: CheckStatus; detail: string }
@@ -86,16 +88,19 @@ async function checkSftp(config: Config, log: Logger): Promise<CheckLine[]> {
   }
 }
 
-async function checkDatabase(config: Config, log: Logger): Promise<CheckLine[]> {
+/** The database lines of `check` (exported for tests). */
+export async function checkDatabase(config: Config, log: Logger): Promise<CheckLine[]> {
   let conn: Awaited<ReturnType<typeof connectDatabase>> | undefined;
   try {
     conn = await connectDatabase({ uri: config.mongodb.uri, database: config.mongodb.database, ...(config.mongodb.password ? { password: config.mongodb.password } : {}), writeConcernTimeoutMs: config.mongodb.writeConcernTimeoutMs, serverSelectionTimeoutMs: 5000 }, log);
     const hello = await conn.db.admin().command({ buildInfo: 1 });
     const lines: CheckLine[] = [{ name: 'mongodb reachable', status: 'PASS', detail: `${redactUri(config.mongodb.uri)} (server ${String(hello.version)})` }];
-    lines.push(await replicaSetReport(conn.db));
+    const health = await readReplicaSetHealth(conn.db, 10_000);
+    lines.push(replicaSetLine(health));
+    lines.push(durabilityLine(health, config.mongodb.allowSingleNode));
     if (config.ha.enabled) lines.push(await leaseReport(conn.db, config.siteId));
     try {
-      await conn.db.collection('proxy.check').updateOne({ _id: 'majority-write' as unknown as never }, { $set: { at: new Date() } }, { upsert: true, writeConcern: { w: 'majority', wtimeoutMS: config.mongodb.writeConcernTimeoutMs } });
+      await conn.db.collection('proxy.check').updateOne({ _id: 'majority-write' as unknown as never }, { $set: { at: new Date() } }, { upsert: true, writeConcern: majority(config.mongodb.writeConcernTimeoutMs) });
       lines.push({ name: 'mongodb majority write', status: 'PASS', detail: `acknowledged within ${config.mongodb.writeConcernTimeoutMs} ms` });
     } catch (err) {
       lines.push({ name: 'mongodb majority write', status: 'FAIL', detail: `${(err as Error).message} (a data-bearing member may be down: see docs/operations.md)` });

@@ -47,6 +47,10 @@ export const ConfigSchema = Type.Object(
         database: Type.String({ minLength: 1, maxLength: 38, pattern: '^[^/\\\\. "$*<>:|?]+$', default: 'retention' }),
         writeConcernTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
         batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+        allowSingleNode: Type.Boolean({
+          default: false,
+          description: 'Accept a database where a write is durable on one server only (standalone, one-member replica set, write majority of 1): `check` then WARNs instead of FAILing',
+        }),
       },
       { additionalProperties: false },
     ),

@@ -45,7 +45,7 @@ const TRANSIENT_SERVER_CODES = new Set([
 const WRITE_CONCERN_FAILED = 64;
 
 /**
- * MongoClient connected to `cfg.uri`, with write concern `{ w: 'majority', wtimeoutMS }` and retryable writes.
+ * MongoClient connected to `cfg.uri`, with write concern `{ w: 'majority', j: true, wtimeoutMS }` and retryable writes.
  * A separately given password is passed as client auth option (the URI must name the user), never logged.
  * The returned Db reads with readConcern 'majority' when the server is a replica set member (FerretDB is not).
  */
@@ -53,7 +53,7 @@ export async function connectDatabase(cfg: DatabaseConfig, log: Logger): Promise
   const dbLog = log.child({ component: 'db' });
   const options: MongoClientOptions = {
     retryWrites: true,
-    writeConcern: { w: 'majority', wtimeoutMS: cfg.writeConcernTimeoutMs },
+    writeConcern: { w: 'majority', journal: true, wtimeoutMS: cfg.writeConcernTimeoutMs },
     serverSelectionTimeoutMS: cfg.serverSelectionTimeoutMs ?? 30_000,
     ...(cfg.appName === undefined ? {} : { appName: cfg.appName }),
   };

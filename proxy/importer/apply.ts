@@ -1,6 +1,7 @@
 import type { Db, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { databaseError } from '../db/connect.js';
+import { majority } from '../db/write-concern.js';
 import { ProxyError } from '../errors.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
 import { writeMediaFiles } from './media-writer.js';
@@ -39,7 +40,7 @@ const DEFAULT_BATCH_SIZE = 1000;
 const MAX_WRITES_IN_FLIGHT = 2;
 
 /**
- * Phase two of an import: writes what `planImport` checked. Every write uses `{ w: 'majority', wtimeoutMS }`; a write
+ * Phase two of an import: writes what `planImport` checked. Every write uses `{ w: 'majority', j: true, wtimeoutMS }`; a write
  * concern failure throws DB_NOT_DURABLE, a lost connection DB_UNAVAILABLE. Running it again for the same archive
  * changes nothing (records are upserted by `_id` with deterministic content; media are keyed by archive path).
  */
@@ -52,7 +53,7 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   }
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ProxyError('VALIDATION', `batchSize must be a positive integer, got ${batchSize}`);
-  const writeConcern: WriteConcernSettings = { w: 'majority', wtimeoutMS: options.wtimeoutMs };
+  const writeConcern: WriteConcernSettings = majority(options.wtimeoutMs);
   const progress = { records: 0, files: 0 };
   const report = (): void => options.onProgress?.({ ...progress });
 

@@ -76,7 +76,8 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
       retention_proxy_staging_min_free_bytes: 0,
       retention_proxy_portal_host: '127.0.0.1',
       retention_proxy_portal_port: portalPort,
-      retention_proxy_config_extra: { sftp: { settleSeconds: 0.2 } },
+      // The test database is one server (FerretDB, or a one-member set): accepted explicitly, as the single-VM layout does.
+      retention_proxy_config_extra: { sftp: { settleSeconds: 0.2 }, mongodb: { allowSingleNode: true } },
       retention_proxy_archive_key: ARCHIVE_KEY,
       retention_proxy_sftp_private_key: clientKey,
       retention_proxy_vendor_signing_secret: SIGNING_SECRET,

@@ -67,6 +67,7 @@ mongodb:
   uri: "${inject('mongoUri')}"
   database: ${opts.dbName}
   writeConcernTimeoutMs: 10000
+  allowSingleNode: true
 vendor:
   statusUrl: ${h.sim.statusUrl}
   signingSecret: ${SIGNING_SECRET}
