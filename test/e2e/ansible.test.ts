@@ -84,7 +84,7 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     };
     // Secrets the way docs/install.md tells customers to keep them: an Ansible Vault file.
     await writeFile(join(work, 'vault-pass'), 'ci-vault-password\n', { mode: 0o600 });
-    await writeFile(join(work, 'vault.yml'), JSON.stringify(vars, null, 2));
+    await writeFile(join(work, 'vault.yml'), JSON.stringify(vars, null, 2), { mode: 0o600 });
     const enc = await run(tools.vault, ['encrypt', '--vault-password-file', join(work, 'vault-pass'), join(work, 'vault.yml')], { env });
     expect(enc.code, enc.out).toBe(0);
     expect(await readFile(join(work, 'vault.yml'), 'utf8')).toMatch(/^\$ANSIBLE_VAULT;/);

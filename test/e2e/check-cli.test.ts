@@ -22,7 +22,7 @@ describe('retention-proxy check', () => {
   /** Runs check with a copy of the config changed by `edit`; returns the exit code and the lines by name. */
   async function check(edit: (yaml: string) => string = (y) => y): Promise<{ code: number | null; lines: Map<string, CheckLine> }> {
     const path = join(setup.dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
-    await writeFile(path, edit(await readFile(setup.configPath, 'utf8')));
+    await writeFile(path, edit(await readFile(setup.configPath, 'utf8')), { mode: 0o600 });
     const res = await runCli(['check', '--json', '--config', path], { timeoutMs: 60_000 });
     const lines = JSON.parse(res.stdout) as CheckLine[];
     return { code: res.code, lines: new Map(lines.map((l) => [l.name, l])) };

@@ -36,18 +36,18 @@ describe('retention-proxy user add|list|passwd, and run with portal.adminPasswor
 
   it('adds, lists and re-keys accounts; refuses duplicates and weak passwords with their codes', async () => {
     const pw = join(setup.dir, 'auditor.password');
-    await writeFile(pw, 'Auditor-Pass-1\n');
+    await writeFile(pw, 'Auditor-Pass-1\n', { mode: 0o600 });
     const add = await runCli(['user', 'add', '--username', 'alice', '--role', 'auditor', '--password-file', pw, '--config', setup.configPath]);
     expect(add.code, add.stderr).toBe(0);
     const dup = await runCli(['user', 'add', '--username', 'alice', '--role', 'auditor', '--password-file', pw, '--config', setup.configPath]);
     expect(dup.code).not.toBe(0);
     expect(dup.stderr).toContain('USER_EXISTS');
-    await writeFile(join(setup.dir, 'weak'), 'weakpass\n');
+    await writeFile(join(setup.dir, 'weak'), 'weakpass\n', { mode: 0o600 });
     const weak = await runCli(['user', 'add', '--username', 'bob', '--role', 'auditor', '--password-file', join(setup.dir, 'weak'), '--config', setup.configPath]);
     expect(weak.stderr).toContain('PASSWORD_WEAK');
     const badRole = await runCli(['user', 'add', '--username', 'bob', '--role', 'root', '--password-file', pw, '--config', setup.configPath]);
     expect([badRole.code, badRole.stderr.includes('USAGE')]).toEqual([2, true]);
-    await writeFile(pw, 'Auditor-Pass-2\n');
+    await writeFile(pw, 'Auditor-Pass-2\n', { mode: 0o600 });
     const passwd = await runCli(['user', 'passwd', '--username', 'alice', '--password-file', pw, '--config', setup.configPath]);
     expect(passwd.code, passwd.stderr).toBe(0);
     const list = await runCli(['user', 'list', '--json', '--config', setup.configPath]);

@@ -78,6 +78,7 @@ schedule:
   retryBaseSeconds: 0.1
   retryMaxSeconds: 1
 ${opts.extra ?? ''}`,
+    { mode: 0o600 }, // it holds the vendor signing secret
   );
   return { configPath, stagingDir, dbName: opts.dbName, siteId: opts.siteId, dir };
 }

@@ -121,7 +121,7 @@ export async function startSshd(options?: { root?: string }): Promise<SshdHandle
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    await writeFile(join(dir, 'sshd_config'), configText(dir, root, port, username, isRoot));
+    await writeFile(join(dir, 'sshd_config'), configText(dir, root, port, username, isRoot), { mode: 0o600 });
     const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -18,7 +18,7 @@ vendor: { statusUrl: "http://127.0.0.1:9/retention/v1/status", signingSecret: s3
 async function withFile(text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'rp-config-'));
   const path = join(dir, 'config.yaml');
-  await writeFile(path, text);
+  await writeFile(path, text, { mode: 0o600 });
   return path;
 }
 
@@ -64,8 +64,8 @@ describe('loadConfig', () => {
 
   it('reads secrets from files, including systemd credentials by bare name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rp-cred-'));
-    await writeFile(join(dir, 'archive-key'), 'From-File-9\n');
-    await writeFile(join(dir, 'sftp-key'), 'PRIVATE KEY TEXT');
+    await writeFile(join(dir, 'archive-key'), 'From-File-9\n', { mode: 0o600 });
+    await writeFile(join(dir, 'sftp-key'), 'PRIVATE KEY TEXT', { mode: 0o600 });
     const text = minimal.replace('archive: { key: "Secr3t-Key" }', 'archive: { keyFile: archive-key }');
     const config = await loadConfig({
       path: await withFile(text),
