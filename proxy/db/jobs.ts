@@ -69,7 +69,8 @@ export class JobStore {
     db: Db,
     private readonly wtimeoutMs: number,
     private readonly now: () => Date = () => new Date(),
-    private readonly fence?: Fence,
+    /** HA: the leader's fence, also for the data writes of the jobs (see importer/media-writer.ts). */
+    readonly fence?: Fence,
   ) {
     this.col = db.collection<JobDoc>(JOBS_COLLECTION);
   }

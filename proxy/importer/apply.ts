@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { databaseError } from '../db/connect.js';
 import { majority } from '../db/write-concern.js';
 import { ProxyError } from '../errors.js';
+import type { Fence } from '../ha/lease.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
@@ -20,6 +21,8 @@ export interface ImportOptions {
   /** wtimeoutMS of the majority write concern used for every write. */
   wtimeoutMs: number;
   log: Logger;
+  /** HA: the leader's fence; media writes that delete or overwrite are conditioned on it (media-writer.ts). */
+  fence?: Fence;
   signal?: AbortSignal;
   onProgress?: (p: { records: number; files: number }) => void;
 }
@@ -71,6 +74,7 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   });
   const media = await writeMediaFiles(db, dir, plan.binaries, job, {
     writeConcern,
+    ...(options.fence ? { fence: options.fence } : {}),
     log,
     ...(options.signal ? { signal: options.signal } : {}),
     onFile: () => {

@@ -1,13 +1,13 @@
-import { createReadStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { GridFSBucket, type Db, type ObjectId, type WriteConcernSettings } from 'mongodb';
+import type { Collection, Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { databaseError } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
+import { fenceGuard, throwIfFenced } from '../ha/fence.js';
+import type { Fence } from '../ha/lease.js';
 import { MEDIA_BUCKET, MEDIA_UPLOADS as UPLOADS, contentTypeFor } from './entry-mapping.js';
 import { FileDigest } from './file-digest.js';
+import { uploadGridFs, verifying } from './gridfs-upload.js';
 import { checkDigest, entryFile, type PlannedFile } from './plan.js';
 
 const MAX_ROUNDS = 5;
@@ -27,10 +27,18 @@ interface UploadMarker {
   jobId: string;
   archive: string;
   startedAt: Date;
+  /** HA: token of the leader that started the upload. */
+  fence?: number;
 }
 
 export interface MediaWriteOptions {
   writeConcern: WriteConcernSettings;
+  /**
+   * HA: the leader's fence. Every write that deletes or overwrites data (a files document replaced, chunks cleaned
+   * up, the upload marker) is conditioned on it in the database, and chunks carry the token, so a deposed leader that
+   * wakes up mid-upload can neither delete nor overwrite what the new leader stored.
+   */
+  fence?: Fence;
   log: Logger;
   signal?: AbortSignal;
   onFile: () => void;
@@ -61,10 +69,10 @@ export async function writeMediaFiles(
   job: { jobId: string; archive: string },
   opts: MediaWriteOptions,
 ): Promise<MediaWriteResult> {
-  const bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET, writeConcern: opts.writeConcern });
   // Our media ids are archive paths (strings), not ObjectIds.
   const filesColl = db.collection<{ _id: string; metadata?: Partial<MediaMetadata> }>(`${MEDIA_BUCKET}.files`);
-  const chunksColl = db.collection<{ files_id: string }>(`${MEDIA_BUCKET}.chunks`);
+  const chunksColl = db.collection<{ files_id: string; fence?: number }>(`${MEDIA_BUCKET}.chunks`);
+  let indexed = false;
   const uploads = db.collection<UploadMarker>(`${MEDIA_BUCKET}.${UPLOADS}`);
   const result: MediaWriteResult = { files: 0, bytes: 0, uploaded: 0, skipped: 0 };
 
@@ -81,6 +89,8 @@ export async function writeMediaFiles(
         opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file kept: the stored one comes from a newer archive');
         return 'skipped';
       }
+      // LEASE_LOST here when this node knows it is no longer the leader; the filters below catch the rest.
+      const guard = fenceGuard(opts.fence);
       if (existing) {
         // Files document first: a crash in between leaves orphan chunks, which the clean-up below removes on any run.
         const judged = { _id: entry.path, 'metadata.sha256': existingMeta?.sha256 ?? { $exists: false }, 'metadata.archive': existingMeta?.archive ?? { $exists: false } };
@@ -91,14 +101,27 @@ export async function writeMediaFiles(
         }
         opts.log.info({ entry: entry.path, storedFrom: existingMeta?.archive }, 'media file replaced by this archive');
       }
-      const interrupted = await uploads.findOneAndUpdate(
-        { _id: entry.path },
-        { $set: { jobId: job.jobId, archive: job.archive, startedAt: new Date() } },
-        { upsert: true, writeConcern: opts.writeConcern },
-      );
-      if (existing || interrupted) await chunksColl.deleteMany({ files_id: entry.path }, { writeConcern: opts.writeConcern });
-      await upload(bucket, dir, entry, job, opts.signal);
-      await uploads.deleteOne({ _id: entry.path }, { writeConcern: opts.writeConcern });
+      // The marker is fenced: a newer leader's marker is never taken over (the upsert then fails on _id).
+      const interrupted = await uploads
+        .findOneAndUpdate(
+          { _id: entry.path, ...guard.filter },
+          { $set: { jobId: job.jobId, archive: job.archive, startedAt: new Date(), ...guard.set } },
+          { upsert: true, writeConcern: opts.writeConcern },
+        )
+        .catch(async (err: unknown) => {
+          await throwIfFenced(uploads, entry.path, guard);
+          throw err;
+        });
+      // Only chunks written by this leader or an older one (or before HA): a newer leader's are never deleted.
+      if (existing || interrupted) await chunksColl.deleteMany({ files_id: entry.path, ...guard.filter }, { writeConcern: opts.writeConcern });
+      if (!indexed) {
+        await chunksColl.createIndex({ files_id: 1, n: 1 }, { unique: true, name: 'files_id_1_n_1' });
+        await filesColl.createIndex({ filename: 1, uploadDate: 1 }, { name: 'filename_1_uploadDate_1' });
+        indexed = true;
+      }
+      await upload(chunksColl as unknown as Collection, filesColl as unknown as Collection, dir, entry, job, guard.set, opts);
+      const done = await uploads.deleteOne({ _id: entry.path, ...guard.filter }, { writeConcern: opts.writeConcern });
+      if (done.deletedCount === 0) await throwIfFenced(uploads, entry.path, guard);
       return 'uploaded';
     }
   };
@@ -120,7 +143,15 @@ export async function writeMediaFiles(
   return result;
 }
 
-async function upload(bucket: GridFSBucket, dir: string, entry: PlannedFile, job: { jobId: string; archive: string }, signal?: AbortSignal): Promise<void> {
+async function upload(
+  chunks: Collection,
+  files: Collection,
+  dir: string,
+  entry: PlannedFile,
+  job: { jobId: string; archive: string },
+  chunkFields: Document,
+  opts: MediaWriteOptions,
+): Promise<void> {
   const metadata: MediaMetadata = {
     sha256: entry.sha256.toLowerCase(),
     size: entry.size,
@@ -131,23 +162,15 @@ async function upload(bucket: GridFSBucket, dir: string, entry: PlannedFile, job
   const digest = new FileDigest({ sha256: false });
   // Checks the bytes against extraction's size and CRC-32 before the end reaches GridFS, so a changed file never gets a
   // files doc (its SHA-256, in the metadata, is the one the import plan computed from the same staged file).
-  const verify = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      digest.update(chunk);
-      cb(null, chunk);
-    },
-    flush(cb: TransformCallback) {
-      try {
-        checkDigest(entry, digest);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
+  await uploadGridFs(chunks, files, {
+    id: entry.path,
+    path: entryFile(dir, entry.path),
+    metadata: { ...metadata },
+    chunkFields,
+    verify: verifying((chunk) => digest.update(chunk), () => checkDigest(entry, digest)),
+    writeConcern: opts.writeConcern,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  // The driver types GridFS ids as ObjectId but stores any BSON value; ours is the archive path.
-  const out = bucket.openUploadStreamWithId(entry.path as unknown as ObjectId, entry.path, { metadata });
-  await pipeline(createReadStream(entryFile(dir, entry.path)), verify, out, ...(signal ? [{ signal }] : []));
 }
 
 /**

@@ -30,6 +30,7 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
     log.info({ recordFiles: plan.recordFiles.length, records: plan.totalRecords, binaries: plan.binaries.length }, 'records verified; importing');
     const result = await applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
       batchSize: config.mongodb.batchSize,
+      ...(ctx.jobs.fence ? { fence: ctx.jobs.fence } : {}),
       wtimeoutMs: config.mongodb.writeConcernTimeoutMs,
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
