@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { BSON } from 'mongodb';
 import type { StatusReport } from '../../proxy/vendor-sim/types.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { expectedCounts, presentCounts, recordIdsOf } from '../helpers/archive-records.js';
+import { expectedCounts, mediaOf, mediaProblems, presentCounts, recordIdsOf } from '../helpers/archive-records.js';
 import { ARCHIVE_KEY, startSim, writeProxyConfig, type SimHandle } from '../helpers/scenario.js';
 
 /**
  * SIGKILL `sync --once` at random points, restart it until it completes, and prove that every record is in
- * the database exactly once and every archive was reported "downloaded" exactly once, never before its
- * import was durable (the simulator checks the database at the moment each "downloaded" report arrives).
+ * the database exactly once, every media file is in GridFS with the bytes the archive holds, and every archive was
+ * reported "downloaded" (one report, repeats byte-identical), never before its import was durable: the simulator
+ * checks the records and every media file at the moment each delivery of "downloaded" arrives, repeats included.
  */
 const TRIALS = Number(process.env.CRASH_TRIALS ?? 30);
 
@@ -34,6 +35,9 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
   const union: Record<string, number> = {};
   const violations: string[] = [];
   const dbOfSite = new Map<string, string>();
+  /** Media of each archive (path → sha256, read with 7z), and the "downloaded" deliveries checked on arrival. */
+  const mediaOfArchive = new Map<string, Map<string, string>>();
+  const checkedDeliveries = new Map<string, number>();
 
   beforeAll(async () => {
     h = await startSim({
@@ -47,6 +51,11 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
         if (JSON.stringify(sortKeys(got)) !== JSON.stringify(sortKeys(want))) {
           violations.push(`${report.siteId} ${report.fileName}: "downloaded" arrived with ${JSON.stringify(got)} present, expected ${JSON.stringify(want)}`);
         }
+        for (const p of await mediaProblems(client.db(dbName), mediaOfArchive.get(report.fileName) ?? new Map<string, string>())) {
+          violations.push(`${report.siteId} ${report.fileName}: "downloaded" arrived with media ${p}`);
+        }
+        const key = `${report.siteId} ${report.fileName}`;
+        checkedDeliveries.set(key, (checkedDeliveries.get(key) ?? 0) + 1);
       },
     });
     client = await MongoClient.connect(inject('mongoUri'));
@@ -54,6 +63,7 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
     for (let d = 0; d < 2; d++) {
       const p = await h.sim.publishDay({ date: new Date(base + d * 86_400_000), records: 600, mediaBytes: 512 * 1024, layout: d === 0 ? 'lines' : 'array' });
       idsOf.set(p.fileName, await recordIdsOf(join(h.dir, 'outbox', p.fileName), ARCHIVE_KEY));
+      mediaOfArchive.set(p.fileName, await mediaOf(join(h.dir, 'outbox', p.fileName), ARCHIVE_KEY));
     }
     const all = new Map<string, Set<string>>();
     for (const ids of idsOf.values()) for (const [c, list] of ids) for (const id of list) (all.get(c) ?? all.set(c, new Set()).get(c))?.add(BSON.EJSON.stringify(id));
@@ -68,6 +78,7 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
     let rng = 0x2f6b1d;
     const random = (): number => ((rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const kills: string[] = [];
+    let deliveries = 0;
 
     for (let i = 0; i < TRIALS; i++) {
       const siteId = `crash-${i}`;
@@ -98,15 +109,20 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
       for (const [c, n] of Object.entries(union)) expect(await db.collection(c).countDocuments(), `trial ${i} ${c}`).toBe(n);
       for (const [fileName, ids] of idsOf) {
         expect(sortKeys(await presentCounts(db, ids)), `trial ${i} ${fileName}`).toEqual(sortKeys(expectedCounts(ids)));
+        expect(await mediaProblems(db, mediaOfArchive.get(fileName) ?? new Map<string, string>()), `trial ${i} ${fileName}: media`).toEqual([]);
+        // Every delivery the vendor received (repeats after a kill included), not distinct report ids.
         const downloaded = h.sim.reports().filter((r) => r.siteId === siteId && r.fileName === fileName && r.status === 'downloaded');
-        expect(new Set(downloaded.map((r) => r.reportId)).size, `trial ${i}: one "downloaded" report for ${fileName}`).toBe(1);
+        expect(downloaded.length, `trial ${i}: "downloaded" delivered for ${fileName}`).toBeGreaterThanOrEqual(1);
+        expect(new Set(downloaded.map((r) => JSON.stringify(r))).size, `trial ${i}: every delivery for ${fileName} is the same report`).toBe(1);
+        expect(checkedDeliveries.get(`${siteId} ${fileName}`), `trial ${i}: each delivery for ${fileName} checked on arrival`).toBe(downloaded.length);
+        deliveries += downloaded.length;
       }
       await db.dropDatabase();
     }
     expect(violations).toEqual([]);
     // The trials must really have interrupted work, not just started and stopped.
     expect(kills.filter((k) => k !== 'not killed').length).toBeGreaterThanOrEqual(Math.floor(TRIALS * 0.6));
-    console.log(`crash trials: ${TRIALS}; kill points: ${JSON.stringify(countBy(kills))}`);
+    console.log(`crash trials: ${TRIALS}; kill points: ${JSON.stringify(countBy(kills))}; "downloaded" deliveries ${deliveries} for ${TRIALS * idsOf.size} archives`);
   });
 });
 

@@ -4,7 +4,7 @@ import { BSON, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { LeaseHistoryDoc } from '../../proxy/ha/lease-store.js';
 import type { StatusReport } from '../../proxy/vendor-sim/types.js';
-import { expectedCounts, presentCounts, recordIdsOf } from '../helpers/archive-records.js';
+import { expectedCounts, mediaOf, mediaProblems, presentCounts, recordIdsOf } from '../helpers/archive-records.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { ARCHIVE_KEY, startSim, writeProxyConfig, type ProxySetup, type SimHandle } from '../helpers/scenario.js';
@@ -12,8 +12,8 @@ import { ARCHIVE_KEY, startSim, writeProxyConfig, type ProxySetup, type SimHandl
 /**
  * The HA pair: two `retention-proxy run` daemons (same siteId, own staging directories) on one database and one vendor
  * simulator. The leader is SIGKILLed twice mid-work (during a download, then during an import) and restarted as the
- * follower. Every archive must end imported exactly once and reported "downloaded" once, never before its records
- * were in the database, and the recorded lease terms must show strictly increasing tokens and terms that never overlap.
+ * follower. Every archive must end imported exactly once with every media file's bytes in GridFS, and reported
+ * "downloaded" (one report, repeats byte-identical), never before its records and media were in the database, and the recorded lease terms must show strictly increasing tokens and terms that never overlap.
  */
 const SITE = 'ha-pair';
 const DB = 'e2e_ha_pair';
@@ -27,6 +27,9 @@ describe('HA pair: leader killed twice', () => {
   const union: Record<string, number> = {};
   const violations: string[] = [];
   const daemons: Daemon[] = [];
+  /** Media of each archive (path → sha256, read with 7z), and the "downloaded" deliveries checked on arrival. */
+  const mediaOfArchive = new Map<string, Map<string, string>>();
+  const checkedDeliveries = new Map<string, number>();
 
   beforeAll(async () => {
     client = await MongoClient.connect(inject('mongoUri'));
@@ -38,12 +41,15 @@ describe('HA pair: leader killed twice', () => {
         if (!ids) return;
         const got = await presentCounts(client.db(DB), ids);
         if (JSON.stringify(got) !== JSON.stringify(expectedCounts(ids))) violations.push(`${report.fileName}: "downloaded" arrived with ${JSON.stringify(got)} present`);
+        for (const p of await mediaProblems(client.db(DB), mediaOfArchive.get(report.fileName) ?? new Map<string, string>())) violations.push(`${report.fileName}: "downloaded" arrived with media ${p}`);
+        checkedDeliveries.set(report.fileName, (checkedDeliveries.get(report.fileName) ?? 0) + 1);
       },
     });
     const base = Date.UTC(2026, 9, 10, 3, 0, 0);
     for (let d = 0; d < ARCHIVES; d++) {
       const p = await h.sim.publishDay({ date: new Date(base + d * 86_400_000), records: 300, mediaBytes: 384 * 1024, layout: d % 2 ? 'array' : 'lines' });
       idsOf.set(p.fileName, await recordIdsOf(join(h.dir, 'outbox', p.fileName), ARCHIVE_KEY));
+      mediaOfArchive.set(p.fileName, await mediaOf(join(h.dir, 'outbox', p.fileName), ARCHIVE_KEY));
     }
     const all = new Map<string, Set<string>>();
     for (const ids of idsOf.values()) for (const [c, list] of ids) for (const id of list) (all.get(c) ?? all.set(c, new Set()).get(c))?.add(BSON.EJSON.stringify(id));
@@ -168,8 +174,12 @@ describe('HA pair: leader killed twice', () => {
     for (const [c, n] of Object.entries(union)) expect(await db.collection(c).countDocuments(), c).toBe(n);
     for (const [fileName, ids] of idsOf) {
       expect(await presentCounts(db, ids), fileName).toEqual(expectedCounts(ids));
+      expect(await mediaProblems(db, mediaOfArchive.get(fileName) ?? new Map<string, string>()), `${fileName}: media`).toEqual([]);
+      // Every delivery the vendor received (repeats after a kill included), not distinct report ids.
       const downloaded = h.sim.reports().filter((r) => r.siteId === SITE && r.fileName === fileName && r.status === 'downloaded');
-      expect(new Set(downloaded.map((r) => r.reportId)).size, `one "downloaded" report for ${fileName}`).toBe(1);
+      expect(downloaded.length, `"downloaded" delivered for ${fileName}`).toBeGreaterThanOrEqual(1);
+      expect(new Set(downloaded.map((r) => JSON.stringify(r))).size, `every delivery for ${fileName} is the same report`).toBe(1);
+      expect(checkedDeliveries.get(fileName), `each delivery for ${fileName} checked on arrival`).toBe(downloaded.length);
       expect(h.sim.backupLog().find((r) => r.siteId === SITE && r.fileName === fileName)?.statusText).toBe('Data Downloaded');
     }
     expect(violations).toEqual([]);

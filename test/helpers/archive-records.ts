@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { BSON, type Db } from 'mongodb';
+import { BSON, type Binary, type Db } from 'mongodb';
 import { collectionForEntry } from '../../proxy/importer/index.js';
 
 const run = promisify(execFile);
@@ -37,4 +38,59 @@ export async function presentCounts(db: Db, ids: Map<string, unknown[]>): Promis
 
 export function expectedCounts(ids: Map<string, unknown[]>): Record<string, number> {
   return Object.fromEntries([...ids].map(([c, l]) => [c, new Set(l.map((x) => BSON.EJSON.stringify(x))).size]));
+}
+
+/**
+ * Every binary of an archive (the entries that are not record files nor the manifest) with the hex SHA-256 of its bytes,
+ * read independently of our code: `7z x` and node's hash.
+ */
+export async function mediaOf(zipPath: string, key: string): Promise<Map<string, string>> {
+  const dir = await mkdtemp(join(tmpdir(), 'rp-media-'));
+  try {
+    await run('7z', ['x', '-y', `-p${key}`, `-o${dir}`, zipPath]);
+    const out = new Map<string, string>();
+    for (const file of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      if (!file.isFile()) continue;
+      const path = relative(dir, join(file.parentPath, file.name)).split('\\').join('/');
+      if (path === 'manifest.json' || collectionForEntry(path)) continue;
+      out.set(path, createHash('sha256').update(await readFile(join(dir, path))).digest('hex'));
+    }
+    return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What is wrong with the stored media of an archive: missing from GridFS, chunks missing or extra, or bytes that hash to
+ * something else. Reads the GridFS layout directly (two queries, so it is quick enough to run while a report waits).
+ */
+export async function mediaProblems(db: Db, media: Map<string, string>): Promise<string[]> {
+  const paths = [...media.keys()];
+  const files = new Map<string, { length: number; chunkSize: number }>();
+  for (const f of await db.collection<{ _id: string; length: number; chunkSize: number }>('media.files').find({ _id: { $in: paths } }).toArray()) files.set(f._id, f);
+  const chunks = new Map<string, Map<number, Buffer>>();
+  for await (const c of db.collection<{ files_id: string; n: number; data: Binary }>('media.chunks').find({ files_id: { $in: paths } }, { projection: { files_id: 1, n: 1, data: 1 } })) {
+    const of = chunks.get(c.files_id) ?? chunks.set(c.files_id, new Map()).get(c.files_id);
+    of?.set(c.n, Buffer.from(c.data.buffer));
+  }
+  const problems: string[] = [];
+  for (const [path, sha256] of media) {
+    const file = files.get(path);
+    if (!file) {
+      problems.push(`${path}: no files document`);
+      continue;
+    }
+    const parts = chunks.get(path) ?? new Map<number, Buffer>();
+    const expected = Math.ceil(file.length / file.chunkSize);
+    if (parts.size !== expected) {
+      problems.push(`${path}: ${parts.size} chunks, ${expected} expected`);
+      continue;
+    }
+    const hash = createHash('sha256');
+    for (let n = 0; n < expected; n++) hash.update(parts.get(n) ?? Buffer.alloc(0));
+    const got = hash.digest('hex');
+    if (got !== sha256) problems.push(`${path}: bytes hash to ${got}, the archive's to ${sha256}`);
+  }
+  return problems;
 }

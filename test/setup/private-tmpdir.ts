@@ -15,11 +15,11 @@ const previous = process.env.TMPDIR;
 const dir = mkdtempSync(join(outer, 'rp-test-'));
 chmodSync(dir, 0o711);
 process.env.TMPDIR = dir;
-process.env.RETENTION_PROXY_TEST_TMPDIR = dir;
+process.env.RP_TEST_TMPDIR = dir;
 
 afterAll(() => {
   if (previous === undefined) delete process.env.TMPDIR;
   else process.env.TMPDIR = previous;
-  delete process.env.RETENTION_PROXY_TEST_TMPDIR;
+  delete process.env.RP_TEST_TMPDIR;
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });

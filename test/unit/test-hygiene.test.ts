@@ -13,7 +13,7 @@ const run = promisify(execFile);
 describe('test hygiene', () => {
   it('runs each test file in a private temporary folder (mode 0711) of its own', async () => {
     const here = tmpdir();
-    expect(here).toBe(process.env.RETENTION_PROXY_TEST_TMPDIR);
+    expect(here).toBe(process.env.RP_TEST_TMPDIR);
     expect(basename(here)).toMatch(/^rp-test-/);
     expect((await stat(here)).mode & 0o777).toBe(0o711);
   });
@@ -23,7 +23,7 @@ describe('test hygiene', () => {
     try {
       // load-config.test.ts writes configurations and key files into os.tmpdir().
       await run('npx', ['vitest', 'run', '--project', 'unit', 'test/unit/config/load-config.test.ts'], {
-        cwd: ROOT, env: { ...process.env, TMPDIR: outer, RETENTION_PROXY_TEST_TMPDIR: '' }, timeout: 120_000,
+        cwd: ROOT, env: { ...process.env, TMPDIR: outer, RP_TEST_TMPDIR: '' }, timeout: 120_000,
       });
       expect(await readdir(outer)).toEqual([]);
     } finally {
