@@ -119,6 +119,7 @@ export async function writeMediaFiles(
         await filesColl.createIndex({ filename: 1, uploadDate: 1 }, { name: 'filename_1_uploadDate_1' });
         indexed = true;
       }
+      opts.log.debug({ entry: entry.path, bytes: entry.size }, 'media upload started');
       await upload(chunksColl as unknown as Collection, filesColl as unknown as Collection, dir, entry, job, guard.set, opts);
       const done = await uploads.deleteOne({ _id: entry.path, ...guard.filter }, { writeConcern: opts.writeConcern });
       if (done.deletedCount === 0) await throwIfFenced(uploads, entry.path, guard);
