@@ -25,6 +25,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'ARCHIVE_SYMLINK':
     case 'ARCHIVE_OVERLAPPING_ENTRIES':
     case 'ARCHIVE_DUPLICATE_ENTRY':
+    case 'ARCHIVE_NAME_AMBIGUOUS':
     case 'ARCHIVE_RATIO_EXCEEDED':
     case 'ARCHIVE_TOO_LARGE':
     case 'ARCHIVE_TOO_MANY_ENTRIES':
