@@ -29,6 +29,7 @@ export const ERRORS = {
   ARCHIVE_DEST_NOT_EMPTY: { status: 500, message: 'Extraction directory is not empty' },
   MANIFEST_INVALID: { status: 422, message: 'manifest.json is not valid' },
   MANIFEST_MISMATCH: { status: 422, message: 'Archive content does not match manifest.json' },
+  MANIFEST_MISSING: { status: 422, message: 'Archive has no manifest.json, and archive.requireManifest is on' },
   RECORD_INVALID: { status: 422, message: 'A record file is not valid MongoDB Extended JSON' },
 
   // SFTP transfer

@@ -34,6 +34,7 @@ export const ConfigSchema = Type.Object(
       {
         key: secret('The Archive Key set in the vendor dashboard'),
         allowUnencrypted: Type.Boolean({ default: false, description: 'Accept archives that are not encrypted (a downgrade)' }),
+        requireManifest: Type.Boolean({ default: true, description: 'Refuse archives without manifest.json (MANIFEST_MISSING); see docs/archive-format.md' }),
         maxTotalBytes: Type.Integer({ minimum: 1, default: 256 * GiB }),
         maxEntries: Type.Integer({ minimum: 1, default: 1_000_000 }),
         maxEntryRatio: Type.Integer({ minimum: 2, default: 1000 }),

@@ -32,6 +32,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'ARCHIVE_SIZE_MISMATCH':
     case 'MANIFEST_INVALID':
     case 'MANIFEST_MISMATCH':
+    case 'MANIFEST_MISSING':
     case 'RECORD_INVALID':
       return 'permanent';
     case 'DOWNLOAD_SIZE_MISMATCH':

@@ -26,7 +26,10 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       onProgress: (p) => progress(p, 'extracting'),
     });
     log.info({ entries: extracted.entries.length, bytes: extracted.totalBytes }, 'archive extracted and verified');
-    const plan = await planImport(dir, extracted.entries, log);
+    const plan = await planImport(dir, extracted.entries, log, {
+      archive: { serviceId: job.serviceId, jobId: job.jobId, createdAt: job.archiveCreatedAt },
+      requireManifest: config.archive.requireManifest,
+    });
     log.info({ recordFiles: plan.recordFiles.length, records: plan.totalRecords, binaries: plan.binaries.length }, 'records verified; importing');
     const result = await applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
       batchSize: config.mongodb.batchSize,
