@@ -12,6 +12,7 @@ import { readReplicaSetHealth, type ReplicaSetHealth } from './ha/replica-set-he
 import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
 import type { PipelineContext } from './pipeline/context.js';
+import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly metrics: ProxyMetrics;
   /** Replica set health, cached for a few seconds (/readyz and /metrics both ask). */
   readonly replicaSet: () => Promise<ReplicaSetHealth>;
+  /** The staging disk and the archives DISK_FULL holds back, cached for two seconds (/readyz and /metrics). */
+  readonly disk: () => Promise<DiskStatus>;
   /**
    * One-shot commands (`sync --once`, `import`) with HA: take the lease for this run, or LEASE_HELD naming the node
    * that holds it (that node's daemon does the work). No-op without HA. close() releases it.
@@ -75,7 +78,8 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await staging.ensure();
     const target = sftpTargetFrom(config);
     const replicaSet = cached(() => readReplicaSetHealth(db), 5000);
-    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet });
+    const disk = cached(() => readDiskStatus(db, staging, config.staging.minFreeBytes), 2000);
+    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet, disk });
     const pipeline: PipelineContext = {
       config,
       db,
@@ -90,7 +94,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     };
     const runner = new SyncRunner(pipeline, { retryTimer: true }, lease);
     return {
-      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet,
+      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet, disk,
       takeLeaseForCommand: async () => {
         if (!lease) return;
         if (await lease.tryAcquire()) {

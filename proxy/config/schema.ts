@@ -63,7 +63,7 @@ export const ConfigSchema = Type.Object(
       {
         dir: Type.String({ minLength: 1, default: '/var/lib/retention-proxy/staging' }),
         keepArchiveDays: Type.Integer({ minimum: 0, default: 0, description: '0 deletes the raw archive once reported; N keeps an offline copy N days' }),
-        minFreeBytes: Type.Integer({ minimum: 0, default: 2 * GiB }),
+        minFreeBytes: Type.Integer({ minimum: 0, default: 2 * GiB, description: 'Reserve never written into: checked with the expanded size before extracting and while writing (DISK_FULL)' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors.js';
 import type { LeaseStatus } from '../ha/lease.js';
 import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
 import type { PipelineMetrics, PipelineStage } from '../pipeline/context.js';
+import type { DiskStatus } from '../pipeline/disk-status.js';
 
 /** Read at scrape time (each call may hit the database; failures leave the database_up gauge at 0). */
 export interface MetricsSources {
@@ -10,6 +11,8 @@ export interface MetricsSources {
   /** undefined when HA is off. */
   lease(): LeaseStatus | undefined;
   replicaSet(): Promise<ReplicaSetHealth>;
+  /** The staging disk (free space, reserve, archives held back by DISK_FULL); omitted: no disk gauges. */
+  disk?(): Promise<DiskStatus>;
 }
 
 const PREFIX = 'retention_proxy_';
@@ -74,6 +77,23 @@ export class ProxyMetrics implements PipelineMetrics {
         else this.set(w ? 1 : 0);
       },
     });
+    const disk = sources.disk?.bind(sources);
+    if (disk) {
+      const diskGauge = (name: string, help: string, value: (d: DiskStatus) => number | null): void => {
+        new Gauge({
+          name: `${PREFIX}${name}`, help, registers: [this.registry],
+          async collect() {
+            const v = value(await disk());
+            if (v === null) this.reset();
+            else this.set(v);
+          },
+        });
+      };
+      diskGauge('staging_free_bytes', 'Free bytes on the staging disk (statfs, as df shows them)', (d) => d.freeBytes);
+      diskGauge('staging_reserve_bytes', 'Bytes kept free on the staging disk (staging.minFreeBytes)', (d) => d.reserveBytes);
+      diskGauge('disk_full', '1 when the staging disk is below its reserve or an archive waits for space (DISK_FULL)', (d) => (d.full ? 1 : 0));
+      diskGauge('archives_waiting_for_disk', 'Archives whose last attempt stopped with DISK_FULL', (d) => d.waiting.length);
+    }
     new Gauge({
       name: `${PREFIX}replica_set_member_healthy`,
       help: 'Per replica set member: 1 when up and serving (PRIMARY/SECONDARY/ARBITER), labelled with its state',

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ProxyError } from '../errors.js';
 import type { JobDoc } from '../db/jobs.js';
 import type { SftpSession } from '../sftp/connect.js';
+import { watchReserve } from '../util/free-space.js';
 import type { PipelineContext } from './context.js';
 
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
@@ -57,6 +58,14 @@ export async function downloadArchive(
 
   log.info({ bytes: job.remoteSize, resumeFrom: job.highWaterMark }, job.highWaterMark > 0 ? 'resuming download' : 'downloading');
   const started = Date.now();
+  // The reserve holds while the bytes arrive too: another process may fill the disk after the check above.
+  const reserveBreached = new AbortController();
+  let breach: ProxyError | undefined;
+  const stopWatching = watchReserve(staging.incomingDir, staging.reserve(config.staging.minFreeBytes), (err) => {
+    breach = err;
+    reserveBreached.abort(err);
+  });
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, reserveBreached.signal]) : reserveBreached.signal;
   const result = await sftp.download({
     remotePath,
     partPath: staging.partPath(job.fileName),
@@ -69,8 +78,10 @@ export async function downloadArchive(
     stallTimeoutMs: config.sftp.stallTimeoutMs,
     persistEveryBytes: config.sftp.checkpointBytes,
     onCheckpoint: (hwm: number) => ctx.jobs.checkpoint(job.fileName, hwm),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-  });
+    signal,
+  }).catch((err: unknown) => {
+    throw breach ?? err;
+  }).finally(stopWatching);
   const seconds = (Date.now() - started) / 1000;
   log.info({ bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, mibPerSec: +(result.bytes / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'download complete');
   return publishedSha256 ? { bytes: result.bytes, sha256: result.sha256, publishedSha256 } : { bytes: result.bytes, sha256: result.sha256 };

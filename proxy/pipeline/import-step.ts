@@ -24,6 +24,7 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (p) => progress(p, 'extracting'),
+      disk: staging.reserve(config.staging.minFreeBytes),
     });
     log.info({ entries: extracted.entries.length, bytes: extracted.totalBytes }, 'archive extracted and verified');
     const plan = await planImport(dir, extracted.entries, log, {
