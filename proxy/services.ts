@@ -13,6 +13,7 @@ import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
+import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.js';
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
@@ -56,7 +57,12 @@ export function sftpTargetFrom(config: Config): SftpTarget {
 }
 
 /** Connects the database and wires the pipeline. The caller owns the result and must close() it. */
-export async function createServices(config: Config, log: Logger, signal?: AbortSignal): Promise<Services> {
+export interface ServiceOptions {
+  /** Where progress goes besides /metrics: default the log (a line per stage and every 10 s); a terminal for CLI runs. */
+  progress?: ProgressSink;
+}
+
+export async function createServices(config: Config, log: Logger, signal?: AbortSignal, options: ServiceOptions = {}): Promise<Services> {
   const { client, db } = await connectDatabase(
     {
       uri: config.mongodb.uri,
@@ -90,6 +96,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
       connectSftp: () => openSftp(target, log),
       now: () => new Date(),
       metrics,
+      progress: fanOut(metrics, options.progress ?? new LogProgressSink(log)),
       ...(signal ? { signal } : {}),
     };
     const runner = new SyncRunner(pipeline, { retryTimer: true }, lease);

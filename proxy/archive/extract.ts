@@ -29,7 +29,8 @@ export interface ExtractOptions {
   limits: ExtractLimits;
   log?: Logger;
   signal?: AbortSignal;
-  onProgress?: (p: { entries: number; bytes: number }) => void;
+  /** After each entry: entries and plaintext bytes done, and the totals the central directory declares. */
+  onProgress?: (p: { entries: number; bytes: number; totalEntries: number; totalBytes: number }) => void;
   /** Worker threads extracting entries besides the calling thread (0-4). Default: 1 with two cores or more, for archives of 32 MiB and more. */
   threads?: number;
   /**
@@ -174,7 +175,7 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
           const r = await runner.run(e, await prepareTarget(main, e));
           entries[index] = { path: e.path, size: r.size, crc32: r.crc32, encryption: e.encryption };
           done += 1;
-          options.onProgress?.({ entries: done, bytes: budget.used });
+          options.onProgress?.({ entries: done, bytes: budget.used, totalEntries: files.length, totalBytes: declaredBytes });
         } catch (err) {
           fail(err);
         }

@@ -8,6 +8,7 @@ import type { JobDoc } from '../db/jobs.js';
 import type { SftpSession } from '../sftp/connect.js';
 import { watchReserve } from '../util/free-space.js';
 import type { PipelineContext } from './context.js';
+import { JobProgress } from './progress.js';
 
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
@@ -66,6 +67,8 @@ export async function downloadArchive(
     reserveBreached.abort(err);
   });
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, reserveBreached.signal]) : reserveBreached.signal;
+  const progress = new JobProgress(ctx.progress, job.fileName);
+  progress.stage('download', { bytes: { done: job.highWaterMark, total: job.remoteSize }, baseBytes: job.highWaterMark });
   const result = await sftp.download({
     remotePath,
     partPath: staging.partPath(job.fileName),
@@ -79,9 +82,13 @@ export async function downloadArchive(
     persistEveryBytes: config.sftp.checkpointBytes,
     onCheckpoint: (hwm: number) => ctx.jobs.checkpoint(job.fileName, hwm),
     signal,
+    onProgress: (received: number) => progress.update({ bytes: { done: job.highWaterMark + received, total: job.remoteSize } }),
   }).catch((err: unknown) => {
     throw breach ?? err;
-  }).finally(stopWatching);
+  }).finally(() => {
+    stopWatching();
+    progress.finish();
+  });
   const seconds = (Date.now() - started) / 1000;
   log.info({ bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, mibPerSec: +(result.bytes / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'download complete');
   return publishedSha256 ? { bytes: result.bytes, sha256: result.sha256, publishedSha256 } : { bytes: result.bytes, sha256: result.sha256 };

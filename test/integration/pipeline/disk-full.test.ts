@@ -21,6 +21,7 @@ import { ProxyMetrics } from '../../../proxy/metrics/metrics.js';
 import type { PipelineContext } from '../../../proxy/pipeline/context.js';
 import { readDiskStatus } from '../../../proxy/pipeline/disk-status.js';
 import { processJob } from '../../../proxy/pipeline/process-job.js';
+import type { Progress } from '../../../proxy/pipeline/progress.js';
 import { Staging } from '../../../proxy/pipeline/staging.js';
 import { publishDayArchive } from '../../../proxy/vendor-sim/generate/publish-archive.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
@@ -121,10 +122,20 @@ describe('a staging disk too small for the archive', () => {
     expect(line?.detail).toContain(fileName);
   });
 
-  it('imports once space is freed, and the disk no longer shows full', async () => {
+  it('imports once space is freed (reporting progress of every stage up to its totals), and the disk no longer shows full', async () => {
     free = 64 * 1024 ** 3;
-    const outcome = await processJob(ctx, (await ctx.jobs.get(fileName))!, noSftp);
+    const seen: Progress[] = [];
+    const finished: string[] = [];
+    const outcome = await processJob({ ...ctx, progress: { report: (p) => seen.push(p), finish: (f) => finished.push(f) } }, (await ctx.jobs.get(fileName))!, noSftp);
     expect(outcome.state).toBe('imported');
+    expect([...new Set(seen.map((p) => p.stage))]).toEqual(['extract', 'verify', 'import']);
+    const last = (stage: string): Progress | undefined => seen.filter((p) => p.stage === stage).at(-1);
+    expect(last('extract')?.entries?.done).toBe(last('extract')?.entries?.total);
+    expect(last('extract')?.bytes?.done).toBe(last('extract')?.bytes?.total);
+    const job = await ctx.jobs.get(fileName);
+    expect(last('import')?.records).toEqual({ done: job?.totalRecords, total: job?.totalRecords });
+    expect(last('import')?.files?.done).toBe(last('import')?.files?.total);
+    expect(finished).toEqual([fileName]);
     const status = await readDiskStatus(tdb.db, ctx.staging, RESERVE);
     expect(status).toMatchObject({ full: false, waiting: [] });
   });
