@@ -47,7 +47,8 @@ export class ProgressTerminal implements ProgressSink {
   }
 
   private draw(p: Progress): void {
-    const width = Math.max((this.out.columns ?? 120) - 1, 20);
+    // Cut to the terminal's width (a wrapped line could not be redrawn in place); 0 columns means unknown.
+    const width = this.out.columns ? Math.max(this.out.columns - 1, 20) : Infinity;
     const text = formatProgress(p, this.now());
     this.drawn = text.length > width ? `${text.slice(0, width - 1)}…` : text;
     this.out.write(CLEAR_LINE + this.drawn);
