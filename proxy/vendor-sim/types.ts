@@ -130,4 +130,5 @@ export interface VendorSimCliArgs {
   dataDir: string; serviceId: string; archiveKey: string; signingSecret: string;
   sftpPort: number; httpPort: number; authorizedKeyFile: string; encryption: 'aes-256' | 'zipcrypto'; days: number;
   records: number; mediaBytes: number; faults: Partial<SftpFaults>;
+  autoDelete?: boolean; backupSites?: string[];
 }
