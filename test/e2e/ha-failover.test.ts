@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BSON, MongoClient } from 'mongodb';
@@ -31,7 +32,11 @@ describe('HA pair: leader killed twice', () => {
   beforeAll(async () => {
     client = await MongoClient.connect(inject('mongoUri'));
     await client.db(DB).dropDatabase();
+    // Auto-Delete on: the vendor deletes each archive once the site reported it, so "nothing lost" is proven
+    // against an archive that is really gone (a premature "downloaded" would leave the pair without a copy).
     h = await startSim({
+      autoDelete: true,
+      backupSites: [SITE],
       onReport: async (report: StatusReport) => {
         if (report.status !== 'downloaded' || report.siteId !== SITE) return;
         const ids = idsOf.get(report.fileName);
@@ -164,13 +169,16 @@ describe('HA pair: leader killed twice', () => {
     expect(handover).toBeLessThan(TTL_SECONDS * 1000);
     expect((await follower.kill('SIGTERM')).code).toBe(0);
 
-    // Exactly once: each collection holds exactly the union of the archives' _ids; one "downloaded" per archive.
+    // Exactly once: each collection holds exactly the union of the archives' _ids; one "downloaded" per archive; and
+    // every archive is gone from the vendor.
+    await h.sim.settled();
     for (const [c, n] of Object.entries(union)) expect(await db.collection(c).countDocuments(), c).toBe(n);
     for (const [fileName, ids] of idsOf) {
       expect(await presentCounts(db, ids), fileName).toEqual(expectedCounts(ids));
       const downloaded = h.sim.reports().filter((r) => r.siteId === SITE && r.fileName === fileName && r.status === 'downloaded');
       expect(new Set(downloaded.map((r) => r.reportId)).size, `one "downloaded" report for ${fileName}`).toBe(1);
-      expect(h.sim.backupLog().find((r) => r.siteId === SITE && r.fileName === fileName)?.statusText).toBe('Data Downloaded');
+      expect(h.sim.backupLog().find((r) => r.siteId === SITE && r.fileName === fileName)?.statusText).toBe('Retained data deleted');
+      expect(await readdir(join(h.dir, 'outbox')), fileName).not.toContain(fileName);
     }
     expect(violations).toEqual([]);
 
