@@ -16,9 +16,17 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return hash.digest('hex');
 }
 
-/** `<hex>  <name>` (sha256sum format) or a bare hex digest. */
-export function parseChecksumFile(text: string): string | undefined {
-  const m = /^\s*([0-9a-fA-F]{64})\b/.exec(text);
+/**
+ * `<hex>  <name>` (sha256sum format; `*<name>` in binary mode) or a bare hex digest. When the sidecar names a file,
+ * it must be `fileName`: a sidecar published for another archive (an archive renamed to another job's name keeps
+ * its old sidecar line) is DOWNLOAD_CHECKSUM_MISMATCH, like the manifest's identity check (MANIFEST_MISMATCH).
+ */
+export function parseChecksumFile(text: string, fileName?: string): string | undefined {
+  const m = /^\s*([0-9a-fA-F]{64})(?:[ \t]+\*?([^\r\n]+))?/.exec(text);
+  const named = m?.[2]?.trim();
+  if (m && named && fileName !== undefined && posix.basename(named) !== fileName) {
+    throw new ProxyError('DOWNLOAD_CHECKSUM_MISMATCH', `${fileName}.sha256 names ${named}`, { details: { fileName, sidecarName: named } });
+  }
   return m?.[1]?.toLowerCase();
 }
 
@@ -38,7 +46,7 @@ export async function downloadArchive(
   const sftp = await session();
 
   const sidecar = await sftp.readSmallFile(`${remotePath}.sha256`, 4096);
-  const publishedSha256 = sidecar ? parseChecksumFile(sidecar.toString('utf8')) : undefined;
+  const publishedSha256 = sidecar ? parseChecksumFile(sidecar.toString('utf8'), job.fileName) : undefined;
 
   const existing = await stat(finalPath).catch(() => undefined);
   if (existing?.size === job.remoteSize) {
