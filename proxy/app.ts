@@ -9,6 +9,7 @@ import type { SyncRunner } from './pipeline/sync-runner.js';
 import type { Lease } from './ha/lease.js';
 import type { ReplicaSetHealth } from './ha/replica-set-health.js';
 import type { ProxyMetrics } from './metrics/metrics.js';
+import type { DiskStatus } from './pipeline/disk-status.js';
 import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   /** Served at /metrics when given. */
   metrics?: ProxyMetrics;
   replicaSet?: () => Promise<ReplicaSetHealth>;
+  /** The staging disk for /readyz (`disk`). */
+  disk?: () => Promise<DiskStatus>;
   /** Lets /readyz show the site's last successful cycle, whichever node ran it. */
   siteId?: string;
   /** Session and lockout policy (config `portal.*`); defaults otherwise. */
@@ -87,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.siteId ? { siteId: deps.siteId } : {}),
     ...(lease ? { lease: () => lease.status() } : {}),
     ...(deps.replicaSet ? { replicaSet: deps.replicaSet } : {}),
+    ...(deps.disk ? { disk: deps.disk } : {}),
   });
   if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics });
   await app.register(syncStatusRoutes, { jobs: deps.jobs, db: deps.db, outbox: deps.outbox, runnerStatus });

@@ -21,6 +21,7 @@ export const ERRORS = {
   ARCHIVE_SYMLINK: { status: 422, message: 'Archive contains a symbolic link' },
   ARCHIVE_OVERLAPPING_ENTRIES: { status: 422, message: 'Archive entries overlap (zip bomb construction)' },
   ARCHIVE_DUPLICATE_ENTRY: { status: 422, message: 'Archive contains the same entry name twice' },
+  ARCHIVE_NAME_AMBIGUOUS: { status: 422, message: 'Entry name cannot be decoded unambiguously (see docs/archive-format.md, Entry names)' },
   ARCHIVE_RATIO_EXCEEDED: { status: 422, message: 'Entry compression ratio exceeds the limit (zip bomb)' },
   ARCHIVE_TOO_LARGE: { status: 422, message: 'Archive expands beyond the total size limit (zip bomb)' },
   ARCHIVE_TOO_MANY_ENTRIES: { status: 422, message: 'Archive has more entries than the limit' },
@@ -28,6 +29,7 @@ export const ERRORS = {
   ARCHIVE_DEST_NOT_EMPTY: { status: 500, message: 'Extraction directory is not empty' },
   MANIFEST_INVALID: { status: 422, message: 'manifest.json is not valid' },
   MANIFEST_MISMATCH: { status: 422, message: 'Archive content does not match manifest.json' },
+  MANIFEST_MISSING: { status: 422, message: 'Archive has no manifest.json, and archive.requireManifest is on' },
   RECORD_INVALID: { status: 422, message: 'A record file is not valid MongoDB Extended JSON' },
 
   // SFTP transfer

@@ -12,6 +12,8 @@ import { readReplicaSetHealth, type ReplicaSetHealth } from './ha/replica-set-he
 import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
 import type { PipelineContext } from './pipeline/context.js';
+import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
+import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.js';
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
@@ -31,6 +33,8 @@ export interface Services {
   readonly metrics: ProxyMetrics;
   /** Replica set health, cached for a few seconds (/readyz and /metrics both ask). */
   readonly replicaSet: () => Promise<ReplicaSetHealth>;
+  /** The staging disk and the archives DISK_FULL holds back, cached for two seconds (/readyz and /metrics). */
+  readonly disk: () => Promise<DiskStatus>;
   /**
    * One-shot commands (`sync --once`, `import`) with HA: take the lease for this run, or LEASE_HELD naming the node
    * that holds it (that node's daemon does the work). No-op without HA. close() releases it.
@@ -53,7 +57,12 @@ export function sftpTargetFrom(config: Config): SftpTarget {
 }
 
 /** Connects the database and wires the pipeline. The caller owns the result and must close() it. */
-export async function createServices(config: Config, log: Logger, signal?: AbortSignal): Promise<Services> {
+export interface ServiceOptions {
+  /** Where progress goes besides /metrics: default the log (a line per stage and every 10 s); a terminal for CLI runs. */
+  progress?: ProgressSink;
+}
+
+export async function createServices(config: Config, log: Logger, signal?: AbortSignal, options: ServiceOptions = {}): Promise<Services> {
   const { client, db } = await connectDatabase(
     {
       uri: config.mongodb.uri,
@@ -75,7 +84,8 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await staging.ensure();
     const target = sftpTargetFrom(config);
     const replicaSet = cached(() => readReplicaSetHealth(db), 5000);
-    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet });
+    const disk = cached(() => readDiskStatus(db, staging, config.staging.minFreeBytes), 2000);
+    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet, disk });
     const pipeline: PipelineContext = {
       config,
       db,
@@ -86,11 +96,12 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
       connectSftp: () => openSftp(target, log),
       now: () => new Date(),
       metrics,
+      progress: fanOut(metrics, options.progress ?? new LogProgressSink(log)),
       ...(signal ? { signal } : {}),
     };
     const runner = new SyncRunner(pipeline, { retryTimer: true }, lease);
     return {
-      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet,
+      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet, disk,
       takeLeaseForCommand: async () => {
         if (!lease) return;
         if (await lease.tryAcquire()) {

@@ -5,6 +5,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import yauzl from 'yauzl';
 import { ProxyError, isProxyError } from '../errors.js';
+import { decodeEntryName } from './entry-name.js';
 import { NameRegistry, checkNoOverlap, isSymlinkAttributes, normalizeEntryName, type EntryRange } from './entry-rules.js';
 import {
   EXTRA_AES,
@@ -134,7 +135,9 @@ export async function readCentralDirectory(
     const entries: ZipEntryInfo[] = [];
     let declaredTotal = 0;
     for (const e of rawEntries) {
-      const decoded = yauzl.getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, true);
+      const { name: decoded } = decodeEntryName({
+        raw: e.fileNameRaw, generalPurposeBitFlag: e.generalPurposeBitFlag, versionMadeBy: e.versionMadeBy, extraFields: e.extraFields,
+      });
       const { path, isDirectory } = normalizeEntryName(decoded);
       if (isSymlinkAttributes(e.externalFileAttributes)) throw new ProxyError('ARCHIVE_SYMLINK', path, { details: { path } });
       names.add({ path, isDirectory });

@@ -37,14 +37,19 @@ export function isSymlinkAttributes(externalFileAttributes: number): boolean {
   return ((externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK;
 }
 
-/** Tracks names: the same path twice, or a file whose path is also a directory (prefix) of another entry. */
+/**
+ * Tracks names: the same path twice, or a file whose path is also a directory (prefix) of another entry. Names are
+ * compared in Unicode normalization form C: `café` written precomposed and decomposed (as macOS writes it) look the
+ * same to every reader and are one file on some file systems, so two entries that differ only so are duplicates.
+ */
 export class NameRegistry {
   private readonly files = new Set<string>();
   private readonly explicitDirs = new Set<string>();
   private readonly impliedDirs = new Set<string>();
 
   add(name: NormalizedName): void {
-    const { path, isDirectory } = name;
+    const { isDirectory } = name;
+    const path = name.path.normalize('NFC');
     if (path === '') return;
     if (isDirectory) {
       if (this.explicitDirs.has(path) || this.files.has(path)) throw duplicate(path);

@@ -9,6 +9,7 @@ import { ProxyError, isProxyError } from '../errors.js';
 import { readCentralDirectory, readLocalHeaders, type CentralDirectory, type ZipEntryInfo } from './central-directory.js';
 import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import { createEntryRunner } from './entry-runner.js';
+import { requireRoom, watchReserve, type DiskReserve } from '../util/free-space.js';
 import { ByteBudget } from './plaintext-verifier.js';
 
 export interface ExtractLimits {
@@ -28,9 +29,15 @@ export interface ExtractOptions {
   limits: ExtractLimits;
   log?: Logger;
   signal?: AbortSignal;
-  onProgress?: (p: { entries: number; bytes: number }) => void;
+  /** After each entry: entries and plaintext bytes done, and the totals the central directory declares. */
+  onProgress?: (p: { entries: number; bytes: number; totalEntries: number; totalBytes: number }) => void;
   /** Worker threads extracting entries besides the calling thread (0-4). Default: 1 with two cores or more, for archives of 32 MiB and more. */
   threads?: number;
+  /**
+   * The staging disk's reserve: the declared expanded size plus the reserve must be free before anything is created
+   * (DISK_FULL), and the reserve is watched while writing (DISK_FULL as soon as free space falls below it).
+   */
+  disk?: DiskReserve;
 }
 
 export interface ExtractedEntry {
@@ -134,6 +141,10 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     const files = cd.entries.filter((e) => !e.isDirectory);
     await precheckKey(fh, files, options.password);
     const dest = resolve(destDir);
+    // Declared sizes are enforced while writing (plaintext-verifier stops an entry at its declared size), so this is
+    // the most extraction can write.
+    const declaredBytes = files.reduce((sum, e) => sum + e.uncompressedSize, 0);
+    if (options.disk) await requireRoom(dest, declaredBytes, options.disk);
     await prepareDestination(dest);
     // Entries run in a pool of worker threads (see entry-runner.ts), several at a time; the first failure stops the rest.
     const stop = new AbortController();
@@ -148,6 +159,13 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     let next = 0;
     let done = 0;
     let failure: { error: unknown } | undefined;
+    const fail = (err: unknown): void => {
+      if (failure !== undefined) return;
+      failure = { error: err };
+      stop.abort();
+      runner.abort();
+    };
+    const stopWatching = options.disk ? watchReserve(dest, options.disk, fail) : undefined;
     const slot = async (): Promise<void> => {
       while (failure === undefined && next < files.length) {
         const index = next++;
@@ -157,19 +175,19 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
           const r = await runner.run(e, await prepareTarget(main, e));
           entries[index] = { path: e.path, size: r.size, crc32: r.crc32, encryption: e.encryption };
           done += 1;
-          options.onProgress?.({ entries: done, bytes: budget.used });
+          options.onProgress?.({ entries: done, bytes: budget.used, totalEntries: files.length, totalBytes: declaredBytes });
         } catch (err) {
-          if (failure === undefined) {
-            failure = { error: err };
-            stop.abort();
-            runner.abort();
-          }
+          fail(err);
         }
       }
     };
-    await Promise.all(Array.from({ length: runner.slots }, slot));
-    // Every entry has settled (written and closed, or failed and closed): no thread still writes when we return or throw.
-    await runner.finish();
+    try {
+      await Promise.all(Array.from({ length: runner.slots }, slot));
+      // Every entry has settled (written and closed, or failed and closed): no thread still writes when we return or throw.
+      await runner.finish();
+    } finally {
+      stopWatching?.();
+    }
     if (failure !== undefined) throw failure.error;
     log?.info({ zip: zipPath, entries: entries.length, bytes: budget.used, threads: runner.threads, ms: Date.now() - started }, 'archive extracted');
     return { entries, totalBytes: budget.used };

@@ -1,10 +1,12 @@
 import { access, constants, mkdir } from 'node:fs/promises';
+import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { archiveKeyProblems } from '../config/archive-key-rules.js';
 import type { Config } from '../config/schema.js';
 import { connectDatabase, redactUri } from '../db/connect.js';
 import { majority } from '../db/write-concern.js';
 import { errorCodeOf } from '../errors.js';
+import { readDiskStatus } from '../pipeline/disk-status.js';
 import { Staging } from '../pipeline/staging.js';
 import { probeVendor } from '../report/send-report.js';
 import { sftpTargetFrom } from '../services.js';
@@ -47,11 +49,24 @@ async function checkStaging(config: Config): Promise<CheckLine[]> {
     return [{
       name: 'staging free disk',
       status: free >= config.staging.minFreeBytes ? 'PASS' : 'FAIL',
-      detail: `${fmtBytes(free)} free in ${config.staging.dir} (reserve ${fmtBytes(config.staging.minFreeBytes)})`,
+      detail: `${free >= config.staging.minFreeBytes ? '' : 'DISK_FULL: below the reserve, nothing is downloaded or extracted until space is freed; '}` +
+        `${fmtBytes(free)} free in ${config.staging.dir} (reserve ${fmtBytes(config.staging.minFreeBytes)})`,
     }];
   } catch (err) {
     return [{ name: 'staging directory', status: 'FAIL', detail: `${config.staging.dir}: ${(err as Error).message}` }];
   }
+}
+
+/** Archives that DISK_FULL holds back: retried with backoff, but only an operator freeing space lets them through. */
+async function diskWaitReport(config: Config, db: Db): Promise<CheckLine> {
+  const { waiting } = await readDiskStatus(db, new Staging(config.staging.dir), config.staging.minFreeBytes);
+  const first = waiting[0];
+  if (!first) return { name: 'archives waiting for disk space', status: 'PASS', detail: 'none (no archive stopped by DISK_FULL)' };
+  return {
+    name: 'archives waiting for disk space',
+    status: 'FAIL',
+    detail: `DISK_FULL: ${waiting.length} archive(s) wait for space in ${config.staging.dir} (retried until it is freed); ${first.fileName}: ${first.message}`,
+  };
 }
 
 async function checkSftp(config: Config, log: Logger): Promise<CheckLine[]> {
@@ -105,6 +120,7 @@ export async function checkDatabase(config: Config, log: Logger): Promise<CheckL
     } catch (err) {
       lines.push({ name: 'mongodb majority write', status: 'FAIL', detail: `${(err as Error).message} (a data-bearing member may be down: see docs/operations.md)` });
     }
+    lines.push(await diskWaitReport(config, conn.db));
     return lines;
   } catch (err) {
     return [fail('mongodb reachable', err)];

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { ProgressTerminal } from './progress-terminal.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
@@ -10,9 +11,15 @@ export async function loadConfigFor(flags: CommonFlags, env: NodeJS.ProcessEnv =
 }
 
 /** The daemon logs JSON to stdout (journald); one-shot commands log to stderr so stdout stays for results. */
-export function loggerFor(config: Pick<Config, 'log'> | undefined, flags: CommonFlags, target: 'stdout' | 'stderr'): Logger {
+export function loggerFor(
+  config: Pick<Config, 'log'> | undefined,
+  flags: CommonFlags,
+  target: 'stdout' | 'stderr',
+  terminal?: ProgressTerminal,
+): Logger {
   return createLogger({
     level: flags['log-level'] ?? config?.log.level ?? 'info',
-    destination: pino.destination({ fd: target === 'stdout' ? 1 : 2, sync: true }),
+    // With a live progress line on the terminal, log lines are written around it.
+    destination: terminal ? { write: (line: string) => terminal.writeLog(line) } : pino.destination({ fd: target === 'stdout' ? 1 : 2, sync: true }),
   });
 }

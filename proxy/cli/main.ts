@@ -25,6 +25,9 @@ Commands:
 Common options:
   --config FILE          default /etc/retention-proxy/config.yaml; every key also has a RETENTION_PROXY_* variable
   --log-level LEVEL      fatal|error|warn|info|debug|trace
+
+sync --once and import show on stderr, when it is a terminal, what they are doing and how far they are (bytes
+downloaded, entries extracted, records and files written, with rates); otherwise progress goes to the log.
 `;
 
 const common = {

@@ -34,6 +34,7 @@ export const ConfigSchema = Type.Object(
       {
         key: secret('The Archive Key set in the vendor dashboard'),
         allowUnencrypted: Type.Boolean({ default: false, description: 'Accept archives that are not encrypted (a downgrade)' }),
+        requireManifest: Type.Boolean({ default: true, description: 'Refuse archives without manifest.json (MANIFEST_MISSING); see docs/archive-format.md' }),
         maxTotalBytes: Type.Integer({ minimum: 1, default: 256 * GiB }),
         maxEntries: Type.Integer({ minimum: 1, default: 1_000_000 }),
         maxEntryRatio: Type.Integer({ minimum: 2, default: 1000 }),
@@ -66,7 +67,7 @@ export const ConfigSchema = Type.Object(
       {
         dir: Type.String({ minLength: 1, default: '/var/lib/retention-proxy/staging' }),
         keepArchiveDays: Type.Integer({ minimum: 0, default: 0, description: '0 deletes the raw archive once reported; N keeps an offline copy N days' }),
-        minFreeBytes: Type.Integer({ minimum: 0, default: 2 * GiB }),
+        minFreeBytes: Type.Integer({ minimum: 0, default: 2 * GiB, description: 'Reserve never written into: checked with the expanded size before extracting and while writing (DISK_FULL)' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,7 +1,7 @@
 // Public API of the importer: planImport (checks, no database) then applyImport (writes).
 export { applyImport, ensureImportIndexes, type ImportJob, type ImportOptions, type ImportResult } from './apply.js';
 export { MEDIA_BUCKET, collectionForEntry, contentTypeFor, entryKind, type EntryKind } from './entry-mapping.js';
-export { parseManifest, readManifest, verifyManifest, type Manifest } from './manifest.js';
+export { parseManifest, readManifest, verifyManifest, verifyManifestIdentity, type ArchiveIdentity, type Manifest } from './manifest.js';
 export type { MediaMetadata } from './media-writer.js';
-export { planImport, type ImportEntry, type ImportPlan, type PlannedRecordFile } from './plan.js';
+export { planImport, type ImportEntry, type ImportPlan, type PlanOptions, type PlannedRecordFile } from './plan.js';
 export { RETENTION_FIELD, recordSha256, type RetentionStamp } from './record-document.js';

@@ -101,6 +101,34 @@ export function verifyManifest(manifest: Manifest, input: ManifestCheckInput): v
   }
 }
 
+/** What the archive's file name says: `backup_{serviceId}_{jobId}_{yyyymmddhhmmss}.zip`. */
+export interface ArchiveIdentity {
+  readonly serviceId: string;
+  readonly jobId: string;
+  readonly createdAt: Date;
+}
+
+/**
+ * The manifest's `serviceId`, `jobId` and `createdAt` must be those of the archive's file name (MANIFEST_MISMATCH).
+ * WinZip AES authenticates each entry's content, but the file name is not authenticated at all: without this check an
+ * older archive (with its intact manifest) published under a new job's name would be imported and reported as that
+ * job, and the vendor would then delete the new job's data. `createdAt` is compared to the second (the name's
+ * resolution); the job id without regard to case (the name parser lower-cases it).
+ */
+export function verifyManifestIdentity(manifest: Manifest, archive: ArchiveIdentity): void {
+  const differs = (field: string, inManifest: string, inName: string): never => {
+    throw new ProxyError('MANIFEST_MISMATCH', `manifest.json ${field} ${JSON.stringify(inManifest)} differs from the archive name's ${JSON.stringify(inName)}`, {
+      details: { path: MANIFEST_PATH, field, manifest: inManifest, name: inName },
+    });
+  };
+  if (manifest.serviceId !== archive.serviceId) differs('serviceId', manifest.serviceId, archive.serviceId);
+  if (manifest.jobId.toLowerCase() !== archive.jobId.toLowerCase()) differs('jobId', manifest.jobId, archive.jobId);
+  const seconds = (ms: number): number => Math.floor(ms / 1000);
+  if (seconds(Date.parse(manifest.createdAt)) !== seconds(archive.createdAt.getTime())) {
+    differs('createdAt', manifest.createdAt, archive.createdAt.toISOString());
+  }
+}
+
 function mismatch(path: string, why: string): never {
   throw new ProxyError('MANIFEST_MISMATCH', `${path}: ${why}`, { details: { path } });
 }

@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
-import { collectionForEntry, entryKind, invalidCollectionReason, isKnownRecordFolder } from './entry-mapping.js';
+import { MANIFEST_PATH, collectionForEntry, entryKind, invalidCollectionReason, isKnownRecordFolder } from './entry-mapping.js';
 import { FileDigest } from './file-digest.js';
-import { readManifest, verifyManifest, type Manifest } from './manifest.js';
+import { readManifest, verifyManifest, verifyManifestIdentity, type ArchiveIdentity, type Manifest } from './manifest.js';
 import { parseRecord } from './record-document.js';
 import { invalid, readRecordTexts } from './record-reader.js';
 
@@ -36,15 +36,25 @@ export interface ImportPlan {
   totalRecords: number;
 }
 
+export interface PlanOptions {
+  /** The archive's file name as parsed: a manifest must name the same serviceId, jobId and createdAt. */
+  archive?: ArchiveIdentity;
+  /** Refuse an archive without manifest.json (MANIFEST_MISSING), before reading anything. */
+  requireManifest?: boolean;
+}
+
 /**
  * Phase one of an import, without any database access: reads and parses EVERY record file completely (streaming),
  * counts its records, reads every binary, computes each file's SHA-256 (the pipeline's only SHA-256 pass over the
  * plaintext, see file-digest.ts), checks each file against the size and CRC-32 recorded at extraction, and verifies
- * manifest.json when the archive has one. Anything wrong throws (RECORD_INVALID with file and line/element,
+ * manifest.json when the archive has one (and its identity against the archive name when `options.archive` is given). Anything wrong throws (RECORD_INVALID with file and line/element,
  * MANIFEST_INVALID, MANIFEST_MISMATCH, STAGING_FILE_CHANGED), so that a bad archive never gets half imported.
  */
-export async function planImport(dir: string, entries: ImportEntry[], log?: Logger): Promise<ImportPlan> {
+export async function planImport(dir: string, entries: ImportEntry[], log?: Logger, options: PlanOptions = {}): Promise<ImportPlan> {
   const planLog = log?.child({ component: 'import-plan' });
+  if (options.requireManifest && !entries.some((e) => entryKind(e.path) === 'manifest')) {
+    throw new ProxyError('MANIFEST_MISSING', `${MANIFEST_PATH} is not in the archive and archive.requireManifest is true`, { details: { path: MANIFEST_PATH } });
+  }
   const recordFiles: PlannedRecordFile[] = [];
   const binaries: PlannedFile[] = [];
   let manifestEntry: ImportEntry | undefined;
@@ -80,6 +90,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
   let manifest: Manifest | undefined;
   if (manifestEntry) {
     manifest = await readManifest(entryFile(dir, manifestEntry.path));
+    if (options.archive) verifyManifestIdentity(manifest, options.archive);
     verifyManifest(manifest, { entries: [...recordFiles, ...binaries], recordCounts: new Map(recordFiles.map((f) => [f.path, f.records])) });
   }
   const totalRecords = recordFiles.reduce((sum, f) => sum + f.records, 0);

@@ -3,6 +3,8 @@ import type { ErrorCode } from '../errors.js';
 import type { LeaseStatus } from '../ha/lease.js';
 import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
 import type { PipelineMetrics, PipelineStage } from '../pipeline/context.js';
+import type { DiskStatus } from '../pipeline/disk-status.js';
+import type { Progress, ProgressSink } from '../pipeline/progress.js';
 
 /** Read at scrape time (each call may hit the database; failures leave the database_up gauge at 0). */
 export interface MetricsSources {
@@ -10,6 +12,8 @@ export interface MetricsSources {
   /** undefined when HA is off. */
   lease(): LeaseStatus | undefined;
   replicaSet(): Promise<ReplicaSetHealth>;
+  /** The staging disk (free space, reserve, archives held back by DISK_FULL); omitted: no disk gauges. */
+  disk?(): Promise<DiskStatus>;
 }
 
 const PREFIX = 'retention_proxy_';
@@ -18,7 +22,7 @@ const PREFIX = 'retention_proxy_';
  * The proxy's Prometheus metrics, in a registry of its own (no global default registry): the pipeline's counters and
  * timings, plus gauges read at scrape time (outbox depth, lease, replica set).
  */
-export class ProxyMetrics implements PipelineMetrics {
+export class ProxyMetrics implements PipelineMetrics, ProgressSink {
   readonly registry = new Registry();
   private processMetrics = false;
   private readonly archivesPulled = new Counter({ name: `${PREFIX}archives_pulled_total`, help: 'Archives downloaded and verified', registers: [this.registry] });
@@ -34,6 +38,20 @@ export class ProxyMetrics implements PipelineMetrics {
   });
   private readonly failures = new Counter({ name: `${PREFIX}failures_total`, help: 'Failed job steps by error code', labelNames: ['code'], registers: [this.registry] });
   private readonly cycles = new Counter({ name: `${PREFIX}cycles_total`, help: 'Finished sync cycles by result', labelNames: ['result'], registers: [this.registry] });
+  private readonly progressGauge = new Gauge({
+    name: `${PREFIX}progress`,
+    help: 'The archive being worked on now: done and total per stage (download|extract|verify|import) and measure (bytes|entries|records|files)',
+    labelNames: ['stage', 'measure', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly progressStage = new Gauge({ name: `${PREFIX}progress_stage_started_timestamp_seconds`, help: 'When the current stage of the current archive started (Unix time), by stage', labelNames: ['stage'], registers: [this.registry] });
+  private readonly live = {
+    download: new Counter({ name: `${PREFIX}download_bytes_received_total`, help: 'Archive bytes received, counted as they arrive (rate() gives the download speed)', registers: [this.registry] }),
+    extract: new Counter({ name: `${PREFIX}extract_bytes_written_total`, help: 'Plaintext bytes extracted, counted as they are written', registers: [this.registry] }),
+    records: new Counter({ name: `${PREFIX}import_records_written_total`, help: 'Records written to MongoDB, counted per acknowledged batch', registers: [this.registry] }),
+    files: new Counter({ name: `${PREFIX}import_files_written_total`, help: 'Media files written to GridFS, counted per file', registers: [this.registry] }),
+  };
+  private progressSeen: { fileName: string; stage: string; bytes: number; records: number; files: number } | undefined;
   private readonly lastSuccess = new Gauge({ name: `${PREFIX}last_successful_cycle_timestamp_seconds`, help: 'When the last cycle that left nothing to do finished (Unix time)', registers: [this.registry] });
 
   constructor(sources: MetricsSources) {
@@ -74,6 +92,23 @@ export class ProxyMetrics implements PipelineMetrics {
         else this.set(w ? 1 : 0);
       },
     });
+    const disk = sources.disk?.bind(sources);
+    if (disk) {
+      const diskGauge = (name: string, help: string, value: (d: DiskStatus) => number | null): void => {
+        new Gauge({
+          name: `${PREFIX}${name}`, help, registers: [this.registry],
+          async collect() {
+            const v = value(await disk());
+            if (v === null) this.reset();
+            else this.set(v);
+          },
+        });
+      };
+      diskGauge('staging_free_bytes', 'Free bytes on the staging disk (statfs, as df shows them)', (d) => d.freeBytes);
+      diskGauge('staging_reserve_bytes', 'Bytes kept free on the staging disk (staging.minFreeBytes)', (d) => d.reserveBytes);
+      diskGauge('disk_full', '1 when the staging disk is below its reserve or an archive waits for space (DISK_FULL)', (d) => (d.full ? 1 : 0));
+      diskGauge('archives_waiting_for_disk', 'Archives whose last attempt stopped with DISK_FULL', (d) => d.waiting.length);
+    }
     new Gauge({
       name: `${PREFIX}replica_set_member_healthy`,
       help: 'Per replica set member: 1 when up and serving (PRIMARY/SECONDARY/ARBITER), labelled with its state',
@@ -93,6 +128,41 @@ export class ProxyMetrics implements PipelineMetrics {
     if (this.processMetrics) return;
     this.processMetrics = true;
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** ProgressSink: the current archive's progress as gauges, and live counters for rates. */
+  report(p: Progress): void {
+    const seen = this.progressSeen;
+    const sameStage = seen !== undefined && seen.fileName === p.fileName && seen.stage === p.stage;
+    if (!sameStage) {
+      this.progressGauge.reset();
+      this.progressStage.reset();
+      this.progressStage.set({ stage: p.stage }, p.startedAt / 1000);
+    }
+    const base = sameStage ? seen : { bytes: p.baseBytes ?? 0, records: 0, files: 0 };
+    const bytes = p.bytes?.done ?? 0;
+    const records = p.records?.done ?? 0;
+    const files = p.files?.done ?? 0;
+    if (p.stage === 'download' && bytes > base.bytes) this.live.download.inc(bytes - base.bytes);
+    if (p.stage === 'extract' && bytes > base.bytes) this.live.extract.inc(bytes - base.bytes);
+    if (p.stage === 'import') {
+      if (records > base.records) this.live.records.inc(records - base.records);
+      if (files > base.files) this.live.files.inc(files - base.files);
+    }
+    this.progressSeen = { fileName: p.fileName, stage: p.stage, bytes, records, files };
+    for (const measure of ['bytes', 'entries', 'records', 'files'] as const) {
+      const c = p[measure];
+      if (!c) continue;
+      this.progressGauge.set({ stage: p.stage, measure, kind: 'done' }, c.done);
+      this.progressGauge.set({ stage: p.stage, measure, kind: 'total' }, c.total);
+    }
+  }
+
+  finish(fileName: string): void {
+    if (this.progressSeen?.fileName !== fileName) return;
+    this.progressSeen = undefined;
+    this.progressGauge.reset();
+    this.progressStage.reset();
   }
 
   archivePulled(bytes: number): void {

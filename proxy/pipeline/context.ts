@@ -5,6 +5,7 @@ import type { JobStore } from '../db/jobs.js';
 import type { Outbox } from '../db/outbox.js';
 import type { ErrorCode } from '../errors.js';
 import type { SftpSession } from '../sftp/connect.js';
+import type { ProgressSink } from './progress.js';
 import type { Staging } from './staging.js';
 
 /** Everything a sync cycle needs, passed in (tests and the CLI build it; nothing is global). */
@@ -21,6 +22,8 @@ export interface PipelineContext {
   readonly signal?: AbortSignal;
   /** Counters and timings for /metrics (proxy/metrics/metrics.ts); optional so tests and one-shot commands can skip them. */
   readonly metrics?: PipelineMetrics;
+  /** Where progress of downloads, extraction and imports goes (terminal, log, metrics: proxy/pipeline/progress.ts). */
+  readonly progress?: ProgressSink;
 }
 
 export type PipelineStage = 'download' | 'import' | 'report' | 'cycle';

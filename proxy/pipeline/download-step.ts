@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { ProxyError } from '../errors.js';
 import type { JobDoc } from '../db/jobs.js';
 import type { SftpSession } from '../sftp/connect.js';
+import { watchReserve } from '../util/free-space.js';
 import type { PipelineContext } from './context.js';
+import { JobProgress } from './progress.js';
 
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
@@ -14,9 +16,17 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return hash.digest('hex');
 }
 
-/** `<hex>  <name>` (sha256sum format) or a bare hex digest. */
-export function parseChecksumFile(text: string): string | undefined {
-  const m = /^\s*([0-9a-fA-F]{64})\b/.exec(text);
+/**
+ * `<hex>  <name>` (sha256sum format; `*<name>` in binary mode) or a bare hex digest. When the sidecar names a file,
+ * it must be `fileName`: a sidecar published for another archive (an archive renamed to another job's name keeps
+ * its old sidecar line) is DOWNLOAD_CHECKSUM_MISMATCH, like the manifest's identity check (MANIFEST_MISMATCH).
+ */
+export function parseChecksumFile(text: string, fileName?: string): string | undefined {
+  const m = /^\s*([0-9a-fA-F]{64})(?:[ \t]+\*?([^\r\n]+))?/.exec(text);
+  const named = m?.[2]?.trim();
+  if (m && named && fileName !== undefined && posix.basename(named) !== fileName) {
+    throw new ProxyError('DOWNLOAD_CHECKSUM_MISMATCH', `${fileName}.sha256 names ${named}`, { details: { fileName, sidecarName: named } });
+  }
   return m?.[1]?.toLowerCase();
 }
 
@@ -36,7 +46,7 @@ export async function downloadArchive(
   const sftp = await session();
 
   const sidecar = await sftp.readSmallFile(`${remotePath}.sha256`, 4096);
-  const publishedSha256 = sidecar ? parseChecksumFile(sidecar.toString('utf8')) : undefined;
+  const publishedSha256 = sidecar ? parseChecksumFile(sidecar.toString('utf8'), job.fileName) : undefined;
 
   const existing = await stat(finalPath).catch(() => undefined);
   if (existing?.size === job.remoteSize) {
@@ -59,6 +69,16 @@ export async function downloadArchive(
 
   log.info({ bytes: job.remoteSize, resumeFrom: job.highWaterMark }, job.highWaterMark > 0 ? 'resuming download' : 'downloading');
   const started = Date.now();
+  // The reserve holds while the bytes arrive too: another process may fill the disk after the check above.
+  const reserveBreached = new AbortController();
+  let breach: ProxyError | undefined;
+  const stopWatching = watchReserve(staging.incomingDir, staging.reserve(config.staging.minFreeBytes), (err) => {
+    breach = err;
+    reserveBreached.abort(err);
+  });
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, reserveBreached.signal]) : reserveBreached.signal;
+  const progress = new JobProgress(ctx.progress, job.fileName);
+  progress.stage('download', { bytes: { done: job.highWaterMark, total: job.remoteSize }, baseBytes: job.highWaterMark });
   const result = await sftp.download({
     remotePath,
     partPath: staging.partPath(job.fileName),
@@ -71,7 +91,13 @@ export async function downloadArchive(
     stallTimeoutMs: config.sftp.stallTimeoutMs,
     persistEveryBytes: config.sftp.checkpointBytes,
     onCheckpoint: (hwm: number) => ctx.jobs.checkpoint(job.fileName, hwm),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    signal,
+    onProgress: (received: number) => progress.update({ bytes: { done: job.highWaterMark + received, total: job.remoteSize } }),
+  }).catch((err: unknown) => {
+    throw breach ?? err;
+  }).finally(() => {
+    stopWatching();
+    progress.finish();
   });
   const seconds = (Date.now() - started) / 1000;
   log.info({ bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, mibPerSec: +(result.bytes / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'download complete');

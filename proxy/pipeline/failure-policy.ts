@@ -25,12 +25,14 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'ARCHIVE_SYMLINK':
     case 'ARCHIVE_OVERLAPPING_ENTRIES':
     case 'ARCHIVE_DUPLICATE_ENTRY':
+    case 'ARCHIVE_NAME_AMBIGUOUS':
     case 'ARCHIVE_RATIO_EXCEEDED':
     case 'ARCHIVE_TOO_LARGE':
     case 'ARCHIVE_TOO_MANY_ENTRIES':
     case 'ARCHIVE_SIZE_MISMATCH':
     case 'MANIFEST_INVALID':
     case 'MANIFEST_MISMATCH':
+    case 'MANIFEST_MISSING':
     case 'RECORD_INVALID':
       return 'permanent';
     case 'DOWNLOAD_SIZE_MISMATCH':

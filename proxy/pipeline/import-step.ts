@@ -1,8 +1,8 @@
-import type { Logger } from 'pino';
 import { extractArchive } from '../archive/extract.js';
 import type { JobDoc, RecordCount } from '../db/jobs.js';
 import { applyImport, planImport } from '../importer/index.js';
 import type { PipelineContext } from './context.js';
+import { JobProgress } from './progress.js';
 
 export interface ImportFacts { fileCount: number; recordCounts: RecordCount[]; totalRecords: number }
 
@@ -15,26 +15,34 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
   const log = ctx.log.child({ component: 'import', jobId: job.jobId, fileName: job.fileName });
   const dir = staging.extractDir(job.jobId);
   await staging.removeExtract(job.jobId);
+  const progress = new JobProgress(ctx.progress, job.fileName);
   try {
-    const progress = throttled(log, 5000);
+    progress.stage('extract');
     const extracted = await extractArchive(archivePath, dir, {
       password: config.archive.key,
       allowUnencrypted: config.archive.allowUnencrypted,
       limits: { maxEntries: config.archive.maxEntries, maxTotalBytes: config.archive.maxTotalBytes, maxEntryRatio: config.archive.maxEntryRatio },
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onProgress: (p) => progress(p, 'extracting'),
+      onProgress: (p) => progress.update({ entries: { done: p.entries, total: p.totalEntries }, bytes: { done: p.bytes, total: p.totalBytes } }, p.entries === p.totalEntries),
+      disk: staging.reserve(config.staging.minFreeBytes),
     });
     log.info({ entries: extracted.entries.length, bytes: extracted.totalBytes }, 'archive extracted and verified');
-    const plan = await planImport(dir, extracted.entries, log);
+    progress.stage('verify', { files: { done: 0, total: extracted.entries.length } });
+    const plan = await planImport(dir, extracted.entries, log, {
+      archive: { serviceId: job.serviceId, jobId: job.jobId, createdAt: job.archiveCreatedAt },
+      requireManifest: config.archive.requireManifest,
+    });
     log.info({ recordFiles: plan.recordFiles.length, records: plan.totalRecords, binaries: plan.binaries.length }, 'records verified; importing');
+    const totalFiles = plan.binaries.length;
+    progress.stage('import', { records: { done: 0, total: plan.totalRecords }, files: { done: 0, total: totalFiles } });
     const result = await applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
       batchSize: config.mongodb.batchSize,
       ...(ctx.jobs.fence ? { fence: ctx.jobs.fence } : {}),
       wtimeoutMs: config.mongodb.writeConcernTimeoutMs,
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onProgress: (p) => progress(p, 'importing'),
+      onProgress: (p) => progress.update({ records: { done: p.records, total: plan.totalRecords }, files: { done: p.files, total: totalFiles } }),
     });
     log.info({ records: result.records, files: result.files }, 'import acknowledged by a majority');
     return {
@@ -43,16 +51,7 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       totalRecords: result.records,
     };
   } finally {
+    progress.finish();
     await staging.removeExtract(job.jobId);
   }
-}
-
-/** Logs progress at most once per `everyMs` (long steps must show they are alive, without flooding the log). */
-function throttled(log: Logger, everyMs: number): (fields: object, msg: string) => void {
-  let last = 0;
-  return (fields, msg) => {
-    if (Date.now() - last < everyMs) return;
-    last = Date.now();
-    log.info(fields, msg);
-  };
 }

@@ -1,6 +1,6 @@
-import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ProxyError } from '../errors.js';
+import { requireRoom, statfsFreeBytes, type DiskReserve, type FreeBytes } from '../util/free-space.js';
 
 /**
  * The staging directory:
@@ -9,7 +9,8 @@ import { ProxyError } from '../errors.js';
  *   archive/<name>         offline copies kept staging.keepArchiveDays days
  */
 export class Staging {
-  constructor(readonly root: string) {}
+  /** `freeBytes`: how free space is measured (statfs; tests inject a smaller disk). */
+  constructor(readonly root: string, readonly freeBytesOf: FreeBytes = statfsFreeBytes) {}
 
   get incomingDir(): string { return join(this.root, 'incoming'); }
   get extractRoot(): string { return join(this.root, 'extract'); }
@@ -27,16 +28,17 @@ export class Staging {
   }
 
   async freeBytes(): Promise<number> {
-    const s = await statfs(this.root);
-    return Number(s.bavail) * Number(s.bsize);
+    return this.freeBytesOf(this.root);
+  }
+
+  /** The staging disk's reserve as extraction and downloads enforce it. */
+  reserve(reserveBytes: number): DiskReserve {
+    return { reserveBytes, freeBytes: this.freeBytesOf };
   }
 
   /** DISK_FULL unless `needed` bytes plus the configured reserve are free. */
   async requireFree(needed: number, reserve: number): Promise<void> {
-    const free = await this.freeBytes();
-    if (free < needed + reserve) {
-      throw new ProxyError('DISK_FULL', `${free} bytes free in ${this.root}, ${needed + reserve} needed`, { details: { free, needed, reserve } });
-    }
+    await requireRoom(this.root, needed, this.reserve(reserve));
   }
 
   async quarantine(path: string, fileName: string): Promise<string | undefined> {

@@ -4,6 +4,7 @@ import type { Outbox } from '../db/outbox.js';
 import { readSiteStatus } from '../db/site-status.js';
 import type { LeaseStatus } from '../ha/lease.js';
 import type { ReplicaSetHealth } from '../ha/replica-set-health.js';
+import type { DiskStatus } from '../pipeline/disk-status.js';
 import type { RunnerStatus } from '../pipeline/sync-runner.js';
 import { probeDatabase } from '../db/probe.js';
 
@@ -18,6 +19,8 @@ export interface HealthRoutesOptions {
   /** HA: the lease as this node sees it; undefined when HA is off. */
   lease?: () => LeaseStatus | undefined;
   replicaSet?: () => Promise<ReplicaSetHealth>;
+  /** The staging disk; omitted: no `disk` in the answer. */
+  disk?: () => Promise<DiskStatus>;
 }
 
 const nullable = (type: string): { type: string[] } => ({ type: [type, 'null'] });
@@ -48,6 +51,21 @@ const ReadySchema = {
         leader: {
           type: ['object', 'null'],
           properties: { nodeId: { type: 'string' }, token: { type: 'integer' }, expiresAt: { type: 'string' } },
+        },
+      },
+    },
+    disk: {
+      type: 'object',
+      description: 'The staging disk: free space, the reserve (staging.minFreeBytes), and archives held back by DISK_FULL',
+      properties: {
+        dir: { type: 'string' },
+        freeBytes: nullable('integer'),
+        reserveBytes: { type: 'integer' },
+        belowReserve: { type: 'boolean' },
+        full: { type: 'boolean' },
+        waiting: {
+          type: 'array',
+          items: { type: 'object', properties: { fileName: { type: 'string' }, message: { type: 'string' }, at: { type: 'string' } } },
         },
       },
     },
@@ -96,7 +114,11 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
       ? { enabled: true, ...ha }
       : { enabled: false, holder: true, nodeId: opts.nodeId ?? '', token: null, expiresAt: null, leader: null };
     const replicaSet = database === 'ok' && opts.replicaSet ? await opts.replicaSet() : undefined;
-    return reply.code(ready ? 200 : 503).send({ ready, database, outboxDepth, lastSuccessfulCycle, sync: opts.runnerStatus(), lease, ...(replicaSet ? { replicaSet } : {}) });
+    // A full staging disk stops imports, not the portal: it shows here (disk.full) without making the node unready.
+    const disk = opts.disk ? await opts.disk() : undefined;
+    return reply.code(ready ? 200 : 503).send({
+      ready, database, outboxDepth, lastSuccessfulCycle, sync: opts.runnerStatus(), lease, ...(disk ? { disk } : {}), ...(replicaSet ? { replicaSet } : {}),
+    });
   });
   await Promise.resolve();
 }

@@ -1,5 +1,5 @@
 import { parseArchiveName } from '../archive/archive-name.js';
-import type { BackupLogHistoryItem, BackupLogRow, BackupStatus, StatusReport } from './types.js';
+import type { BackupLogHistoryItem, BackupLogRow, BackupStatus, DeletionStatus, StatusReport } from './types.js';
 
 export const STATUS_TEXT: Record<BackupStatus, string> = {
   uploading: 'Uploading backup...',
@@ -7,6 +7,9 @@ export const STATUS_TEXT: Record<BackupStatus, string> = {
   downloading: 'Downloading...',
   downloaded: 'Data Downloaded',
   failed: 'Failed',
+  deleting: 'Deleting data...',
+  deleted: 'Retained data deleted',
+  'delete-failed': 'Failed to delete data',
 };
 
 interface SiteState {
@@ -24,6 +27,8 @@ interface ArchiveState {
   fileCount: number;
   vendor: SiteState;
   readonly sites: Map<string, SiteState>;
+  /** The vendor deleting the retained data: shown on every row of the archive once it started. */
+  deletion?: SiteState;
 }
 
 export interface ArchiveInfo {
@@ -63,6 +68,30 @@ export class BackupLog {
 
   has(fileName: string): boolean {
     return this.archives.has(fileName);
+  }
+
+  /** Records a step of the vendor's deletion of an archive's retained data. */
+  setDeletion(fileName: string, status: DeletionStatus, error?: { code: string; message: string }, now = new Date()): void {
+    const a = this.archives.get(fileName);
+    if (!a) return;
+    const at = now.toISOString();
+    const item: BackupLogHistoryItem = { at, status, ...(error && { error }) };
+    a.deletion = { status, at, ...(error && { error }), history: [...(a.deletion?.history ?? []), item] };
+  }
+
+  deletionOf(fileName: string): DeletionStatus | undefined {
+    return this.archives.get(fileName)?.deletion?.status as DeletionStatus | undefined;
+  }
+
+  /**
+   * True when every backup site has reported "Data Downloaded" for the archive: the sites given (the vendor's
+   * configured list), or else every site that has reported about it (at least one).
+   */
+  allSitesDownloaded(fileName: string, sites?: readonly string[]): boolean {
+    const a = this.archives.get(fileName);
+    if (!a) return false;
+    const required = sites && sites.length > 0 ? sites : [...a.sites.keys()];
+    return required.length > 0 && required.every((site) => a.sites.get(site)?.status === 'downloaded');
   }
 
   /** Records a report; returns false for a repeat of an already seen `reportId` (counted, not applied). */
@@ -105,8 +134,9 @@ export class BackupLog {
     const rows: BackupLogRow[] = [];
     for (const a of archives) {
       for (const siteId of sites) {
-        const s = (siteId === null ? undefined : a.sites.get(siteId)) ?? a.vendor;
-        const history = s === a.vendor ? a.vendor.history : [...a.vendor.history, ...s.history];
+        const site = (siteId === null ? undefined : a.sites.get(siteId)) ?? a.vendor;
+        const s = a.deletion ?? site;
+        const history = [...a.vendor.history, ...(site === a.vendor ? [] : site.history), ...(a.deletion?.history ?? [])];
         rows.push({
           siteId, createdAt: a.createdAt, fileName: a.fileName, jobId: a.jobId, totalBytes: a.totalBytes, fileCount: a.fileCount,
           status: s.status,

@@ -23,6 +23,8 @@ export async function runVendorSimCli(args: VendorSimCliArgs, log: Logger, signa
     sftp: { port: args.sftpPort, username: 'vendor', authorizedPublicKey },
     http: { port: args.httpPort },
     faults: args.faults,
+    ...(args.autoDelete !== undefined && { autoDelete: args.autoDelete }),
+    ...(args.backupSites !== undefined && { backupSites: args.backupSites }),
     log,
   });
   try {

@@ -13,10 +13,12 @@ export interface SftpFaults {
   shortReads: boolean;
   /** Publish the next archive slowly: the file grows in place over several seconds (then heal). */
   stillUploading: boolean;
+  /** Deleting retained data fails ("Failed to delete data", the archive stays) until cleared; then "Try again". */
+  failDelete: boolean;
 }
 
 export const NO_FAULTS: Readonly<SftpFaults> = Object.freeze({
-  dropAfterBytes: 0, stallAfterBytes: 0, bytesPerSecond: 0, flipByteAt: -1, shortReads: false, stillUploading: false,
+  dropAfterBytes: 0, stallAfterBytes: 0, bytesPerSecond: 0, flipByteAt: -1, shortReads: false, stillUploading: false, failDelete: false,
 });
 
 export type ReportStatus = 'downloading' | 'downloaded' | 'failed';
@@ -27,8 +29,14 @@ export interface StatusReport {
   sha256: string; error?: { code: string; message: string }; at: string;
 }
 
-/** The vendor's view of one archive at one backup site. `uploading`/`uploaded` are the vendor's own states. */
-export type BackupStatus = 'uploading' | 'uploaded' | ReportStatus;
+/** The vendor deleting an archive's retained data (Auto-Delete, or "Delete from CINNOX"). */
+export type DeletionStatus = 'deleting' | 'deleted' | 'delete-failed';
+
+/**
+ * The vendor's view of one archive at one backup site. `uploading`/`uploaded` and the deletion states are the
+ * vendor's own; the others come from the site's reports.
+ */
+export type BackupStatus = 'uploading' | 'uploaded' | ReportStatus | DeletionStatus;
 
 export interface BackupLogHistoryItem {
   readonly at: string;
@@ -85,6 +93,14 @@ export interface VendorSimOptions {
   seed?: string;
   /** Write `<name>.sha256` sidecars (default true). */
   sidecar?: boolean;
+  /**
+   * Auto-Delete Retained Data (default false): once every backup site has reported "Data Downloaded" for an archive,
+   * the vendor deletes it ("Deleting data...", then "Retained data deleted" or "Failed to delete data"), and the
+   * archive leaves the SFTP server. Off: the Backup Log offers "Delete from CINNOX" for each archive.
+   */
+  autoDelete?: boolean;
+  /** The configured backup sites (siteIds). Default: every site that has reported about the archive. */
+  backupSites?: readonly string[];
 }
 
 export interface VendorSim {
@@ -98,6 +114,15 @@ export interface VendorSim {
   backupLog(): BackupLogRow[];
   reports(): StatusReport[];
   setFaults(f: Partial<SftpFaults>): void;
+  /** Switches Auto-Delete Retained Data (applies to archives downloaded from now on). */
+  setAutoDelete(on: boolean): void;
+  /**
+   * "Delete from CINNOX" (or "Try again" after a failure): deletes the archive's retained data, i.e. removes it from
+   * the SFTP server. Resolves with the outcome once the deletion has settled.
+   */
+  deleteArchive(fileName: string): Promise<'deleted' | 'delete-failed'>;
+  /** Resolves when no deletion is under way (Auto-Delete runs in the background). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,4 +130,5 @@ export interface VendorSimCliArgs {
   dataDir: string; serviceId: string; archiveKey: string; signingSecret: string;
   sftpPort: number; httpPort: number; authorizedKeyFile: string; encryption: 'aes-256' | 'zipcrypto'; days: number;
   records: number; mediaBytes: number; faults: Partial<SftpFaults>;
+  autoDelete?: boolean; backupSites?: string[];
 }

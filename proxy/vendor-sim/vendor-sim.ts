@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { BackupLog } from './backup-log.js';
 import { publishDayArchive } from './generate/publish-archive.js';
+import { RetainedData } from './retained-data.js';
 import { buildStatusServer, STATUS_PATH } from './http/status-server.js';
 import { FaultState } from './sftp/faults.js';
 import { generateHostKey } from './sftp/host-key.js';
@@ -31,6 +32,9 @@ export async function startVendorSim(options: VendorSimOptions): Promise<VendorS
   const backupLog = new BackupLog();
   await registerExisting(backupLog, options.dataDir, options.serviceId);
   const pending = new Set<Promise<void>>();
+  const retained = new RetainedData({
+    dataDir: options.dataDir, backupLog, faults, log, autoDelete: options.autoDelete ?? false, backupSites: options.backupSites,
+  });
 
   const sftp = await startSftpServer({
     root: options.dataDir,
@@ -44,7 +48,7 @@ export async function startVendorSim(options: VendorSimOptions): Promise<VendorS
   });
   const httpHost = options.http.host ?? '127.0.0.1';
   const app = buildStatusServer({
-    serviceId: options.serviceId, signingSecret: options.signingSecret, backupLog, log,
+    serviceId: options.serviceId, signingSecret: options.signingSecret, backupLog, log, retained,
     ...(options.onReport && { onReport: options.onReport }),
   });
   try {
@@ -95,10 +99,15 @@ export async function startVendorSim(options: VendorSimOptions): Promise<VendorS
     backupLog: () => backupLog.rows(),
     reports: () => backupLog.reports(),
     setFaults: (f) => faults.set(f),
+    setAutoDelete: (on) => {
+      retained.autoDelete = on;
+    },
+    deleteArchive: (fileName) => retained.delete(fileName),
+    settled: () => retained.settled(),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([...pending]);
+      await Promise.allSettled([...pending, retained.settled()]);
       await Promise.allSettled([sftp.close(), app.close()]);
       log.info('vendor simulator stopped');
     },

@@ -1,5 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BSON } from 'mongodb';
 import type { StatusReport } from '../../proxy/vendor-sim/types.js';
@@ -40,7 +41,11 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
   const checkedDeliveries = new Map<string, number>();
 
   beforeAll(async () => {
+    // Auto-Delete on, every trial's site configured: each archive leaves the vendor once the last trial reported it,
+    // so a "downloaded" sent too early would have lost data for good (checked at the moment each one arrives).
     h = await startSim({
+      autoDelete: true,
+      backupSites: Array.from({ length: TRIALS }, (_, i) => `crash-${i}`),
       onReport: async (report: StatusReport) => {
         if (report.status !== 'downloaded') return;
         const dbName = dbOfSite.get(report.siteId);
@@ -118,6 +123,13 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
         deliveries += downloaded.length;
       }
       await db.dropDatabase();
+      // The vendor keeps each archive until every configured site (every trial) has reported it, then deletes it.
+      await h.sim.settled();
+      const left = await readdir(join(h.dir, 'outbox'));
+      for (const fileName of idsOf.keys()) expect(left.includes(fileName), `trial ${i}: ${fileName} on the server`).toBe(i < TRIALS - 1);
+    }
+    for (const fileName of idsOf.keys()) {
+      expect(h.sim.backupLog().filter((r) => r.fileName === fileName).map((r) => r.statusText)).toEqual(Array.from({ length: TRIALS }, () => 'Retained data deleted'));
     }
     expect(violations).toEqual([]);
     // The trials must really have interrupted work, not just started and stopped.

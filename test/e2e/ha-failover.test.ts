@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BSON, MongoClient } from 'mongodb';
@@ -34,7 +35,11 @@ describe('HA pair: leader killed twice', () => {
   beforeAll(async () => {
     client = await MongoClient.connect(inject('mongoUri'));
     await client.db(DB).dropDatabase();
+    // Auto-Delete on: the vendor deletes each archive once the site reported it, so "nothing lost" is proven
+    // against an archive that is really gone (a premature "downloaded" would leave the pair without a copy).
     h = await startSim({
+      autoDelete: true,
+      backupSites: [SITE],
       onReport: async (report: StatusReport) => {
         if (report.status !== 'downloaded' || report.siteId !== SITE) return;
         const ids = idsOf.get(report.fileName);
@@ -170,7 +175,9 @@ describe('HA pair: leader killed twice', () => {
     expect(handover).toBeLessThan(TTL_SECONDS * 1000);
     expect((await follower.kill('SIGTERM')).code).toBe(0);
 
-    // Exactly once: each collection holds exactly the union of the archives' _ids; one "downloaded" per archive.
+    // Exactly once: each collection holds exactly the union of the archives' _ids; one "downloaded" per archive; and
+    // every archive is gone from the vendor.
+    await h.sim.settled();
     for (const [c, n] of Object.entries(union)) expect(await db.collection(c).countDocuments(), c).toBe(n);
     for (const [fileName, ids] of idsOf) {
       expect(await presentCounts(db, ids), fileName).toEqual(expectedCounts(ids));
@@ -180,7 +187,8 @@ describe('HA pair: leader killed twice', () => {
       expect(downloaded.length, `"downloaded" delivered for ${fileName}`).toBeGreaterThanOrEqual(1);
       expect(new Set(downloaded.map((r) => JSON.stringify(r))).size, `every delivery for ${fileName} is the same report`).toBe(1);
       expect(checkedDeliveries.get(fileName), `each delivery for ${fileName} checked on arrival`).toBe(downloaded.length);
-      expect(h.sim.backupLog().find((r) => r.siteId === SITE && r.fileName === fileName)?.statusText).toBe('Data Downloaded');
+      expect(h.sim.backupLog().find((r) => r.siteId === SITE && r.fileName === fileName)?.statusText).toBe('Retained data deleted');
+      expect(await readdir(join(h.dir, 'outbox')), fileName).not.toContain(fileName);
     }
     expect(violations).toEqual([]);
 

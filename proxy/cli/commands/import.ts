@@ -5,6 +5,7 @@ import { ProxyError } from '../../errors.js';
 import { processJob } from '../../pipeline/process-job.js';
 import { createServices } from '../../services.js';
 import { peakRssKiB } from '../../util/peak-rss.js';
+import { stderrProgressTerminal } from '../progress-terminal.js';
 import { loadConfigFor, loggerFor, type CommonFlags } from '../common.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 
@@ -23,8 +24,9 @@ export async function importCommand(file: string | undefined, flags: ImportFlags
   const name = requireArchiveName(basename(path));
   const size = (await stat(path).catch(() => { throw new ProxyError('ARCHIVE_NOT_ZIP', `${path} cannot be read`); })).size;
   const config = await loadConfigFor(flags);
-  const log = loggerFor(config, flags, 'stderr');
-  const services = await createServices(config, log, signal);
+  const terminal = stderrProgressTerminal();
+  const log = loggerFor(config, flags, 'stderr', terminal);
+  const services = await createServices(config, log, signal, terminal ? { progress: terminal } : {});
   try {
     await services.takeLeaseForCommand();
     await services.jobs.discover({

@@ -21,6 +21,7 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     ...(services.lease ? { lease: services.lease } : {}),
     metrics: services.metrics,
     replicaSet: services.replicaSet,
+    disk: services.disk,
     siteId: config.siteId,
   });
   services.metrics.enableProcessMetrics();

@@ -1,5 +1,6 @@
 import { createServices } from '../../services.js';
 import type { CycleSummary } from '../../pipeline/sync-cycle.js';
+import { stderrProgressTerminal } from '../progress-terminal.js';
 import { loadConfigFor, loggerFor, type CommonFlags } from '../common.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 
@@ -12,8 +13,9 @@ export async function syncCommand(flags: SyncFlags, io: CliIo, signal: AbortSign
     return EXIT.USAGE;
   }
   const config = await loadConfigFor(flags);
-  const log = loggerFor(config, flags, 'stderr');
-  const services = await createServices(config, log, signal);
+  const terminal = stderrProgressTerminal();
+  const log = loggerFor(config, flags, 'stderr', terminal);
+  const services = await createServices(config, log, signal, terminal ? { progress: terminal } : {});
   try {
     await services.takeLeaseForCommand();
     const summary = await services.runner.trigger('sync --once');

@@ -16,7 +16,12 @@ const HELP = `retention-proxy vendor-sim [options]   the vendor side, for demos 
   --days N                  past days to publish at start (default 3)
   --records N               records per day (default 2000)
   --media-bytes N           media bytes per day (default 4194304)
+  --auto-delete             Auto-Delete Retained Data: once every backup site reported Data Downloaded, delete the
+                            archive from the SFTP server ("Deleting data...", "Retained data deleted"); without it the
+                            Backup Log offers "Delete from CINNOX"
+  --backup-sites A,B        the configured backup sites (siteIds) Auto-Delete waits for (default: those that reported)
 Faults: --drop-after-bytes N  --stall-after-bytes N  --bytes-per-second N  --flip-byte-at N  --short-reads  --still-uploading
+        --fail-delete (deleting retained data fails: "Failed to delete data", then "Try again" on the Backup Log)
 `;
 
 export async function vendorSimCommand(argv: string[], io: CliIo, signal: AbortSignal): Promise<ExitCode> {
@@ -30,6 +35,7 @@ export async function vendorSimCommand(argv: string[], io: CliIo, signal: AbortS
       'media-bytes': { type: 'string' }, 'drop-after-bytes': { type: 'string' }, 'stall-after-bytes': { type: 'string' },
       'bytes-per-second': { type: 'string' }, 'flip-byte-at': { type: 'string' }, 'short-reads': { type: 'boolean' },
       'still-uploading': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'auto-delete': { type: 'boolean' }, 'backup-sites': { type: 'string' }, 'fail-delete': { type: 'boolean' },
     },
   });
   if (v.help) {
@@ -60,7 +66,10 @@ export async function vendorSimCommand(argv: string[], io: CliIo, signal: AbortS
         ...(v['flip-byte-at'] ? { flipByteAt: int(v['flip-byte-at'], -1) } : {}),
         ...(v['short-reads'] ? { shortReads: true } : {}),
         ...(v['still-uploading'] ? { stillUploading: true } : {}),
+        ...(v['fail-delete'] ? { failDelete: true } : {}),
       },
+      ...(v['auto-delete'] ? { autoDelete: true } : {}),
+      ...(v['backup-sites'] ? { backupSites: v['backup-sites'].split(',').map((x) => x.trim()).filter(Boolean) } : {}),
     },
     log,
     signal,

@@ -4,6 +4,7 @@ import { parseArchiveName } from '../../archive/archive-name.js';
 import { ERRORS, type ErrorCode } from '../../errors.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyReportSignature } from '../../report/signature.js';
 import type { BackupLog } from '../backup-log.js';
+import type { RetainedData } from '../retained-data.js';
 import type { StatusReport } from '../types.js';
 import { renderBackupLogPage } from './backup-log-page.js';
 import { checkStatusReport } from './report-schema.js';
@@ -17,6 +18,8 @@ export interface StatusServerOptions {
   readonly log: Logger;
   /** Awaited before the POST is answered. */
   readonly onReport?: (report: StatusReport) => Promise<void> | void;
+  /** Deleting retained data (Auto-Delete, "Delete from CINNOX", "Try again"). */
+  readonly retained?: RetainedData;
 }
 
 const errorBody = (code: ErrorCode, detail?: string): { code: ErrorCode; message: string } => ({
@@ -35,6 +38,7 @@ export function buildStatusServer(opts: StatusServerOptions): FastifyInstance {
   // Keep the raw body: the signature is over the exact bytes that were sent.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('NOT_FOUND')));
   app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
@@ -59,15 +63,40 @@ export function buildStatusServer(opts: StatusServerOptions): FastifyInstance {
     if (report.serviceId !== opts.serviceId) return reply.code(400).send(errorBody('VALIDATION', 'unknown serviceId'));
     if (!parseArchiveName(report.fileName)) return reply.code(400).send(errorBody('ARCHIVE_NAME_INVALID'));
     const applied = opts.backupLog.applyReport(report);
+    if (applied) opts.retained?.onReport(report);
     opts.log.info({ reportId: report.reportId, siteId: report.siteId, fileName: report.fileName, status: report.status, duplicate: !applied }, 'status report');
     if (opts.onReport) await opts.onReport(report);
     return reply.code(200).send({ ok: true, duplicate: !applied });
   });
 
   app.get('/retention/v1/health', () => ({ ok: true }));
-  app.get('/api/backup-log', () => ({ rows: opts.backupLog.rows() }));
+  app.get('/api/backup-log', () => ({ rows: opts.backupLog.rows(), autoDelete: opts.retained?.autoDelete ?? false }));
   app.get('/backup-log', (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(renderBackupLogPage(opts.serviceId, opts.backupLog.rows())));
+    reply.type('text/html; charset=utf-8').send(renderBackupLogPage(opts.serviceId, opts.backupLog.rows(), { autoDelete: opts.retained?.autoDelete ?? false })));
+
+  // "Delete from CINNOX" and "Try again": JSON for tests, a form post from the Backup Log page.
+  const deleteArchive = async (fileName: string): Promise<{ status: number; body: { fileName: string; status: string } | ReturnType<typeof errorBody> }> => {
+    if (!opts.retained) return { status: 404, body: errorBody('NOT_FOUND') };
+    if (!parseArchiveName(fileName) || !opts.backupLog.has(fileName)) return { status: 404, body: errorBody('NOT_FOUND', fileName) };
+    return { status: 200, body: { fileName, status: await opts.retained.delete(fileName) } };
+  };
+  app.post('/api/backup-log/delete', async (req, reply) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(typeof req.body === 'string' ? req.body : '{}');
+    } catch {
+      return reply.code(400).send(errorBody('VALIDATION', 'body is not JSON'));
+    }
+    const given = (parsed as { fileName?: unknown } | null)?.fileName;
+    const fileName = typeof given === 'string' ? given : '';
+    const r = await deleteArchive(fileName);
+    return reply.code(r.status).send(r.body);
+  });
+  app.post('/backup-log/delete', async (req, reply) => {
+    const fileName = new URLSearchParams(typeof req.body === 'string' ? req.body : '').get('fileName') ?? '';
+    const r = await deleteArchive(fileName);
+    return r.status === 200 ? reply.redirect('/backup-log', 303) : reply.code(r.status).send(r.body);
+  });
   app.get('/', (_req, reply) => reply.redirect('/backup-log'));
   return app;
 }

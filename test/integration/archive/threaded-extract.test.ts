@@ -92,4 +92,23 @@ describe('extractArchive on worker threads (dist)', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await readdir(out, { recursive: true })).toEqual(before);
   });
+
+  it('stops with DISK_FULL when free space falls below the reserve while threads write, and no thread writes after it', async () => {
+    const zip = join(work, `disk-${++n}.zip`);
+    await writeZipFile(zip, FILES, { encryption: 'aes-256', password: KEY });
+    const out = dest();
+    let calls = 0;
+    let entriesDone = 0;
+    // Plenty at the up-front check; below the reserve once the first entry is written (another process filled the disk).
+    const freeBytes = (): Promise<number> => Promise.resolve(calls++ === 0 || entriesDone === 0 ? 1024 ** 3 : 1);
+    const err = await errorOf(extractArchive(zip, out, threaded({
+      disk: { reserveBytes: 1024 * 1024, freeBytes, pollMs: 1 },
+      onProgress: (p) => { entriesDone = p.entries; },
+    })));
+    expect(err.code).toBe('DISK_FULL');
+    expect(entriesDone).toBeLessThan(FILES.length);
+    const before = await readdir(out, { recursive: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await readdir(out, { recursive: true })).toEqual(before);
+  });
 });

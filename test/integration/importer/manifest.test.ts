@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isProxyError, type ProxyError } from '../../../proxy/errors.js';
-import { applyImport, planImport } from '../../../proxy/importer/index.js';
+import { requireArchiveName } from '../../../proxy/archive/archive-name.js';
+import { isProxyError, type ErrorCode, type ProxyError } from '../../../proxy/errors.js';
+import { applyImport, planImport, type PlanOptions } from '../../../proxy/importer/index.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { ARCHIVE, JOB_ID, extractedDir, manifestFor } from './extracted-dir.js';
 
@@ -78,6 +79,28 @@ describe('manifest.json', () => {
     } finally {
       await x.remove();
     }
+  });
+
+  it('with the archive name given: MANIFEST_MISMATCH when serviceId or createdAt differ from it; MANIFEST_MISSING when required and absent', async () => {
+    const name = requireArchiveName(ARCHIVE); // svc-1, JOB_ID, 2024-05-01T02:00:00Z: what manifestFor writes
+    const planWith = async (files: Record<string, string | Buffer>, options: PlanOptions): Promise<ErrorCode | 'planned'> => {
+      const x = await extractedDir(files);
+      try {
+        await planImport(x.dir, x.entries, log, options);
+        return 'planned';
+      } catch (err) {
+        if (isProxyError(err)) return err.code;
+        throw err;
+      } finally {
+        await x.remove();
+      }
+    };
+    const good = JSON.parse(manifestFor(FILES, { 'history/messages.json': 2 }, JOB_ID)) as Record<string, unknown>;
+    expect(await planWith({ ...FILES, 'manifest.json': JSON.stringify(good) }, { archive: name, requireManifest: true })).toBe('planned');
+    expect(await planWith({ ...FILES, 'manifest.json': JSON.stringify({ ...good, serviceId: 'svc-2' }) }, { archive: name })).toBe('MANIFEST_MISMATCH');
+    expect(await planWith({ ...FILES, 'manifest.json': JSON.stringify({ ...good, createdAt: '2024-05-02T02:00:00Z' }) }, { archive: name })).toBe('MANIFEST_MISMATCH');
+    expect(await planWith(FILES, { archive: name, requireManifest: true })).toBe('MANIFEST_MISSING');
+    expect(await planWith(FILES, { archive: name, requireManifest: false })).toBe('planned');
   });
 
   it('MANIFEST_INVALID for bad JSON, a wrong version, a bad sha256 and a duplicate entry', async () => {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,15 +55,28 @@ describe('sync cycle against OpenSSH sshd with archives made by 7z and zip', () 
     ids = await recordIdsOf(gen.path, KEY);
     const src = join(work, 'src');
     await run('7z', ['x', '-y', `-p${KEY}`, `-o${src}`, gen.path]);
-    // manifest.json names the vendor's jobId, and these copies get new names (new jobIds): keep it aside.
+    // manifest.json names the vendor's serviceId, jobId and createdAt, which must be those of the archive's name, and
+    // these copies get new names: each gets the manifest rewritten for its name.
     const manifestText = await readFile(join(src, 'manifest.json'), 'utf8');
-    await rm(join(src, 'manifest.json'));
+    const manifestAs = (name: string): Record<string, unknown> => {
+      const parsed = parseArchiveName(name);
+      return { ...(JSON.parse(manifestText) as Record<string, unknown>), serviceId: parsed?.serviceId, jobId: parsed?.jobId, createdAt: parsed?.createdAt.toISOString() };
+    };
+    const manifestFor = async (tag: string): Promise<string> => {
+      const name = nameFor(tag);
+      await writeFile(join(src, 'manifest.json'), JSON.stringify(manifestAs(name)));
+      return name;
+    };
     const root = sshd.root;
 
-    await run('7z', ['a', '-tzip', '-mem=AES256', `-p${KEY}`, join(root, nameFor('aes7z')), '.'], { cwd: src });
-    await run('zip', ['-r', '-q', '-P', KEY, join(root, nameFor('zipcrypto')), '.'], { cwd: src });
-    await run('7z', ['a', '-tzip', '-mem=AES256', '-pOther-Key-99', join(root, nameFor('wrongKey')), '.'], { cwd: src });
-    await run('zip', ['-r', '-q', join(root, nameFor('plain')), '.'], { cwd: src });
+    await run('7z', ['a', '-tzip', '-mem=AES256', `-p${KEY}`, join(root, await manifestFor('aes7z')), '.'], { cwd: src });
+    await run('zip', ['-r', '-q', '-P', KEY, join(root, await manifestFor('zipcrypto')), '.'], { cwd: src });
+    await run('7z', ['a', '-tzip', '-mem=AES256', '-pOther-Key-99', join(root, await manifestFor('wrongKey')), '.'], { cwd: src });
+    await run('zip', ['-r', '-q', join(root, await manifestFor('plain')), '.'], { cwd: src });
+    // Integrity beyond what WinZip AES authenticates: a valid archive published under another job's name, and one
+    // without manifest.json (archive.requireManifest is on by default).
+    await copyFile(join(root, names.aes7z ?? ''), join(root, nameFor('renamed')));
+    await run('zip', ['-r', '-q', '-P', KEY, join(root, nameFor('noManifest')), '.', '-x', 'manifest.json'], { cwd: src });
 
     // One flipped byte inside the biggest entry's encrypted data.
     const good = await readFile(join(root, names.aes7z ?? ''));
@@ -85,17 +98,22 @@ describe('sync cycle against OpenSSH sshd with archives made by 7z and zip', () 
     // A record file that is not Extended JSON.
     const badSrc = await mkdtemp(join(tmpdir(), 'rp-bad-'));
     await run('mkdir', ['-p', join(badSrc, 'history')]);
-    await writeFile(join(badSrc, 'history', 'messages.json'), '{"_id":"m1","text":"ok"}\n{"_id":"m2", not json\n');
-    await run('7z', ['a', '-tzip', '-mem=AES256', `-p${KEY}`, join(root, nameFor('badRecord')), '.'], { cwd: badSrc });
+    const badText = '{"_id":"m1","text":"ok"}\n{"_id":"m2", not json\n';
+    await writeFile(join(badSrc, 'history', 'messages.json'), badText);
+    const badName = nameFor('badRecord');
+    await writeFile(join(badSrc, 'manifest.json'), JSON.stringify({
+      ...manifestAs(badName), records: { 'history/messages.json': 2 },
+      entries: [{ path: 'history/messages.json', size: badText.length, sha256: createHash('sha256').update(badText).digest('hex') }],
+    }));
+    await run('7z', ['a', '-tzip', '-mem=AES256', `-p${KEY}`, join(root, badName), '.'], { cwd: badSrc });
 
     // manifest.json that promises one record more than the file has.
     const manSrc = await mkdtemp(join(tmpdir(), 'rp-man-'));
     await run('cp', ['-r', `${src}/.`, manSrc]);
-    const manifest = JSON.parse(manifestText) as { jobId: string; records: Record<string, number> };
+    const manifestName = nameFor('manifest');
+    const manifest = manifestAs(manifestName) as { records: Record<string, number> };
     const firstKey = Object.keys(manifest.records)[0] ?? '';
     manifest.records[firstKey] = (manifest.records[firstKey] ?? 0) + 1;
-    const manifestName = nameFor('manifest');
-    manifest.jobId = parseArchiveName(manifestName)?.jobId ?? '';
     await writeFile(join(manSrc, 'manifest.json'), JSON.stringify(manifest));
     await run('7z', ['a', '-tzip', '-mem=AES256', `-p${KEY}`, join(root, manifestName), '.'], { cwd: manSrc });
 
@@ -138,6 +156,8 @@ describe('sync cycle against OpenSSH sshd with archives made by 7z and zip', () 
     ['zipSlip', 'ARCHIVE_PATH_TRAVERSAL'],
     ['badRecord', 'RECORD_INVALID'],
     ['manifest', 'MANIFEST_MISMATCH'],
+    ['renamed', 'MANIFEST_MISMATCH'],
+    ['noManifest', 'MANIFEST_MISSING'],
     ['notZip', 'ARCHIVE_NOT_ZIP'],
   ])('refuses the %s archive with %s: failed, quarantined, nothing imported, reported "failed"', async (tag, code) => {
     expect(stateOf(tag)).toEqual({ state: 'failed', code });
