@@ -11,6 +11,7 @@ import { MongoLeaseStore } from './ha/lease-store.js';
 import { readReplicaSetHealth, type ReplicaSetHealth } from './ha/replica-set-health.js';
 import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
+import { backfillArchiveTimes } from './importer/stamp-backfill.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
 import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.js';
@@ -80,6 +81,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await jobs.ensureIndexes();
     await outbox.ensureIndexes();
     await ensureImportIndexes(db);
+    await backfillArchiveTimes(db, config.mongodb.writeConcernTimeoutMs, log);
     const staging = new Staging(config.staging.dir);
     await staging.ensure();
     const target = sftpTargetFrom(config);

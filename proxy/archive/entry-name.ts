@@ -2,9 +2,10 @@
  * Entry names as Info-ZIP unzip and 7-Zip read them (APPNOTE 4.4.4 bit 11, 4.6.9 Info-ZIP Unicode Path Extra Field,
  * Appendix D). In this order:
  *
- * 1. an Info-ZIP Unicode Path extra field (0x7075, version 1) whose CRC-32 matches the raw header name: its UTF-8
+ * 1. the UTF-8 flag (general purpose bit 11): the header name is UTF-8 (and a matching Unicode Path field, below,
+ *    must say the same: 7-Zip ignores the field when the flag is set, unzip prefers it, so a disagreement is refused);
+ * 2. an Info-ZIP Unicode Path extra field (0x7075, version 1) whose CRC-32 matches the raw header name: its UTF-8
  *    (a field whose CRC does not match was written for another name, e.g. after a rename, and is ignored);
- * 2. the UTF-8 flag (general purpose bit 11): the header name is UTF-8;
  * 3. a name of ASCII bytes only: ASCII;
  * 4. a header name that is valid UTF-8 (Info-ZIP zip on a UTF-8 system writes such names without the flag);
  * 5. a header name from a DOS/Windows host ("version made by" FAT, HPFS, NTFS, VFAT): IBM code page 437, the
@@ -87,16 +88,17 @@ function unicodePathField(e: RawEntryName): { bytes: Buffer } | undefined {
 /** Decodes one entry name as described above; throws ARCHIVE_NAME_AMBIGUOUS when that is not possible. */
 export function decodeEntryName(e: RawEntryName): { name: string; source: NameSource } {
   const field = unicodePathField(e);
-  if (field) {
-    const name = utf8OrUndefined(field.bytes);
-    if (name === undefined) throw ambiguous(e.raw, 'its Unicode Path extra field (0x7075) is not valid UTF-8');
-    return { name, source: 'unicode-path-field' };
-  }
+  const fieldName = field ? utf8OrUndefined(field.bytes) : undefined;
+  if (field && fieldName === undefined) throw ambiguous(e.raw, 'its Unicode Path extra field (0x7075) is not valid UTF-8');
   if (e.generalPurposeBitFlag & FLAG_UTF8_NAME) {
     const name = utf8OrUndefined(e.raw);
     if (name === undefined) throw ambiguous(e.raw, 'the UTF-8 flag is set but the name is not valid UTF-8');
+    // 7-Zip ignores the 0x7075 field when the flag is set, Info-ZIP unzip prefers it: when they name the entry
+    // differently, the two tools would show different files, so the name is refused rather than guessed.
+    if (fieldName !== undefined && fieldName !== name) throw ambiguous(e.raw, 'the UTF-8 flag and its Unicode Path extra field (0x7075) name it differently');
     return { name, source: 'utf8-flag' };
   }
+  if (fieldName !== undefined) return { name: fieldName, source: 'unicode-path-field' };
   if (isAscii(e.raw)) return { name: e.raw.toString('latin1'), source: 'ascii' };
   const utf8 = utf8OrUndefined(e.raw);
   if (utf8 !== undefined) return { name: utf8, source: 'utf8' };

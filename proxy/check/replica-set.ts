@@ -21,7 +21,9 @@ export function replicaSetLine(health: ReplicaSetHealth): CheckLine {
 export function durabilityLine(health: ReplicaSetHealth, allowSingleNode: boolean): CheckLine {
   const name = 'mongodb durability';
   if (health.kind === 'unknown') {
-    return { name, status: 'WARN', detail: `cannot tell how many servers hold an acknowledged write: ${health.detail}` };
+    // Not proven durable is not durable: e.g. a standalone server whose user may not run replSetGetStatus.
+    const detail = `cannot tell how many servers hold an acknowledged write (${health.detail}); give the proxy's database user the clusterMonitor role so that check can read the replica set`;
+    return allowSingleNode ? { name, status: 'WARN', detail: `${detail} (accepted by mongodb.allowSingleNode)` } : { name, status: 'FAIL', detail };
   }
   const single = health.kind === 'standalone'
     ? 'not a replica set: an acknowledged write is on this one server only'

@@ -2,6 +2,7 @@ import { extractArchive } from '../archive/extract.js';
 import type { JobDoc, RecordCount } from '../db/jobs.js';
 import { applyImport, planImport } from '../importer/index.js';
 import type { PipelineContext } from './context.js';
+import { watchReserve } from '../util/free-space.js';
 import { JobProgress } from './progress.js';
 
 export interface ImportFacts { fileCount: number; recordCounts: RecordCount[]; totalRecords: number }
@@ -36,14 +37,24 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
     log.info({ recordFiles: plan.recordFiles.length, records: plan.totalRecords, binaries: plan.binaries.length }, 'records verified; importing');
     const totalFiles = plan.binaries.length;
     progress.stage('import', { records: { done: 0, total: plan.totalRecords }, files: { done: 0, total: totalFiles } });
+    // The reserve holds while the database writes too: on the single-VM layout MongoDB may share the staging disk.
+    const reserveBreached = new AbortController();
+    let breach: Error | undefined;
+    const stopWatching = watchReserve(dir, staging.reserve(config.staging.minFreeBytes), (err) => {
+      breach = err;
+      reserveBreached.abort(err);
+    });
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, reserveBreached.signal]) : reserveBreached.signal;
     const result = await applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
       batchSize: config.mongodb.batchSize,
       ...(ctx.jobs.fence ? { fence: ctx.jobs.fence } : {}),
       wtimeoutMs: config.mongodb.writeConcernTimeoutMs,
       log,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      signal,
       onProgress: (p) => progress.update({ records: { done: p.records, total: plan.totalRecords }, files: { done: p.files, total: totalFiles } }),
-    });
+    }).catch((err: unknown) => {
+      throw breach ?? err;
+    }).finally(stopWatching);
     log.info({ records: result.records, files: result.files }, 'import acknowledged by a majority');
     return {
       fileCount: extracted.entries.length,

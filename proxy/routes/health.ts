@@ -56,17 +56,13 @@ const ReadySchema = {
     },
     disk: {
       type: 'object',
-      description: 'The staging disk: free space, the reserve (staging.minFreeBytes), and archives held back by DISK_FULL',
+      description: 'The staging disk: free space, the reserve (staging.minFreeBytes), and how many archives DISK_FULL holds back (this route is public: no paths or archive names)',
       properties: {
-        dir: { type: 'string' },
         freeBytes: nullable('integer'),
         reserveBytes: { type: 'integer' },
         belowReserve: { type: 'boolean' },
         full: { type: 'boolean' },
-        waiting: {
-          type: 'array',
-          items: { type: 'object', properties: { fileName: { type: 'string' }, message: { type: 'string' }, at: { type: 'string' } } },
-        },
+        waitingArchives: { type: 'integer', description: 'How many archives wait for disk space (their names: `check`)' },
       },
     },
     replicaSet: {
@@ -115,7 +111,8 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
       : { enabled: false, holder: true, nodeId: opts.nodeId ?? '', token: null, expiresAt: null, leader: null };
     const replicaSet = database === 'ok' && opts.replicaSet ? await opts.replicaSet() : undefined;
     // A full staging disk stops imports, not the portal: it shows here (disk.full) without making the node unready.
-    const disk = opts.disk ? await opts.disk() : undefined;
+    const status = opts.disk ? await opts.disk() : undefined;
+    const disk = status && { freeBytes: status.freeBytes, reserveBytes: status.reserveBytes, belowReserve: status.belowReserve, full: status.full, waitingArchives: status.waiting.length };
     return reply.code(ready ? 200 : 503).send({
       ready, database, outboxDepth, lastSuccessfulCycle, sync: opts.runnerStatus(), lease, ...(disk ? { disk } : {}), ...(replicaSet ? { replicaSet } : {}),
     });

@@ -212,6 +212,25 @@ describe('decodeEntryName', () => {
     expect(decodeEntryName({ ...base, generalPurposeBitFlag: 0x800, raw: Buffer.from('ü') })).toEqual({ name: 'ü', source: 'utf8-flag' });
     expect(decodeEntryName({ ...base, versionMadeBy: 10 << 8, raw: Buffer.from([0x81]) })).toEqual({ name: 'ü', source: 'cp437' });
   });
+  it('the UTF-8 flag and a matching Unicode Path field that name the entry differently: ARCHIVE_NAME_AMBIGUOUS (7z and unzip would disagree)', () => {
+    const raw = Buffer.from('a.txt');
+    const field = (name: string): { id: number; data: Buffer } => {
+      const data = Buffer.alloc(5);
+      data.writeUInt8(1, 0);
+      data.writeUInt32LE(crc32(raw) >>> 0, 1);
+      return { id: 0x7075, data: Buffer.concat([data, Buffer.from(name)]) };
+    };
+    const flagged = { ...base, generalPurposeBitFlag: 0x800, raw };
+    let code: unknown;
+    try {
+      decodeEntryName({ ...flagged, extraFields: [field('../b.txt')] });
+    } catch (err) {
+      code = (err as { code?: unknown }).code;
+    }
+    expect(code).toBe('ARCHIVE_NAME_AMBIGUOUS');
+    expect(decodeEntryName({ ...flagged, extraFields: [field('a.txt')] })).toEqual({ name: 'a.txt', source: 'utf8-flag' });
+    expect(decodeEntryName({ ...base, raw, extraFields: [field('ä.txt')] })).toEqual({ name: 'ä.txt', source: 'unicode-path-field' });
+  });
   it('CP437 covers every high byte', () => {
     const all = decodeCp437(Buffer.from(Array.from({ length: 128 }, (_, i) => 0x80 + i)));
     expect([...all]).toHaveLength(128);

@@ -40,7 +40,10 @@ describe('check: mongodb durability', () => {
     expect(durabilityLine(h, true).status).toBe('WARN');
   });
 
-  it('warns when it cannot tell (no permission to read the replica set status)', () => {
-    expect(durabilityLine({ kind: 'unknown', degraded: false, majorityWritable: null, detail: 'not permitted' }, false).status).toBe('WARN');
+  it('fails when it cannot tell (no permission to read the replica set status) unless mongodb.allowSingleNode accepts it', () => {
+    const unknown = { kind: 'unknown', degraded: false, majorityWritable: null, detail: 'not permitted' } as const;
+    expect(durabilityLine(unknown, false).status).toBe('FAIL');
+    expect(durabilityLine(unknown, false).detail).toContain('clusterMonitor');
+    expect(durabilityLine(unknown, true).status).toBe('WARN');
   });
 });
