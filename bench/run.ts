@@ -92,25 +92,49 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown BENCH_ONLY group(s): ${unknown.join(', ')} (known: ${GROUPS.join(', ')})`);
   const groups = GROUPS.filter((g) => only.includes(g));
   const rows: BenchRow[] = [];
+  const failed: { group: Group; error: string; seconds: number }[] = [];
+  const timings: Record<string, number> = {};
   // Other work on the machine changes every ratio (the peers are single-threaded C; we use two threads): say how busy it was.
   const loadAtStart = loadavg()[0] ?? 0;
+  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const dbDir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'rp-bench-db-'));
   const db = groups.some((g) => NEEDS_DB.has(g)) ? await findOrStartLocalDatabase({ dataDir: dbDir }) : undefined;
+  const save = (): Promise<void> => {
+    const load = { cores: availableParallelism(), loadAverage1mAtStart: round2(loadAtStart), loadAverage1mNow: round2(loadavg()[0] ?? 0) };
+    return writeFile(file, JSON.stringify({ at: new Date().toISOString(), scale, node: process.version, db: db?.kind, ...load, timings, failed, rows }, null, 2));
+  };
   try {
-    for (const g of groups) rows.push(...(await spawnGroup(g, db?.uri)));
+    // Each group's rows are printed and saved as soon as the group ends, and a group that fails does not stop the
+    // others: a long run never loses the figures it already has.
+    for (const g of groups) {
+      const started = performance.now();
+      try {
+        const groupRows = await spawnGroup(g, db?.uri);
+        rows.push(...groupRows);
+        timings[g] = round2((performance.now() - started) / 1000);
+        process.stdout.write(`\n${g}: ${timings[g]} s\n`);
+        printTable(groupRows);
+      } catch (err) {
+        const seconds = round2((performance.now() - started) / 1000);
+        timings[g] = seconds;
+        failed.push({ group: g, error: err instanceof Error ? err.message : String(err), seconds });
+        process.stdout.write(`\n${g}: FAILED after ${seconds} s: ${failed[failed.length - 1]?.error ?? ''}\n`);
+      }
+      await save();
+    }
   } finally {
     await db?.stop();
     await rm(dbDir, { recursive: true, force: true });
   }
-  const load = { cores: availableParallelism(), loadAverage1mAtStart: round2(loadAtStart), loadAverage1mAtEnd: round2(loadavg()[0] ?? 0) };
+  process.stdout.write('\nall groups:\n');
   printTable(rows);
-  process.stdout.write(`\n${load.cores} cores; 1-minute load average ${load.loadAverage1mAtStart} at the start, ${load.loadAverage1mAtEnd} at the end\n`);
-  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), scale, node: process.version, db: db?.kind, ...load, rows }, null, 2));
+  for (const f of failed) process.stdout.write(`group ${f.group} FAILED: ${f.error}\n`);
+  process.stdout.write(`\n${availableParallelism()} cores; 1-minute load average ${round2(loadAtStart)} at the start, ${round2(loadavg()[0] ?? 0)} at the end; seconds per group: ${Object.entries(timings).map(([g, t]) => `${g} ${t}`).join(', ')}\n`);
+  await save();
   process.stdout.write(`\nresults: ${file}\n`);
-  if (rows.some((r) => !r.pass)) process.exitCode = 1;
+  if (failed.length > 0 || rows.some((r) => !r.pass)) process.exitCode = 1;
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
