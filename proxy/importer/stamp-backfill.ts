@@ -36,7 +36,14 @@ export async function backfillArchiveTimes(db: Db, wtimeoutMs: number, log: Logg
       records += r.modifiedCount;
     }
   }
-  await dbCall('writing proxy.migrations', () => marks.updateOne({ _id: MIGRATION_ID }, { $setOnInsert: { at: new Date(), records } }, { upsert: true, writeConcern: majority(wtimeoutMs) }));
+  await dbCall('writing proxy.migrations', async () => {
+    try {
+      await marks.updateOne({ _id: MIGRATION_ID }, { $setOnInsert: { at: new Date(), records } }, { upsert: true, writeConcern: majority(wtimeoutMs) });
+    } catch (err) {
+      // Both HA nodes starting at once: the other one's upsert inserted the marker first. Done either way.
+      if ((err as { code?: unknown }).code !== 11000) throw err;
+    }
+  });
   if (records > 0) log.info({ records }, 'records stored before _retention.createdAt existed now carry their archive time');
   return records;
 }

@@ -42,4 +42,10 @@ describe('records stored before _retention.createdAt existed', () => {
     expect(await backfillArchiveTimes(tdb.db, 10_000, log)).toBe(0);
     expect((await staff.findOne({ _id: 's2' as never }))?._retention).toEqual({ archive: NEW });
   });
+
+  it('two nodes starting at once both succeed (the marker upsert race is not an error)', async () => {
+    await tdb.db.collection(MIGRATIONS_COLLECTION).deleteMany({});
+    await expect(Promise.all([backfillArchiveTimes(tdb.db, 10_000, log), backfillArchiveTimes(tdb.db, 10_000, log)])).resolves.toHaveLength(2);
+    expect(await tdb.db.collection(MIGRATIONS_COLLECTION).countDocuments()).toBe(1);
+  });
 });
