@@ -5,7 +5,7 @@ import { useRecordStore } from '../stores/list-store';
 
 /**
  * Loads the record `id()` of `type` into its store. `layout` is what every detail page hands DetailLayout
- * (`v-bind="layout"`): the link back to the list with its last filters, loading and error states, provenance.
+ * (`v-bind="layout"`): the link back to the list with its last filters, loading and error states, provenance, the record for its Retention panel.
  */
 export function useDetail<K extends RecordType>(type: K, id: () => string) {
   const store = useRecordStore(type);
@@ -17,6 +17,7 @@ export function useDetail<K extends RecordType>(type: K, id: () => string) {
     loading: store.detailLoading,
     error: store.detailError,
     provenance: store.detail?.provenance,
+    retention: store.detail ? { type, id: id() } : undefined,
   }));
   return { store, detail, layout, reload: () => store.loadDetail(id()) };
 }
