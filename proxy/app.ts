@@ -15,6 +15,7 @@ import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
 import { uiRoutes } from './portal/routes/ui.js';
+import { RetentionService } from './retention/index.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { syncStatusRoutes } from './routes/sync-status.js';
@@ -45,6 +46,11 @@ export interface AppDeps {
   adminPassword?: string;
   /** Clock for sessions, lockout and audit (tests). */
   now?: () => Date;
+  /**
+   * Retention governance (policies, holds, runs, restore) for the portal's retention routes. Omitted: one over `db`
+   * with the default batch settings, fenced by `lease` when given.
+   */
+  retention?: RetentionService;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
@@ -67,7 +73,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
-  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now);
+  const retention = deps.retention ?? new RetentionService({
+    db: deps.db,
+    log: deps.log.child({ component: 'retention' }),
+    writeConcernTimeoutMs: 10_000,
+    nodeId: deps.lease?.nodeId ?? hostname(),
+    ...(deps.lease ? { lease: deps.lease } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), retention, deps.portal, deps.now);
   await installPortalInfrastructure(app, ctx);
   app.addHook('onReady', async () => {
     await ctx.ensureIndexes();

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
+import type { RetentionService } from '../retention/index.js';
 import { AuditLog } from './audit.js';
 import { LoginThrottle, type LockoutPolicy } from './auth/lockout.js';
 import { SessionStore, type SessionPolicy } from './auth/sessions.js';
@@ -33,7 +34,14 @@ export class PortalContext {
   readonly details: DetailService;
   readonly media: MediaService;
 
-  constructor(readonly db: Db, readonly log: Logger, settings: PortalSettings = DEFAULT_PORTAL_SETTINGS, now: () => Date = () => new Date()) {
+  /** `retention`: the retention governance service the retention routes call (built by buildApp or its caller). */
+  constructor(
+    readonly db: Db,
+    readonly log: Logger,
+    readonly retention: RetentionService,
+    settings: PortalSettings = DEFAULT_PORTAL_SETTINGS,
+    now: () => Date = () => new Date(),
+  ) {
     this.users = new UserStore(db, now);
     this.sessions = new SessionStore(db, settings.session, now);
     this.throttle = new LoginThrottle(db, settings.lockout, now);
