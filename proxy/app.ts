@@ -15,7 +15,7 @@ import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
 import { uiRoutes } from './portal/routes/ui.js';
-import { RetentionService } from './retention/index.js';
+import { RetentionService, type RetentionDeps } from './retention/index.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { syncStatusRoutes } from './routes/sync-status.js';
@@ -73,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
-  const retention = deps.retention ?? new RetentionService({
+  const retention = deps.retention ?? ownRetention(app, {
     db: deps.db,
     log: deps.log.child({ component: 'retention' }),
     writeConcernTimeoutMs: 10_000,
@@ -107,4 +107,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(portalRoutes, { ctx, secureCookies: deps.tls !== undefined });
   await app.register(uiRoutes, { dir: deps.portalDir });
   return app;
+}
+
+/** A retention service the app owns: a run still under way is stopped and awaited when the app closes. */
+function ownRetention(app: FastifyInstance, deps: RetentionDeps): RetentionService {
+  const retention = new RetentionService(deps);
+  app.addHook('onClose', async () => {
+    retention.stop();
+    await retention.idle();
+  });
+  return retention;
 }
