@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lease } from '../../../proxy/ha/lease.js';
+import { MongoLeaseStore } from '../../../proxy/ha/lease-store.js';
 import { RetentionService } from '../../../proxy/retention/index.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { ADMIN, AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
@@ -180,5 +182,27 @@ describe('retention routes over real data', () => {
     expect(await t.db.collection('history.conference-calls').countDocuments({ _archived: { $exists: true } })).toBe(0);
     const actions = (await t.db.collection('portal.audit').find({ action: { $in: ['retention.run', 'retention.restore'] } }).toArray()).map((a) => `${String(a.action)} ${String(a.target)}`);
     expect(actions).toEqual(expect.arrayContaining([`retention.run retention/runs/${run.id}`, `retention.restore conferences/${sample}`, `retention.restore retention/runs/${run.id}`]));
+  });
+
+  it('"run now" on a node that does not hold the HA lease: 409 NOT_LEADER naming the leader; nothing is started', async () => {
+    const store = new MongoLeaseStore(t.db, 10_000);
+    const log = pino({ level: 'silent' });
+    const leader = new Lease({ siteId: 'ret-routes', nodeId: 'node-a', ttlMs: 30_000, store, log });
+    const follower = new Lease({ siteId: 'ret-routes', nodeId: 'node-b', ttlMs: 30_000, store, log });
+    expect(await leader.tryAcquire()).toBe(true);
+    expect(await follower.tryAcquire()).toBe(false);
+    const onFollower = new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'node-b', lease: follower });
+    const app2 = await portalApp(t.name, { retention: onFollower });
+    try {
+      const s2 = await login(app2, ADMIN);
+      const before = await t.db.collection('retention.runs').countDocuments();
+      const res = await app2.inject({ method: 'POST', url: '/api/v1/retention/runs', headers: s2.headers });
+      expect([res.statusCode, code(res.body)]).toEqual([409, 'NOT_LEADER']);
+      expect(res.json<{ details?: { leader?: string } }>().details?.leader).toBe('node-a');
+      expect(await t.db.collection('retention.runs').countDocuments()).toBe(before);
+    } finally {
+      await app2.close();
+      await leader.release();
+    }
   });
 });
