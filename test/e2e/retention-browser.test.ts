@@ -16,8 +16,8 @@ const HOLD = 'Matter 42';
 /**
  * Retention governance in a real browser, walked by labels and roles: an admin creates a policy (dry-run), runs it and
  * reads the plan, switches it to enforce by typing its name, places a legal hold on a room, sees the hold mark on a
- * message of that room; the enforcing run archives the other messages but not the held ones; an auditor sees no
- * governance pages but does see the hold mark.
+ * message of that room; the enforcing run archives the other messages but not the held ones; one archived message is
+ * restored; an auditor sees no governance pages but does see the hold mark.
  */
 describe('retention governance in Chromium', () => {
   let h: SimHandle;
@@ -160,6 +160,20 @@ describe('retention governance in Chromium', () => {
     expect(await archivedMessages()).toBe(messages - inRoom);
     expect(await db.collection('history.messages').countDocuments({ roomId: held.roomId, _archived: { $exists: true } })).toBe(0);
     await screenshot(page, 'ret-06-enforced-run');
+
+    // --- archived data: open an archived message and restore it with a reason
+    await nav().getByRole('link', { name: 'Archived data' }).click();
+    await page.getByLabel('Data type').selectOption('messages');
+    const first = page.getByRole('table').locator('tbody tr').first();
+    await first.waitFor();
+    const archivedId = (await first.getAttribute('data-id')) ?? '';
+    await first.getByRole('link', { name: archivedId }).click();
+    await page.waitForURL(new RegExp(`/admin/retention/archived/messages/${archivedId}$`));
+    await page.getByLabel('Restore reason').fill('Needed by legal');
+    await page.getByRole('button', { name: 'Restore', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Restored to active' }).waitFor();
+    expect(await db.collection('history.messages').countDocuments({ messageId: archivedId, _archived: { $exists: true } })).toBe(0);
+    await screenshot(page, 'ret-07-restored');
     await page.getByTestId('logout').click();
     await page.waitForURL(/\/login/);
 

@@ -58,10 +58,15 @@ export const useRetentionStore = defineStore('retention', () => {
     policies.value = policies.value.filter((p) => p.id !== id);
   }
 
+  // A page switched twice quickly (type, state): only the latest request's answer is shown.
+  let holdSeq = 0;
+  let archivedSeq = 0;
+
   async function loadHolds(state: 'active' | 'released' = holdState.value): Promise<void> {
     holdState.value = state;
+    const seq = ++holdSeq;
     const r = await loading_(() => api.holds(state));
-    if (r) holds.value = r.items;
+    if (r && seq === holdSeq) holds.value = r.items;
   }
   async function createHold(name: string, reason: string, scope: HoldScope): Promise<LegalHold> {
     const h = await api.createHold({ name, reason, scope });
@@ -89,8 +94,9 @@ export const useRetentionStore = defineStore('retention', () => {
 
   async function loadArchived(type: DataType = archivedType.value): Promise<void> {
     archivedType.value = type;
+    const seq = ++archivedSeq;
     const r = await loading_(() => api.archived({ type, limit: 50 }));
-    if (r) {
+    if (r && seq === archivedSeq) {
       archived.value = r.items;
       archivedCursor.value = r.nextCursor;
     }
@@ -98,8 +104,9 @@ export const useRetentionStore = defineStore('retention', () => {
   async function moreArchived(): Promise<void> {
     const cursor = archivedCursor.value;
     if (!cursor) return;
+    const seq = ++archivedSeq;
     const r = await loading_(() => api.archived({ type: archivedType.value, limit: 50, cursor }));
-    if (r) {
+    if (r && seq === archivedSeq) {
       archived.value.push(...r.items);
       archivedCursor.value = r.nextCursor;
     }

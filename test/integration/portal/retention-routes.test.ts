@@ -145,7 +145,7 @@ describe('retention routes over real data', () => {
     for (const id of ['calls-short', 'calls-room']) await app.inject({ method: 'DELETE', url: `/api/v1/retention/policies/${id}`, headers: admin.headers });
   });
 
-  it('runs: dry-run plans and changes nothing; enforced, records are archived (their status hidden from auditors), viewable by admins and restorable', async () => {
+  it('runs: dry-run plans and changes nothing; enforced, records are archived (hidden from auditors), viewable by admins and restorable', async () => {
     const conferences = await t.db.collection('history.conference-calls').countDocuments();
     expect(conferences).toBeGreaterThan(1);
     await post('/api/v1/retention/policies', { id: 'conf-1d', name: 'Conferences 1 day', dataType: 'conferences', scope: { kind: 'all' }, activeDays: 1, archiveDays: 5000 });
@@ -162,7 +162,8 @@ describe('retention routes over real data', () => {
     expect(run.done.find((d) => d.policyId === 'conf-1d')?.archived).toBe(conferences);
     const sample = run.plan.find((p) => p.policyId === 'conf-1d')?.samples.archive[0] ?? '';
 
-    // the auditor learns nothing of it from its retention status; the admin sees it in the archived list and page
+    // hidden from the auditor (its page and its retention status); the admin sees it in the archived list and page
+    expect((await get(`/api/v1/conferences/${sample}`, auditor)).statusCode).toBe(404);
     expect((await get(`/api/v1/retention/record/conferences/${sample}`, auditor)).statusCode).toBe(404);
     expect((await get(`/api/v1/retention/record/conferences/${sample}`)).json()).toMatchObject({ archived: { runId: run.id, policyId: 'conf-1d' } });
     const archived = (await get('/api/v1/retention/archived?type=conferences&limit=200')).json<{ items: { type: string; id: string }[] }>();
