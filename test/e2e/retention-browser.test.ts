@@ -28,6 +28,7 @@ describe('retention governance in Chromium', () => {
   let client: MongoClient;
   let db: Db;
   let held: { messageId: string; roomId: string };
+  let voicemailId: string;
 
   beforeAll(async () => {
     h = await startSim();
@@ -47,6 +48,9 @@ describe('retention governance in Chromium', () => {
     const msg = await db.collection<{ messageId: string; roomId: string }>('history.messages').findOne({}, { sort: { sentAt: 1 } });
     if (!msg) throw new Error('the simulator produced no message');
     held = { messageId: msg.messageId, roomId: msg.roomId };
+    const vm = await db.collection<{ fileId: string }>('file-management.files').findOne({ category: 'voicemail' });
+    if (!vm) throw new Error('the simulator produced no voicemail');
+    voicemailId = vm.fileId;
 
     daemon = startDaemon('proxy', setup.configPath);
     browser = await launchBrowser();
@@ -184,5 +188,10 @@ describe('retention governance in Chromium', () => {
     await page.getByRole('heading', { name: 'Not found' }).waitFor();
     await page.goto(`/messages/${held.messageId}`);
     await expect.poll(() => page.getByRole('region', { name: 'Retention' }).textContent()).toContain(`On legal hold: ${HOLD}`);
+    // a voicemail's page: its file record and, separately, its binary (no policy covers either: kept for ever)
+    await page.goto(`/voicemails/${voicemailId}`);
+    const vmPanel = page.getByRole('region', { name: 'Retention' });
+    await expect.poll(() => vmPanel.textContent()).toContain('No retention policy covers this media file');
+    expect(await vmPanel.textContent()).toContain('No retention policy covers this record');
   });
 });

@@ -17,7 +17,13 @@ export function useDetail<K extends RecordType>(type: K, id: () => string) {
     loading: store.detailLoading,
     error: store.detailError,
     provenance: store.detail?.provenance,
-    retention: store.detail ? { type, id: id() } : undefined,
+    retention: store.detail ? { type, id: id(), media: mediaOf(store.detail.item) } : undefined,
   }));
   return { store, detail, layout, reload: () => store.loadDetail(id()) };
+}
+
+/** A file record's binary, as the retention API names it: `media:<category>` and its storage path. */
+function mediaOf(item: unknown): { type: string; id: string } | undefined {
+  const f = item as { category?: unknown; storagePath?: unknown } | null | undefined;
+  return typeof f?.category === 'string' && typeof f.storagePath === 'string' ? { type: `media:${f.category}`, id: f.storagePath } : undefined;
 }

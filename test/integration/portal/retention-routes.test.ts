@@ -123,7 +123,7 @@ describe('retention routes over real data', () => {
     expect((await auditOf(`retention/holds/${hold.id}`)).map((a): unknown => a.action)).toEqual(['retention.hold.create', 'retention.hold.export', 'retention.hold.release']);
   });
 
-  it('record status: the policy that keeps a record longest, its archive and destroy dates, its holds (auditor too)', async () => {
+  it('record status: the policy that keeps a record longest, its archive and destroy dates, its holds (auditor too); a file\'s binary by its media category', async () => {
     const call = await t.db.collection<{ callId: string; roomId: string; startedAt: Date }>('history.calls').findOne({});
     if (!call) throw new Error('no call');
     const none = (await get(`/api/v1/retention/record/calls/${call.callId}`, auditor)).json<unknown>();
@@ -142,7 +142,15 @@ describe('retention routes over real data', () => {
     const unknown = await get('/api/v1/retention/record/calls/no-such-call', auditor);
     expect([unknown.statusCode, code(unknown.body)]).toEqual([404, 'NOT_FOUND']);
     await post(`/api/v1/retention/holds/${hold.id}/release`, { reason: 'done' });
-    for (const id of ['calls-short', 'calls-room']) await app.inject({ method: 'DELETE', url: `/api/v1/retention/policies/${id}`, headers: admin.headers });
+
+    // a voicemail: its file record (list type `voicemails`) and its binary (media:voicemail, by storage path) have their own policies
+    const vm = await t.db.collection<{ fileId: string; storagePath: string; uploadedAt: Date }>('file-management.files').findOne({ category: 'voicemail' });
+    if (!vm) throw new Error('no voicemail');
+    await post('/api/v1/retention/policies', { id: 'vm-media', name: 'Voicemail audio', dataType: 'media:voicemail', scope: { kind: 'all' }, activeDays: 7, archiveDays: 0 });
+    expect((await get(`/api/v1/retention/record/voicemails/${vm.fileId}`, auditor)).json()).toMatchObject({ policy: null });
+    const media = (await get(`/api/v1/retention/record/media:voicemail/${encodeURIComponent(vm.storagePath)}`, auditor)).json<unknown>();
+    expect(media).toMatchObject({ policy: { id: 'vm-media' }, archiveAt: new Date(vm.uploadedAt.getTime() + 7 * DAY).toISOString() });
+    for (const id of ['calls-short', 'calls-room', 'vm-media']) await app.inject({ method: 'DELETE', url: `/api/v1/retention/policies/${id}`, headers: admin.headers });
   });
 
   it('runs: dry-run plans and changes nothing; enforced, records are archived (hidden from auditors), viewable by admins and restorable', async () => {
