@@ -11,6 +11,7 @@ import type { ReplicaSetHealth } from './ha/replica-set-health.js';
 import type { ProxyMetrics } from './metrics/metrics.js';
 import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
+import { retentionSchedulerPlugin } from './plugins/retention-scheduler.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
@@ -47,10 +48,12 @@ export interface AppDeps {
   /** Clock for sessions, lockout and audit (tests). */
   now?: () => Date;
   /**
-   * Retention governance (policies, holds, runs, restore) for the portal's retention routes. Omitted: one over `db`
-   * with the default batch settings, fenced by `lease` when given.
+   * Retention governance (services.retention) for the portal's retention routes and the nightly run. Omitted (tests):
+   * the app builds its own over `db` with the default batch settings, fenced by `lease` when given.
    */
   retention?: RetentionService;
+  /** The nightly retention run (config `retention.schedule`, only with `schedule` and `retention.enabled`). */
+  retentionCron?: string;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
@@ -81,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.lease ? { lease: deps.lease } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), retention, deps.portal, deps.now);
+  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now, retention);
   await installPortalInfrastructure(app, ctx);
   app.addHook('onReady', async () => {
     await ctx.ensureIndexes();
@@ -93,6 +96,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });
   if (deps.schedule) await app.register(schedulerPlugin, { ...deps.schedule, runner: deps.runner });
   if (deps.schedule && deps.lease) await app.register(leasePlugin, { lease: deps.lease, runner: deps.runner });
+  if (deps.schedule && deps.retentionCron !== undefined) {
+    await app.register(retentionSchedulerPlugin, { retention: ctx.retention, cron: deps.retentionCron, ...(deps.lease ? { lease: deps.lease } : {}) });
+  }
   const lease = deps.lease;
   const runnerStatus = () => ({ ...deps.runner.status });
   await app.register(healthRoutes, {
