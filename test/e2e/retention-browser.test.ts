@@ -12,6 +12,7 @@ const ADMIN = { username: 'admin', password: 'Admin-Pass-2026' };
 const AUDITOR = { username: 'auditor1', password: 'Auditor-Pass-2026' };
 const POLICY = { id: 'messages-1d', name: 'Messages one day' };
 const HOLD = 'Matter 42';
+const CONFIG_POLICY = 'contacts-config';
 
 /**
  * Retention governance in a real browser, walked by labels and roles: an admin creates a policy (dry-run), runs it and
@@ -34,7 +35,13 @@ describe('retention governance in Chromium', () => {
     h = await startSim();
     // The simulated day is a month before the test's clock: with activeDays 1 every message is due for archive.
     await h.sim.publishDay({ date: new Date(Date.UTC(2026, 9, 1, 3, 0, 0)), records: 150, mediaBytes: 32 * 1024 });
-    setup = await writeProxyConfig(h, { siteId: 'e2e-retention', dbName: 'e2e_retention', extra: `portal:\n  host: 127.0.0.1\n  port: 0\n` });
+    // No nightly run (it could collide with "Run now"); one policy from the configuration file.
+    const extra = [
+      'portal:', '  host: 127.0.0.1', '  port: 0',
+      'retention:', '  enabled: false', '  batchPauseMs: 0', '  policies:',
+      `    - id: ${CONFIG_POLICY}`, '      name: Contacts (config)', '      dataType: contacts', '      activeDays: 5000', '      archiveDays: 0', '',
+    ].join('\n');
+    setup = await writeProxyConfig(h, { siteId: 'e2e-retention', dbName: 'e2e_retention', extra });
     const sync = await runCli(['sync', '--once', '--json', '--config', setup.configPath]);
     expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
     for (const [user, role] of [[ADMIN, 'admin'], [AUDITOR, 'auditor']] as const) {
@@ -113,6 +120,10 @@ describe('retention governance in Chromium', () => {
     const row = page.locator(`tr[data-policy="${POLICY.id}"]`);
     await expect.poll(() => row.textContent()).toContain('dry-run');
     expect(await row.textContent()).toContain('Portal');
+    // the configuration file's policy: its source shown, nothing to change in the portal
+    const configRow = page.locator(`tr[data-policy="${CONFIG_POLICY}"]`);
+    expect(await configRow.textContent()).toContain('Configuration file');
+    expect(await configRow.getByRole('button').count()).toBe(0);
     await screenshot(page, 'ret-01-policy');
 
     // --- run now: the plan says what would be archived; nothing changes
