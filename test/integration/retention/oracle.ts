@@ -1,8 +1,10 @@
-import type { Document } from 'mongodb';
+import type { Db, Document } from 'mongodb';
 import { parseArchiveName } from '../../../proxy/archive/archive-name.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import type { DataType, Hold, Policy, RecordDataType } from '../../../proxy/retention/types.js';
 import type { GeneratedData } from '../../helpers/retention-data.js';
+import { tombstoneId } from '../../../proxy/retention/tombstones.js';
+import { BSON } from 'mongodb';
 
 /**
  * An independent, in-memory statement of the retention rules (docs/retention.md), written from the design and not
@@ -103,4 +105,47 @@ export function expectedOutcomes(data: GeneratedData, policies: Policy[], holds:
     }
   }
   return { records, media, held: heldKeys };
+}
+
+/**
+ * Every way the database differs from the expected outcomes (empty = as the rules say): records destroyed with a
+ * tombstone carrying their sha256, archived with nothing else changed, or untouched; binaries likewise; no chunk
+ * without its files document.
+ */
+export async function outcomeProblems(db: Db, data: GeneratedData, expected: ReturnType<typeof expectedOutcomes>): Promise<string[]> {
+  const problems: string[] = [];
+  const stones = db.collection('retention.tombstones');
+  for (const [col, docs] of data.docs) {
+    for (const d of docs) {
+      const key = `${col}|${String(d._id)}`;
+      const want = expected.records.get(key);
+      const now = await db.collection(col).findOne({ _id: d._id as never });
+      const stone = await stones.findOne({ _id: tombstoneId(col, d._id) as never });
+      if (want === 'destroy') {
+        if (now) problems.push(`${key}: should be destroyed`);
+        if (stone?.sha256 !== (d._retention as { sha256: string }).sha256) problems.push(`${key}: no tombstone with its sha256`);
+        continue;
+      }
+      if (!now) {
+        problems.push(`${key}: gone, expected ${String(want)}`);
+        continue;
+      }
+      if (stone) problems.push(`${key}: tombstone but still there`);
+      if (Boolean(now._archived) !== (want === 'archive')) problems.push(`${key}: archived=${String(Boolean(now._archived))}, expected ${String(want)}`);
+      const { _archived, ...rest } = now;
+      if (BSON.EJSON.stringify(rest, { relaxed: false }) !== BSON.EJSON.stringify(d, { relaxed: false })) problems.push(`${key}: content changed`);
+    }
+  }
+  for (const [path, want] of expected.media) {
+    const stored = await db.collection<{ _id: string; metadata?: { archived?: unknown } }>('media.files').findOne({ _id: path });
+    const chunks = await db.collection('media.chunks').countDocuments({ files_id: path });
+    if (want === 'destroy') {
+      if (stored || chunks > 0) problems.push(`${path}: binary should be destroyed (files ${String(Boolean(stored))}, chunks ${chunks})`);
+      if (!(await stones.findOne({ _id: tombstoneId('media.files', path) as never }))) problems.push(`${path}: no media tombstone`);
+    } else {
+      if (!stored || chunks === 0) problems.push(`${path}: binary missing, expected ${want}`);
+      if (Boolean(stored?.metadata?.archived) !== (want === 'archive')) problems.push(`${path}: archived=${String(Boolean(stored?.metadata?.archived))}, expected ${want}`);
+    }
+  }
+  return problems;
 }
