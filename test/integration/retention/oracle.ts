@@ -114,13 +114,15 @@ export function expectedOutcomes(data: GeneratedData, policies: Policy[], holds:
  */
 export async function outcomeProblems(db: Db, data: GeneratedData, expected: ReturnType<typeof expectedOutcomes>): Promise<string[]> {
   const problems: string[] = [];
-  const stones = db.collection('retention.tombstones');
+  const ej = (v: unknown): string => BSON.EJSON.stringify(v, { relaxed: false });
+  const stones = new Map((await db.collection<{ _id: string; sha256?: string }>('retention.tombstones').find({}).toArray()).map((t) => [t._id, t]));
   for (const [col, docs] of data.docs) {
+    const stored = new Map((await db.collection(col).find({}).toArray()).map((d) => [ej(d._id), d]));
     for (const d of docs) {
       const key = `${col}|${String(d._id)}`;
       const want = expected.records.get(key);
-      const now = await db.collection(col).findOne({ _id: d._id as never });
-      const stone = await stones.findOne({ _id: tombstoneId(col, d._id) as never });
+      const now = stored.get(ej(d._id));
+      const stone = stones.get(tombstoneId(col, d._id));
       if (want === 'destroy') {
         if (now) problems.push(`${key}: should be destroyed`);
         if (stone?.sha256 !== (d._retention as { sha256: string }).sha256) problems.push(`${key}: no tombstone with its sha256`);
@@ -133,19 +135,35 @@ export async function outcomeProblems(db: Db, data: GeneratedData, expected: Ret
       if (stone) problems.push(`${key}: tombstone but still there`);
       if (Boolean(now._archived) !== (want === 'archive')) problems.push(`${key}: archived=${String(Boolean(now._archived))}, expected ${String(want)}`);
       const { _archived, ...rest } = now;
-      if (BSON.EJSON.stringify(rest, { relaxed: false }) !== BSON.EJSON.stringify(d, { relaxed: false })) problems.push(`${key}: content changed`);
+      if (ej(rest) !== ej(d)) problems.push(`${key}: content changed`);
     }
   }
+  const files = new Map((await db.collection<{ _id: string; metadata?: { archived?: unknown } }>('media.files').find({}).toArray()).map((f) => [f._id, f]));
+  const withChunks = new Set((await db.collection('media.chunks').distinct('files_id')).map(String));
   for (const [path, want] of expected.media) {
-    const stored = await db.collection<{ _id: string; metadata?: { archived?: unknown } }>('media.files').findOne({ _id: path });
-    const chunks = await db.collection('media.chunks').countDocuments({ files_id: path });
+    const stored = files.get(path);
     if (want === 'destroy') {
-      if (stored || chunks > 0) problems.push(`${path}: binary should be destroyed (files ${String(Boolean(stored))}, chunks ${chunks})`);
-      if (!(await stones.findOne({ _id: tombstoneId('media.files', path) as never }))) problems.push(`${path}: no media tombstone`);
+      if (stored || withChunks.has(path)) problems.push(`${path}: binary should be destroyed (files ${String(Boolean(stored))}, chunks ${String(withChunks.has(path))})`);
+      if (!stones.has(tombstoneId('media.files', path))) problems.push(`${path}: no media tombstone`);
     } else {
-      if (!stored || chunks === 0) problems.push(`${path}: binary missing, expected ${want}`);
+      if (!stored || !withChunks.has(path)) problems.push(`${path}: binary missing, expected ${want}`);
       if (Boolean(stored?.metadata?.archived) !== (want === 'archive')) problems.push(`${path}: archived=${String(Boolean(stored?.metadata?.archived))}, expected ${want}`);
     }
   }
+  for (const owner of withChunks) if (!files.has(owner)) problems.push(`${owner}: chunks without a files document (orphaned media)`);
   return problems;
+}
+
+/** Records and binaries that are gone without a tombstone (must never happen, even right after a SIGKILL). */
+export async function goneWithoutTombstone(db: Db, data: GeneratedData): Promise<string[]> {
+  const ej = (v: unknown): string => BSON.EJSON.stringify(v, { relaxed: false });
+  const stones = new Set((await db.collection<{ _id: string }>('retention.tombstones').find({}, { projection: { _id: 1 } }).toArray()).map((t) => t._id));
+  const out: string[] = [];
+  for (const [col, docs] of data.docs) {
+    const there = new Set((await db.collection(col).find({}, { projection: { _id: 1 } }).toArray()).map((d) => ej(d._id)));
+    for (const d of docs) if (!there.has(ej(d._id)) && !stones.has(tombstoneId(col, d._id))) out.push(`${col}|${String(d._id)}`);
+  }
+  const files = new Set((await db.collection<{ _id: string }>('media.files').find({}, { projection: { _id: 1 } }).toArray()).map((f) => f._id));
+  for (const path of data.media.keys()) if (!files.has(path) && !stones.has(tombstoneId('media.files', path))) out.push(path);
+  return out;
 }
