@@ -12,10 +12,12 @@ import type { ProxyMetrics } from './metrics/metrics.js';
 import type { DiskStatus } from './pipeline/disk-status.js';
 import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
+import { retentionSchedulerPlugin } from './plugins/retention-scheduler.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
 import { uiRoutes } from './portal/routes/ui.js';
+import { RetentionService, type RetentionDeps } from './retention/index.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { syncStatusRoutes } from './routes/sync-status.js';
@@ -48,6 +50,13 @@ export interface AppDeps {
   adminPassword?: string;
   /** Clock for sessions, lockout and audit (tests). */
   now?: () => Date;
+  /**
+   * Retention governance (services.retention) for the portal's retention routes and the nightly run. Omitted (tests):
+   * the app builds its own over `db` with the default batch settings, fenced by `lease` when given.
+   */
+  retention?: RetentionService;
+  /** The nightly retention run (config `retention.schedule`, only with `schedule` and `retention.enabled`). */
+  retentionCron?: string;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
@@ -70,7 +79,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
-  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now);
+  const retention = deps.retention ?? ownRetention(app, {
+    db: deps.db,
+    log: deps.log.child({ component: 'retention' }),
+    writeConcernTimeoutMs: 10_000,
+    nodeId: deps.lease?.nodeId ?? hostname(),
+    ...(deps.lease ? { lease: deps.lease } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now, retention);
   await installPortalInfrastructure(app, ctx);
   app.addHook('onReady', async () => {
     await ctx.ensureIndexes();
@@ -82,6 +99,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });
   if (deps.schedule) await app.register(schedulerPlugin, { ...deps.schedule, runner: deps.runner });
   if (deps.schedule && deps.lease) await app.register(leasePlugin, { lease: deps.lease, runner: deps.runner });
+  if (deps.schedule && deps.retentionCron !== undefined) {
+    await app.register(retentionSchedulerPlugin, { retention: ctx.retention, cron: deps.retentionCron, ...(deps.lease ? { lease: deps.lease } : {}) });
+  }
   const lease = deps.lease;
   const runnerStatus = () => ({ ...deps.runner.status });
   await app.register(healthRoutes, {
@@ -97,4 +117,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(portalRoutes, { ctx, secureCookies: deps.tls !== undefined });
   await app.register(uiRoutes, { dir: deps.portalDir });
   return app;
+}
+
+/** A retention service the app owns: a run still under way is stopped and awaited when the app closes. */
+function ownRetention(app: FastifyInstance, deps: RetentionDeps): RetentionService {
+  const retention = new RetentionService(deps);
+  app.addHook('onClose', async () => {
+    retention.stop();
+    await retention.idle();
+  });
+  return retention;
 }

@@ -80,6 +80,17 @@ export const ERRORS = {
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'Requested byte range is outside the file' },
   MEDIA_MISSING: { status: 404, message: 'The file record exists but its binary is not stored' },
 
+  // retention governance
+  POLICY_READ_ONLY: { status: 409, message: 'This policy comes from the configuration file; change it there' },
+  POLICY_EXISTS: { status: 409, message: 'A retention policy with this id already exists' },
+  CONFIRMATION_MISMATCH: { status: 400, message: 'The typed confirmation does not match the policy name' },
+  HOLD_RELEASED: { status: 409, message: 'This legal hold has already been released' },
+  NOT_ARCHIVED: { status: 409, message: 'The record is not archived' },
+  NOT_LEADER: { status: 409, message: 'Only the HA leader runs retention; ask the leader node' },
+  RUN_IN_PROGRESS: { status: 409, message: 'A retention run is already in progress' },
+  DISPOSITION_LOCKED: { status: 503, message: 'The disposition lock is held (a hold is being placed or a batch is running); try again' },
+  NOT_IMPLEMENTED: { status: 501, message: 'Not implemented yet' },
+
   // generic
   NOT_FOUND: { status: 404, message: 'Not found' },
   VALIDATION: { status: 400, message: 'Request is not valid' },

@@ -43,6 +43,18 @@ export const routes: RouteRecordRaw[] = [
   { path: '/account', name: 'my-account', component: () => import('./views/MyAccountView.vue'), meta: { title: 'My account' } },
   { path: '/admin/accounts', name: 'accounts', component: () => import('./views/AccountsView.vue'), meta: { admin: true, title: 'Accounts' } },
   { path: '/admin/sync', name: 'sync', component: () => import('./views/SyncStatusView.vue'), meta: { admin: true, title: 'Sync status' } },
+  { path: '/admin/retention/policies', name: 'retention-policies', component: () => import('./views/retention/RetentionPoliciesView.vue'), meta: { admin: true, title: 'Retention policies' } },
+  { path: '/admin/retention/holds', name: 'retention-holds', component: () => import('./views/retention/LegalHoldsView.vue'), meta: { admin: true, title: 'Legal holds' } },
+  { path: '/admin/retention/runs', name: 'retention-runs', component: () => import('./views/retention/RetentionRunsView.vue'), meta: { admin: true, title: 'Retention runs' } },
+  {
+    path: '/admin/retention/runs/:id', name: 'retention-run', component: () => import('./views/retention/RetentionRunView.vue'),
+    props: (route) => ({ id: String(route.params.id) }), meta: { admin: true, title: 'Retention run' },
+  },
+  { path: '/admin/retention/archived', name: 'retention-archived', component: () => import('./views/retention/ArchivedDataView.vue'), meta: { admin: true, title: 'Archived data' } },
+  {
+    path: '/admin/retention/archived/:type/:id', name: 'retention-archived-record', component: () => import('./views/retention/ArchivedRecordView.vue'),
+    props: (route) => ({ type: String(route.params.type), id: String(route.params.id) }), meta: { admin: true, title: 'Archived record' },
+  },
   { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditLogView.vue'), meta: { admin: true, title: 'Audit log' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];

@@ -4,6 +4,8 @@ import { databaseError } from '../db/connect.js';
 import { majority } from '../db/write-concern.js';
 import { ProxyError } from '../errors.js';
 import type { Fence } from '../ha/lease.js';
+import { parseArchiveName } from '../archive/archive-name.js';
+import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
@@ -37,6 +39,11 @@ export interface ImportResult {
   records: number;
   /** Media files uploaded by this run; the rest were already stored. */
   filesUploaded: number;
+  /**
+   * Records (per collection) and media (`media.files`) left out because retention destroyed them (tombstoned);
+   * counted in recordCounts and files as read, never written again.
+   */
+  skippedTombstoned: Record<string, number>;
 }
 
 const DEFAULT_BATCH_SIZE = 1000;
@@ -61,7 +68,13 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   const report = (): void => options.onProgress?.({ ...progress });
 
   const started = Date.now();
+  const filter = await DispositionFilter.open(db).catch((err: unknown) => {
+    throw databaseError(err, 'reading retention tombstones');
+  });
+  const archiveCreatedAt = parseArchiveName(job.archive)?.createdAt;
   const recordCounts = await writeRecordFiles(db, dir, plan.recordFiles, job, {
+    filter,
+    ...(archiveCreatedAt ? { archiveCreatedAt } : {}),
     batchSize,
     maxInFlight: MAX_WRITES_IN_FLIGHT,
     writeConcern,
@@ -72,7 +85,8 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       report();
     },
   });
-  const media = await writeMediaFiles(db, dir, plan.binaries, job, {
+  const binaries = await filter.media(plan.binaries);
+  const media = await writeMediaFiles(db, dir, binaries, job, {
     writeConcern,
     ...(options.fence ? { fence: options.fence } : {}),
     log,
@@ -83,11 +97,12 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     },
   });
   const records = Object.values(recordCounts).reduce((a, b) => a + b, 0);
+  filter.log(log);
   log.info(
     { records, collections: Object.keys(recordCounts).length, files: media.files, filesUploaded: media.uploaded, bytes: media.bytes, ms: Date.now() - started },
     'archive imported',
   );
-  return { recordCounts, files: media.files, bytes: media.bytes, records, filesUploaded: media.uploaded };
+  return { recordCounts, files: media.files, bytes: media.bytes, records, filesUploaded: media.uploaded, skippedTombstoned: { ...filter.skipped } };
 }
 
 /** Indexes the importer relies on for lookups; idempotent (createIndex is a no-op when the index exists). */

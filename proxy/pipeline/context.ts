@@ -24,6 +24,8 @@ export interface PipelineContext {
   readonly metrics?: PipelineMetrics;
   /** Where progress of downloads, extraction and imports goes (terminal, log, metrics: proxy/pipeline/progress.ts). */
   readonly progress?: ProgressSink;
+  /** Retention: serializes an import's writes with disposition batches on this process (proxy/retention/mutex.ts). */
+  readonly recordWrites?: { run<T>(fn: () => Promise<T>): Promise<T> };
 }
 
 export type PipelineStage = 'download' | 'import' | 'report' | 'cycle';

@@ -80,6 +80,15 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'LAST_ADMIN':
     case 'RANGE_NOT_SATISFIABLE':
     case 'MEDIA_MISSING':
+    case 'POLICY_READ_ONLY': // retention codes never come out of the pipeline either
+    case 'POLICY_EXISTS':
+    case 'CONFIRMATION_MISMATCH':
+    case 'HOLD_RELEASED':
+    case 'NOT_ARCHIVED':
+    case 'NOT_LEADER':
+    case 'RUN_IN_PROGRESS':
+    case 'DISPOSITION_LOCKED':
+    case 'NOT_IMPLEMENTED':
       return 'retry';
   }
 }

@@ -5,7 +5,13 @@ import type { PipelineContext } from './context.js';
 import { watchReserve } from '../util/free-space.js';
 import { JobProgress } from './progress.js';
 
-export interface ImportFacts { fileCount: number; recordCounts: RecordCount[]; totalRecords: number }
+export interface ImportFacts {
+  fileCount: number;
+  recordCounts: RecordCount[];
+  totalRecords: number;
+  /** Records (per collection) and media (`media.files`) not written because retention destroyed them. */
+  skippedTombstoned: Record<string, number>;
+}
 
 /**
  * Extract → verify everything (planImport reads every record before any write) → import.
@@ -45,14 +51,16 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       reserveBreached.abort(err);
     });
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, reserveBreached.signal]) : reserveBreached.signal;
-    const result = await applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
+    // Never interleaved with a retention batch on this process (docs/retention.md).
+    const write = () => applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
       batchSize: config.mongodb.batchSize,
       ...(ctx.jobs.fence ? { fence: ctx.jobs.fence } : {}),
       wtimeoutMs: config.mongodb.writeConcernTimeoutMs,
       log,
       signal,
       onProgress: (p) => progress.update({ records: { done: p.records, total: plan.totalRecords }, files: { done: p.files, total: totalFiles } }),
-    }).catch((err: unknown) => {
+    });
+    const result = await (ctx.recordWrites ? ctx.recordWrites.run(write) : write()).catch((err: unknown) => {
       throw breach ?? err;
     }).finally(stopWatching);
     log.info({ records: result.records, files: result.files }, 'import acknowledged by a majority');
@@ -60,6 +68,7 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       fileCount: extracted.entries.length,
       recordCounts: Object.entries(result.recordCounts).map(([collection, records]) => ({ collection, records })),
       totalRecords: result.records,
+      skippedTombstoned: result.skippedTombstoned,
     };
   } finally {
     progress.finish();

@@ -7,6 +7,10 @@ import type { Role } from './roles.js';
 export const AUDIT_ACTIONS = [
   'login.ok', 'login.failed', 'logout', 'record.view', 'media.play', 'media.download', 'search', 'export',
   'user.create', 'user.update', 'user.delete', 'password.change',
+  // retention governance (docs/retention.md)
+  'retention.policy.create', 'retention.policy.update', 'retention.policy.delete', 'retention.policy.mode',
+  'retention.hold.create', 'retention.hold.release', 'retention.hold.export', 'retention.restore', 'retention.run',
+  'retention.archived.view',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -8,6 +8,7 @@ import { authRoutes } from './routes/auth.js';
 import { mediaRoutes } from './routes/media.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { recordRoutes } from './routes/records.js';
+import { retentionRoutes } from './routes/retention.js';
 import { userRoutes } from './routes/users.js';
 import { zipRoutes } from './routes/zip.js';
 
@@ -38,5 +39,6 @@ export async function portalRoutes(app: FastifyInstance, { ctx, secureCookies }:
   await app.register(zipRoutes, { ctx });
   await app.register(mediaRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
+  await app.register(retentionRoutes, { ctx });
   await app.register(openapiRoutes);
 }

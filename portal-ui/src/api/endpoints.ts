@@ -1,4 +1,5 @@
 import { apiUrl, request, type Query } from './http';
+import type { ArchivedDetail, ArchivedItem, HoldScope, LegalHold, NewPolicy, PolicyChange, PolicyMode, RecordRetention, RetentionPolicy, RetentionRun } from './retention-types';
 import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
@@ -40,4 +41,32 @@ export const sync = {
 export const audit = {
   list: (query: Query, signal?: AbortSignal) => request<Page<AuditEntry>>('GET', '/audit', { query, signal }),
   exportUrl: (format: 'csv' | 'json', query: Query) => apiUrl(`/audit/export.${format}`, query),
+};
+
+const enc = encodeURIComponent;
+
+export const retention = {
+  policies: () => request<{ items: RetentionPolicy[] }>('GET', '/retention/policies'),
+  createPolicy: (body: NewPolicy) => request<RetentionPolicy>('POST', '/retention/policies', { body }),
+  updatePolicy: (id: string, body: PolicyChange) => request<RetentionPolicy>('PATCH', `/retention/policies/${enc(id)}`, { body }),
+  setMode: (id: string, mode: PolicyMode, confirm?: string) =>
+    request<RetentionPolicy>('POST', `/retention/policies/${enc(id)}/mode`, { body: confirm === undefined ? { mode } : { mode, confirm } }),
+  deletePolicy: (id: string) => request<undefined>('DELETE', `/retention/policies/${enc(id)}`),
+
+  holds: (state: 'active' | 'released') => request<{ items: LegalHold[] }>('GET', '/retention/holds', { query: { state } }),
+  createHold: (body: { name: string; reason: string; scope: HoldScope }) => request<LegalHold>('POST', '/retention/holds', { body }),
+  releaseHold: (id: string, reason: string) => request<LegalHold>('POST', `/retention/holds/${enc(id)}/release`, { body: { reason } }),
+  /** A link: the browser downloads the hold's ZIP. */
+  holdZipUrl: (id: string) => apiUrl(`/retention/holds/${enc(id)}/export.zip`),
+
+  runs: (limit = 50) => request<{ items: RetentionRun[] }>('GET', '/retention/runs', { query: { limit } }),
+  run: (id: string) => request<RetentionRun>('GET', `/retention/runs/${enc(id)}`),
+  runNow: () => request<{ runId: string }>('POST', '/retention/runs'),
+  restoreRun: (id: string, reason: string) => request<{ restored: number }>('POST', `/retention/runs/${enc(id)}/restore`, { body: { reason } }),
+
+  archived: (query: Query, signal?: AbortSignal) => request<Page<ArchivedItem>>('GET', '/retention/archived', { query, signal }),
+  archivedOne: (type: string, id: string) => request<ArchivedDetail>('GET', `/retention/archived/${enc(type)}/${enc(id)}`),
+  restore: (type: string, id: string, reason: string) => request<{ restored: number }>('POST', `/retention/archived/${enc(type)}/${enc(id)}/restore`, { body: { reason } }),
+
+  record: (type: string, id: string) => request<RecordRetention>('GET', `/retention/record/${enc(type)}/${enc(id)}`),
 };

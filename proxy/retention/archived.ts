@@ -1,0 +1,177 @@
+import { BSON, type Document } from 'mongodb';
+import { ProxyError } from '../errors.js';
+import { RETENTION_FIELD } from '../importer/record-document.js';
+import { toRow } from '../portal/queries/rows.js';
+import { LIST_DEFS, type ListTypeName } from '../portal/queries/types.js';
+import { DATA_TYPE_DEFS, MEDIA_FILES, dataTypeOfListType, isDataType, type DataTypeDef } from './data-types.js';
+import type { ResolvedDeps } from './deps.js';
+import { HoldSet } from './hold-filter.js';
+import type { HoldStore } from './hold-store.js';
+import type { PolicyStore } from './policy-store.js';
+import type { RetentionCounters, RunManager } from './runner.js';
+import { clockOf, winner } from './selection.js';
+import { validateText } from './validate.js';
+import {
+  ARCHIVED_FIELD, RECORD_DATA_TYPES, type Actor, type ArchivedDetail, type ArchivedItem, type ArchivedMark, type ArchivedPage, type DataType, type Policy,
+  type RecordStatus, type RestoreResult,
+} from './types.js';
+
+const DAY_MS = 86_400_000;
+const MAX_PAGE = 200;
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Does a policy's scope cover this stored record (media: its file record)? Same rule as scopeFilter, in memory. */
+export function scopeCovers(def: DataTypeDef, policy: Policy, doc: Document): boolean {
+  if (def.category && doc.category !== def.category) return false;
+  const s = policy.scope;
+  const valueIn = (v: unknown, list: string[]): boolean => (Array.isArray(v) ? v.some((x) => list.includes(String(x))) : list.includes(String(v)));
+  switch (s.kind) {
+    case 'all': return true;
+    case 'room': return valueIn(doc[def.roomField ?? 'roomId'], s.ids);
+    case 'department': return valueIn(doc.department, s.values);
+    case 'channel': return valueIn(doc.channel, s.values);
+  }
+}
+
+const listDefOf = (def: DataTypeDef): { idField: string } => ({ idField: def.idField });
+
+function cursorFilter(cursor: string | undefined): Document {
+  if (cursor === undefined || cursor === '') return {};
+  try {
+    const id: unknown = BSON.EJSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'), { relaxed: false });
+    return { _id: { $gt: id } };
+  } catch {
+    throw new ProxyError('VALIDATION', 'cursor is not valid');
+  }
+}
+
+const encodeCursor = (id: unknown): string => Buffer.from(BSON.EJSON.stringify(id as never, { relaxed: false }), 'utf8').toString('base64url');
+
+/** Archived data for admins (list, look, restore) and the retention status of any record (detail pages). */
+export class ArchivedService {
+  constructor(
+    private readonly deps: ResolvedDeps,
+    private readonly policies: PolicyStore,
+    private readonly holds: HoldStore,
+    private readonly runs: RunManager,
+    private readonly counters: RetentionCounters,
+  ) {}
+
+  private def(type: unknown): DataTypeDef {
+    if (!isDataType(type)) throw new ProxyError('VALIDATION', `type must be one of ${Object.keys(DATA_TYPE_DEFS).join(', ')}`);
+    return DATA_TYPE_DEFS[type];
+  }
+
+  async list(type: DataType, opts: { limit?: number; cursor?: string }): Promise<ArchivedPage> {
+    const def = this.def(type);
+    const limit = Math.min(Math.max(1, Math.trunc(opts.limit ?? 50) || 50), MAX_PAGE);
+    const after = cursorFilter(opts.cursor);
+    let docs: Document[];
+    if (def.kind === 'record') {
+      docs = await this.deps.db.collection(def.collection).find({ [ARCHIVED_FIELD]: { $exists: true }, ...after }).sort({ _id: 1 }).limit(limit + 1).toArray();
+    } else {
+      const filter: Document = { 'metadata.archived': { $exists: true }, _id: { $regex: `^data-retention/${escapeRegex(def.category ?? '')}/`, ...(after._id as Document | undefined) } };
+      docs = await this.deps.db.collection(MEDIA_FILES).find(filter).sort({ _id: 1 }).limit(limit + 1).toArray();
+    }
+    const more = docs.length > limit;
+    const page = more ? docs.slice(0, limit) : docs;
+    const items: ArchivedItem[] = page.map((d) => (def.kind === 'record' ? this.recordItem(def, d) : mediaItem(def, d)));
+    const last = page[page.length - 1];
+    return { items, nextCursor: more && last ? encodeCursor(last._id) : null };
+  }
+
+  private recordItem(def: DataTypeDef, d: Document): ArchivedItem {
+    const { [ARCHIVED_FIELD]: archived, ...row } = toRow(listDefOf(def), d);
+    return { ...row, type: def.type, id: row.id, archived: archived as ArchivedMark };
+  }
+
+  async get(type: DataType, id: string): Promise<ArchivedDetail> {
+    const def = this.def(type);
+    if (def.kind === 'media') {
+      const m = await this.deps.db.collection<{ _id: string }>(MEDIA_FILES).findOne({ _id: id, 'metadata.archived': { $exists: true } });
+      if (!m) throw new ProxyError('NOT_FOUND', `archived ${type} ${id}`);
+      const item = mediaItem(def, m);
+      return { item, provenance: null, archived: item.archived };
+    }
+    const d = await this.deps.db.collection(def.collection).findOne({ [def.idField]: id, [ARCHIVED_FIELD]: { $exists: true } });
+    if (!d) throw new ProxyError('NOT_FOUND', `archived ${type} ${id}`);
+    const item = this.recordItem(def, d);
+    return { item, provenance: (d[RETENTION_FIELD] as Document | undefined) ?? null, archived: item.archived };
+  }
+
+  /** Unsets the archive mark of one record or binary (nothing else changes: byte-identical). */
+  async restoreOne(type: DataType, id: string, reasonRaw: unknown, actor: Actor): Promise<RestoreResult> {
+    const def = this.def(type);
+    const reason = validateText('reason', reasonRaw, 2000);
+    const { db, writeConcern } = this.deps;
+    const r = def.kind === 'media'
+      ? await db.collection<{ _id: string }>(MEDIA_FILES).updateOne({ _id: id, 'metadata.archived': { $exists: true } }, { $unset: { 'metadata.archived': '' } }, { writeConcern })
+      : await db.collection(def.collection).updateOne({ [def.idField]: id, [ARCHIVED_FIELD]: { $exists: true } }, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern });
+    if (r.modifiedCount === 0) {
+      const exists = def.kind === 'media'
+        ? await db.collection<{ _id: string }>(MEDIA_FILES).findOne({ _id: id }, { projection: { _id: 1 } })
+        : await db.collection(def.collection).findOne({ [def.idField]: id }, { projection: { _id: 1 } });
+      throw new ProxyError(exists ? 'NOT_ARCHIVED' : 'NOT_FOUND', `${type} ${id}`);
+    }
+    this.counters.records('restored', type, 1);
+    this.deps.log.info({ type, id, actor, reason }, 'archived record restored');
+    return { restored: 1 };
+  }
+
+  /** Unsets the archive mark of everything the run archived (that is still archived by it). */
+  async restoreRun(runId: string, reasonRaw: unknown, actor: Actor): Promise<RestoreResult> {
+    const reason = validateText('reason', reasonRaw, 2000);
+    await this.runs.get(runId); // NOT_FOUND
+    const { db, writeConcern } = this.deps;
+    let restored = 0;
+    for (const type of RECORD_DATA_TYPES) {
+      const def = DATA_TYPE_DEFS[type];
+      const n = (await db.collection(def.collection).updateMany({ [`${ARCHIVED_FIELD}.runId`]: runId }, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern })).modifiedCount;
+      if (n > 0) this.counters.records('restored', type, n);
+      restored += n;
+    }
+    const media = (await db.collection(MEDIA_FILES).updateMany({ 'metadata.archived.runId': runId }, { $unset: { 'metadata.archived': '' } }, { writeConcern })).modifiedCount;
+    restored += media;
+    await this.runs.col.updateOne({ _id: runId }, { $set: { restoredAt: this.deps.now(), restoredBy: actor, restoreReason: reason }, $inc: { restoredCount: restored } }, { writeConcern });
+    this.deps.log.info({ runId, restored, actor, reason }, 'retention run restored');
+    return { restored };
+  }
+
+  /** Which policy applies to a record, when it will be archived and destroyed, and the holds that keep it. */
+  async status(type: ListTypeName | DataType, id: string): Promise<RecordStatus> {
+    const dataType: DataType = isDataType(type) ? type : type in LIST_DEFS ? dataTypeOfListType(type) : this.def(type).type;
+    const def = DATA_TYPE_DEFS[dataType];
+    const filter = def.kind === 'media' ? { storagePath: id, category: def.category } : { [def.idField]: id };
+    const doc = await this.deps.db.collection(def.collection).findOne(filter);
+    if (!doc) throw new ProxyError('NOT_FOUND', `${type} ${id}`);
+    const policies = (await this.policies.list()).filter((p) => p.dataType === dataType && scopeCovers(def, p, doc));
+    const win = winner(policies);
+    const clock = clockOf(def, doc);
+    const holdSet = await HoldSet.load(this.deps.db, await this.holds.active());
+    const holds: { id: string; name: string }[] = [];
+    for (const { hold, filter: f } of holdSet.filters(dataType)) {
+      if ((await this.deps.db.collection(def.collection).countDocuments({ $and: [{ _id: doc._id }, f] }, { limit: 1 })) > 0) holds.push({ id: hold._id, name: hold.name });
+    }
+    let archived = doc[ARCHIVED_FIELD] as ArchivedMark | undefined;
+    if (def.kind === 'media') {
+      const m = await this.deps.db.collection<{ _id: string; metadata?: { archived?: ArchivedMark } }>(MEDIA_FILES).findOne({ _id: id }, { projection: { metadata: 1 } });
+      archived = m?.metadata?.archived;
+    }
+    return {
+      policy: win ? { id: win._id, name: win.name, mode: win.mode } : null,
+      archiveAt: win && clock ? new Date(clock.getTime() + win.activeDays * DAY_MS) : null,
+      destroyAt: win && clock ? new Date(clock.getTime() + (win.activeDays + win.archiveDays) * DAY_MS) : null,
+      holds,
+      ...(archived ? { archived } : {}),
+    };
+  }
+}
+
+function mediaItem(def: DataTypeDef, m: Document): ArchivedItem {
+  const meta = (m.metadata ?? {}) as Document;
+  const { archived, ...rest } = meta;
+  return { type: def.type, id: String(m._id), archived: archived as ArchivedMark, storagePath: String(m._id), length: Number(m.length ?? 0), ...rest };
+}

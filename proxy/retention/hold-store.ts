@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import type { Collection, Filter } from 'mongodb';
+import { dbCall } from '../db/write-concern.js';
+import { ProxyError } from '../errors.js';
+import type { ResolvedDeps } from './deps.js';
+import type { DispositionLock } from './lock.js';
+import { validateHoldScope, validateText } from './validate.js';
+import { RETENTION_COLLECTIONS, type Actor, type Hold } from './types.js';
+
+/** How long placing a hold waits for a running disposition batch to finish. */
+const PLACE_WAIT_MS = 30_000;
+
+/** `retention.holds`: legal holds. Placing one takes the disposition lock, so no batch writes across it. */
+export class HoldStore {
+  readonly col: Collection<Hold>;
+
+  constructor(private readonly deps: ResolvedDeps, private readonly lock: DispositionLock) {
+    this.col = deps.db.collection<Hold>(RETENTION_COLLECTIONS.holds);
+  }
+
+  list(state?: 'active' | 'released'): Promise<Hold[]> {
+    const filter: Filter<Hold> = state === 'active' ? { releasedAt: { $exists: false } } : state === 'released' ? { releasedAt: { $exists: true } } : {};
+    return dbCall('listing legal holds', () => this.col.find(filter).sort({ createdAt: -1, _id: 1 }).toArray());
+  }
+
+  /** Read fresh before every disposition batch. */
+  active(): Promise<Hold[]> {
+    return this.list('active');
+  }
+
+  async get(id: string): Promise<Hold> {
+    const h = await dbCall('reading a legal hold', () => this.col.findOne({ _id: id }));
+    if (!h) throw new ProxyError('NOT_FOUND', `legal hold ${id}`);
+    return h;
+  }
+
+  async create(raw: unknown, actor: Actor): Promise<Hold> {
+    if (typeof raw !== 'object' || raw === null) throw new ProxyError('VALIDATION', 'hold must be an object');
+    const r = raw as Record<string, unknown>;
+    const hold: Hold = {
+      _id: randomBytes(9).toString('base64url'),
+      name: validateText('name', r.name, 200),
+      reason: validateText('reason', r.reason, 2000),
+      scope: validateHoldScope(r.scope),
+      createdAt: this.deps.now(),
+      createdBy: actor,
+    };
+    // Under the lock: once this returns, every later batch reads this hold before it writes.
+    await this.lock.with(`placing hold ${hold._id}`, PLACE_WAIT_MS, async () => {
+      await dbCall('placing a legal hold', () => this.col.insertOne(hold, { writeConcern: this.deps.writeConcern }));
+    });
+    return hold;
+  }
+
+  async release(id: string, reasonRaw: unknown, actor: Actor): Promise<Hold> {
+    const reason = validateText('reason', reasonRaw, 2000);
+    const hold = await this.get(id);
+    if (hold.releasedAt) throw new ProxyError('HOLD_RELEASED', id);
+    const updated = await dbCall('releasing a legal hold', () =>
+      this.col.findOneAndUpdate(
+        { _id: id, releasedAt: { $exists: false } },
+        { $set: { releasedAt: this.deps.now(), releasedBy: actor, releaseReason: reason } },
+        { returnDocument: 'after', writeConcern: this.deps.writeConcern },
+      ),
+    );
+    if (!updated) throw new ProxyError('HOLD_RELEASED', id);
+    return updated;
+  }
+}
