@@ -12,7 +12,9 @@ function keysOf(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
-const ALLOWED_OPERATORS = new Set(['$and', '$or', '$gte', '$lte', '$gt', '$lt', '$regex', '$options', '$in']);
+const ALLOWED_OPERATORS = new Set(['$and', '$or', '$gte', '$lte', '$gt', '$lt', '$regex', '$options', '$in', '$exists']);
+/** Retention: every auditor list leaves archived records out (proxy/portal/queries/visible.ts). */
+const NOT_ARCHIVED = { _archived: { $exists: false } };
 
 function validationError(f: () => unknown): boolean {
   try {
@@ -28,6 +30,7 @@ describe('list query building', () => {
     const q = buildListQuery(LIST_DEFS.calls, { staff: 's-1', direction: 'inbound', number: '+852', from: '2026-03-01T00:00:00Z', to: '2026-03-02T00:00:00Z' });
     expect(q.filter).toEqual({
       $and: [
+        NOT_ARCHIVED,
         { startedAt: { $gte: new Date('2026-03-01T00:00:00Z'), $lte: new Date('2026-03-02T00:00:00Z') } },
         { $or: [{ 'from.id': 's-1' }, { 'to.id': 's-1' }] },
         { direction: 'inbound' },
@@ -35,13 +38,14 @@ describe('list query building', () => {
       ],
     });
     expect(q.sort).toEqual({ startedAt: -1, _id: -1 });
-    expect(buildListQuery(LIST_DEFS.voicemails, {}).filter).toEqual({ category: 'voicemail' });
+    expect(buildListQuery(LIST_DEFS.voicemails, {}).filter).toEqual({ $and: [{ category: 'voicemail' }, NOT_ARCHIVED] });
+    expect(buildListQuery(LIST_DEFS.staff, {}).filter).toEqual(NOT_ARCHIVED);
     expect(buildListQuery(LIST_DEFS.staff, {}).sort).toEqual({ displayName: 1, _id: 1 });
   });
 
   it('escapes regular-expression input: q=.* matches the two characters literally', () => {
     const q = buildListQuery(LIST_DEFS.messages, { q: '.*' });
-    expect(q.filter).toEqual({ $or: [{ text: { $regex: '\\.\\*', $options: 'i' } }] });
+    expect(q.filter).toEqual({ $and: [NOT_ARCHIVED, { $or: [{ text: { $regex: '\\.\\*', $options: 'i' } }] }] });
     for (const s of ['.*', '^a$', '(a+)+', '[x]', 'a|b', '\\', '{1,2}', '$where', 'a-b/c']) {
       expect(new RegExp(escapeRegex(s)).test(s), s).toBe(true);
       expect(new RegExp(`^${escapeRegex(s)}$`).test(`${s}x`), s).toBe(false);
@@ -67,7 +71,7 @@ describe('list query building', () => {
   it('never produces a key that is not an allow-listed field or a known operator, whatever the strings hold', () => {
     const evil = '{"$where":"sleep(1000)"}';
     const q = buildListQuery(LIST_DEFS.enquiries, { q: evil, staff: '$ne', contact: evil, room: '$gt', channel: evil, result: evil, tag: evil, enquiry: evil });
-    const fields = new Set([...Object.values(LIST_DEFS.enquiries.params).flatMap((p) => p.fields), ...LIST_DEFS.enquiries.text]);
+    const fields = new Set([...Object.values(LIST_DEFS.enquiries.params).flatMap((p) => p.fields), ...LIST_DEFS.enquiries.text, '_archived']);
     for (const k of keysOf(q.filter)) expect(ALLOWED_OPERATORS.has(k) || fields.has(k), k).toBe(true);
     const values = JSON.stringify(q.filter);
     expect(values).toContain('"channel":"{\\"$where\\":\\"sleep(1000)\\"}"');
@@ -76,7 +80,7 @@ describe('list query building', () => {
   it('continues after the cursor on (sortField, _id) in the sort direction', () => {
     const cursor = encodeCursor({ field: 'durationSec', order: 'asc', value: 60, id: 'x' });
     const q = buildListQuery(LIST_DEFS.calls, { sort: 'durationSec', order: 'asc', cursor });
-    expect(q.filter).toEqual({ $or: [{ durationSec: { $gt: 60 } }, { durationSec: 60, _id: { $gt: 'x' } }] });
+    expect(q.filter).toEqual({ $and: [NOT_ARCHIVED, { $or: [{ durationSec: { $gt: 60 } }, { durationSec: 60, _id: { $gt: 'x' } }] }] });
     expect(validationError(() => buildListQuery(LIST_DEFS.calls, { cursor }))).toBe(true);
   });
 });
