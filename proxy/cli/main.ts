@@ -8,6 +8,7 @@ import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { demoCommand } from './commands/demo.js';
 import { userCommand } from './commands/user.js';
+import { verifyCommand } from './commands/verify.js';
 import { vendorSimCommand } from './commands/vendor-sim.js';
 import { EXIT, processIo, type ExitCode } from './io.js';
 
@@ -20,6 +21,7 @@ Commands:
   check [--json]         test the configuration: SFTP, host key, MongoDB, vendor endpoint, disk, Archive Key
   demo                   start the vendor simulator, a local database and the proxy; print where to look
   user add|list|passwd   portal accounts: user add --username NAME --role admin|auditor --password-file PATH|-
+  verify                 re-hash every record and media file, walk the audit chain; exit 1 on any problem (see --help)
   vendor-sim             run the vendor simulator alone (see --help)
 
 Common options:
@@ -58,6 +60,8 @@ async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
       return vendorSimCommand(rest, processIo, signal);
     case 'user':
       return userCommand(rest, processIo);
+    case 'verify':
+      return verifyCommand(rest, processIo);
     default:
       break;
   }
