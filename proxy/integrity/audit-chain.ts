@@ -30,9 +30,12 @@ export function auditEntryHash(doc: Document): string {
   return createHash('sha256').update(BSON.EJSON.stringify(content, { relaxed: false })).digest('hex');
 }
 
-/** The document exactly as the server will return it (undefined becomes null, numbers get their BSON types). */
+/**
+ * The document with every value in its BSON type (Int32, Double, ...; undefined becomes null, as the driver stores
+ * it by default): inserting this very object stores exactly what was hashed, whatever the client's options.
+ */
 function asStored(doc: Document): Document {
-  return BSON.deserialize(BSON.serialize(doc), { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
+  return BSON.deserialize(BSON.serialize(doc, { ignoreUndefined: false }), { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
 }
 
 /**
@@ -48,7 +51,7 @@ export async function appendChained<T extends Document>(col: Collection<T>, entr
     const content = asStored({ ...entry, seq, prevHash });
     const hash = auditEntryHash(content);
     try {
-      await col.insertOne({ ...entry, seq, prevHash, hash } as unknown as Parameters<Collection<T>['insertOne']>[0]);
+      await col.insertOne({ ...content, hash } as unknown as Parameters<Collection<T>['insertOne']>[0]);
       return { seq, prevHash, hash };
     } catch (err) {
       // Only `seq` can collide (the `_id` is a fresh ObjectId); FerretDB does not name the index in the error.

@@ -15,7 +15,7 @@ const BATCH = 500;
  */
 export async function verifyAuditChain(col: Collection<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void): Promise<ChainHead | null> {
   const collection = col.collectionName;
-  let prev: { seq: number; hash: string } | undefined;
+  let prev: { seq: number; hash: string; reported: boolean } | undefined;
   let firstAt: Date | undefined;
   const cursor = col.find({ seq: { $exists: true } }, { ...EXACT_READ, sort: { seq: 1 }, batchSize: BATCH });
   for await (const doc of cursor) {
@@ -32,6 +32,7 @@ export async function verifyAuditChain(col: Collection<Document>, sink: ProblemS
       continue; // the chain goes on from the entry before
     }
     const expected = prev === undefined ? 1 : prev.seq + 1;
+    let reported = !selfOk;
     if (seq > expected) {
       sink({ kind: 'removed', area: 'audit', collection, id: `seq ${String(expected)}`, detail: seq - expected === 1 ? 'entry missing' : `entries ${String(expected)}..${String(seq - 1)} missing` });
       if (!selfOk) sink({ kind: 'changed', area: 'audit', collection, id, detail: 'content does not match its hash', recorded: stored, computed });
@@ -39,11 +40,14 @@ export async function verifyAuditChain(col: Collection<Document>, sink: ProblemS
       const linkOk = doc.prevHash === (prev === undefined ? GENESIS_HASH : prev.hash);
       if (!selfOk && linkOk) sink({ kind: 'changed', area: 'audit', collection, id, detail: 'content does not match its hash', recorded: stored, computed });
       else if (!selfOk) sink({ kind: 'inserted', area: 'audit', collection, id, detail: 'neither its hash nor its link to the entry before is right (forged)', recorded: stored, computed });
-      else if (!linkOk && prev !== undefined) {
+      else if (!linkOk && prev !== undefined && !prev.reported) {
         sink({ kind: 'changed', area: 'audit', collection, id: `seq ${String(prev.seq)}`, detail: `its hash was rewritten: entry ${String(seq)} links to ${String(doc.prevHash)}`, recorded: String(doc.prevHash), computed: prev.hash });
-      } else if (!linkOk) sink({ kind: 'changed', area: 'audit', collection, id, detail: 'the first entry does not link to the genesis hash (0...0)' });
+      } else if (!linkOk && prev === undefined) {
+        sink({ kind: 'changed', area: 'audit', collection, id, detail: 'the first entry does not link to the genesis hash (0...0)' });
+        reported = true;
+      }
     }
-    prev = { seq, hash: stored };
+    prev = { seq, hash: stored, reported };
   }
   await checkUnchained(col, firstAt, sink, counts);
   return prev === undefined ? null : { seq: prev.seq, hash: prev.hash };
