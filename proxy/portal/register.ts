@@ -7,6 +7,7 @@ import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { mediaRoutes } from './routes/media.js';
 import { openapiRoutes } from './routes/openapi.js';
+import { recordVerifyRoutes } from './routes/record-verify.js';
 import { recordRoutes } from './routes/records.js';
 import { userRoutes } from './routes/users.js';
 import { zipRoutes } from './routes/zip.js';
@@ -35,6 +36,7 @@ export async function portalRoutes(app: FastifyInstance, { ctx, secureCookies }:
   await app.register(authRoutes, { ctx, secureCookies });
   await app.register(userRoutes, { ctx });
   await app.register(recordRoutes, { ctx });
+  await app.register(recordVerifyRoutes, { ctx });
   await app.register(zipRoutes, { ctx });
   await app.register(mediaRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
