@@ -1,5 +1,5 @@
 import { apiUrl, request, type Query } from './http';
-import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult } from './types';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
 
@@ -13,6 +13,7 @@ export const auth = {
 export const records = {
   list: <K extends RecordType>(type: K, query: Query, signal?: AbortSignal) => request<Page<RecordTypes[K]>>('GET', `/${type}`, { query, signal }),
   detail: <K extends RecordType>(type: K, id: string) => request<Detail<K>>('GET', `/${type}/${encodeURIComponent(id)}`),
+  verify: (type: RecordType, id: string) => request<RecordVerifyResult>('GET', `/${type}/${encodeURIComponent(id)}/verify`),
   /** A link (not a fetch): the browser downloads the streamed export with the current filters. */
   exportUrl: (type: RecordType, format: 'csv' | 'json', query: Query) => apiUrl(`/${type}/export.${format}`, query),
   zipUrl: (type: 'enquiries' | 'rooms', id: string) => apiUrl(`/${type}/${encodeURIComponent(id)}/export.zip`),

@@ -183,3 +183,5 @@ export interface AuditEntry {
 }
 
 export interface VerifyResult { fileId: string; sha256Recorded: string; sha256Computed: string; ok: boolean }
+/** GET /<type>/:id/verify: the record re-hashed from what is stored. */
+export interface RecordVerifyResult { type: string; id: string; collection: string; recordId: string; sha256Recorded: string | null; sha256Computed: string; ok: boolean }
