@@ -7,6 +7,7 @@ import { importCommand } from './commands/import.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { demoCommand } from './commands/demo.js';
+import { digestCommand } from './commands/digest.js';
 import { userCommand } from './commands/user.js';
 import { verifyCommand } from './commands/verify.js';
 import { vendorSimCommand } from './commands/vendor-sim.js';
@@ -22,6 +23,7 @@ Commands:
   demo                   start the vendor simulator, a local database and the proxy; print where to look
   user add|list|passwd   portal accounts: user add --username NAME --role admin|auditor --password-file PATH|-
   verify                 re-hash every record and media file, walk the audit chain; exit 1 on any problem (see --help)
+  digest [--day DAY]     one day's integrity digest line (keep it outside the database; verify --digest FILE)
   vendor-sim             run the vendor simulator alone (see --help)
 
 Common options:
@@ -62,6 +64,8 @@ async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
       return userCommand(rest, processIo);
     case 'verify':
       return verifyCommand(rest, processIo);
+    case 'digest':
+      return digestCommand(rest, processIo);
     default:
       break;
   }

@@ -1,7 +1,7 @@
 /** What `verify` and the fixity sweep report. docs/integrity.md explains each kind. */
 export const PROBLEM_KINDS = ['changed', 'missing', 'untracked', 'tombstoned-present', 'removed', 'inserted'] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
-export type ProblemArea = 'record' | 'media' | 'audit';
+export type ProblemArea = 'record' | 'media' | 'audit' | 'digest';
 
 export interface Problem {
   kind: ProblemKind;
@@ -26,8 +26,10 @@ export interface VerifyCounts {
   auditEntries: number;
   legacyAuditEntries: number;
   tombstones: number;
+  /** Records and media files re-hashed for `--digest`. */
+  digestItems: number;
 }
 
 export function emptyCounts(): VerifyCounts {
-  return { records: 0, mediaFiles: 0, mediaBytes: 0, auditEntries: 0, legacyAuditEntries: 0, tombstones: 0 };
+  return { records: 0, mediaFiles: 0, mediaBytes: 0, auditEntries: 0, legacyAuditEntries: 0, tombstones: 0, digestItems: 0 };
 }

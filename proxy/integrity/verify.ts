@@ -2,6 +2,7 @@ import type { Db, Document, Filter } from 'mongodb';
 import { JOBS_COLLECTION } from '../db/collections.js';
 import { MEDIA_BUCKET } from '../importer/index.js';
 import { PORTAL_COLLECTIONS } from '../portal/collections.js';
+import { verifyDigest, type Digest } from './digest.js';
 import { emptyCounts, PROBLEM_KINDS, type Problem, type ProblemKind, type ProblemSink, type VerifyCounts } from './problems.js';
 import { verifyAuditChain, type ChainHead } from './verify-audit.js';
 import { verifyMediaFiles, verifyOrphanChunks } from './verify-media.js';
@@ -18,6 +19,8 @@ export interface VerifyOptions {
   collection?: string;
   /** Only records and media of archives created at or after this time (proxy.jobs archiveCreatedAt). */
   since?: Date;
+  /** Check the database against these kept digests instead (the same archives re-hashed, the audit head kept). */
+  digests?: readonly Digest[];
   onProblem?: ProblemSink;
   /** Called after each record, file chunk and audit entry (progress). */
   onProgress?: (counts: Readonly<VerifyCounts>) => void;
@@ -27,7 +30,7 @@ export interface VerifyReport {
   ok: boolean;
   startedAt: Date;
   finishedAt: Date;
-  scope: { collection: string | null; since: Date | null; collections: string[] };
+  scope: { collection: string | null; since: Date | null; collections: string[]; digestDays: string[] };
   counts: VerifyCounts;
   problemCounts: Record<ProblemKind, number>;
   /** The first MAX_KEPT_PROBLEMS problems. */
@@ -52,6 +55,11 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     if (problems.length < MAX_KEPT_PROBLEMS) problems.push(p);
     options.onProblem?.(p);
   };
+  const tick = (): void => progress();
+  if (options.digests) {
+    for (const d of options.digests) counts.digestItems += await verifyDigest(db, d, sink, tick);
+    return finish(options, startedAt, counts, problemCounts, problems, [], null);
+  }
   const only = options.collection;
   const wants = (name: string): boolean => only === undefined || only === name;
   const archives = options.since === undefined ? undefined : await archivesSince(db, options.since);
@@ -62,7 +70,6 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   if (only !== undefined && only !== MEDIA_FILES_COLLECTION && only !== AUDIT_COLLECTION && collections.length === 0) {
     collections.push(only); // an absent collection verifies as empty; its tombstones are still checked
   }
-  const tick = (): void => progress();
   for (const name of collections) await verifyRecordCollection(db, name, recordFilter, sink, counts, tick);
   if (wants(MEDIA_FILES_COLLECTION)) {
     await verifyMediaFiles(db, mediaFilter, sink, counts, tick);
@@ -71,12 +78,16 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   if (only !== AUDIT_COLLECTION) await verifyTombstones(db, only, sink, counts);
   const auditHead = wants(AUDIT_COLLECTION) ? await verifyAuditChain(db.collection(AUDIT_COLLECTION), sink, counts, tick) : null;
   progress();
+  return finish(options, startedAt, counts, problemCounts, problems, collections, auditHead);
+}
+
+function finish(options: VerifyOptions, startedAt: Date, counts: VerifyCounts, problemCounts: Record<ProblemKind, number>, problems: Problem[], collections: string[], auditHead: ChainHead | null): VerifyReport {
   const total = Object.values(problemCounts).reduce((a, b) => a + b, 0);
   return {
     ok: total === 0,
     startedAt,
     finishedAt: new Date(),
-    scope: { collection: only ?? null, since: options.since ?? null, collections },
+    scope: { collection: options.collection ?? null, since: options.since ?? null, collections, digestDays: (options.digests ?? []).map((d) => d.day) },
     counts,
     problemCounts,
     problems,

@@ -7,7 +7,7 @@ import type { Role } from './roles.js';
 
 export const AUDIT_ACTIONS = [
   'login.ok', 'login.failed', 'logout', 'record.view', 'media.play', 'media.download', 'search', 'export',
-  'user.create', 'user.update', 'user.delete', 'password.change',
+  'user.create', 'user.update', 'user.delete', 'password.change', 'integrity.digest',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

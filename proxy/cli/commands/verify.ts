@@ -1,12 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connectDatabase } from '../../db/connect.js';
 import { ProxyError } from '../../errors.js';
+import { parseDigestFile } from '../../integrity/digest.js';
 import type { Problem, VerifyCounts } from '../../integrity/problems.js';
 import { verifyDatabase, type VerifyReport } from '../../integrity/verify.js';
 import { loadConfigFor, loggerFor } from '../common.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 
-export const VERIFY_HELP = `retention-proxy verify [--collection NAME] [--since DATE] [--json]
+export const VERIFY_HELP = `retention-proxy verify [--collection NAME] [--since DATE] [--json] [--digest FILE]
 
 Recomputes the SHA-256 of every stored record (_retention.sha256) and of every media file from its GridFS chunks
 (metadata.sha256), checks the tombstones of destroyed records, and walks the audit log's hash chain. Reads only.
@@ -16,6 +18,9 @@ removed, inserted (audit entries); then a summary. Exit 0: clean; 1: any problem
   --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain)
   --since DATE        only records and media of archives created at or after DATE (ISO 8601, e.g. 2026-03-01)
   --json              the whole report as JSON on stdout
+  --digest FILE       instead: check the database against kept digest lines (retention-proxy digest): the same
+                      archives' records and media re-hashed now must give the kept counts and Merkle roots, and the
+                      kept audit chain head must still be there
 Common options: --config FILE, --log-level LEVEL
 docs/integrity.md explains what is hashed and how to check it without the proxy.`;
 
@@ -26,7 +31,7 @@ export async function verifyCommand(argv: string[], io: CliIo, isTty: boolean = 
     strict: true,
     allowPositionals: true,
     options: {
-      collection: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' },
+      collection: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, digest: { type: 'string' },
       config: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -37,6 +42,8 @@ export async function verifyCommand(argv: string[], io: CliIo, isTty: boolean = 
   if (positionals.length > 0) throw new ProxyError('USAGE', `verify takes no arguments (got ${positionals.join(' ')})`);
   if (v.collection !== undefined && v.collection.length === 0) throw new ProxyError('USAGE', '--collection needs a name');
   const since = v.since === undefined ? undefined : parseSince(v.since);
+  if (v.digest !== undefined && (v.collection !== undefined || since !== undefined)) throw new ProxyError('USAGE', '--digest cannot be combined with --collection or --since');
+  const digests = v.digest === undefined ? undefined : parseDigestFile(await readDigestFile(v.digest), v.digest);
 
   const config = await loadConfigFor(v);
   const log = loggerFor(config, { ...v, 'log-level': v['log-level'] ?? 'warn' }, 'stderr');
@@ -49,6 +56,7 @@ export async function verifyCommand(argv: string[], io: CliIo, isTty: boolean = 
     const report = await verifyDatabase(db, {
       ...(v.collection === undefined ? {} : { collection: v.collection }),
       ...(since === undefined ? {} : { since }),
+      ...(digests === undefined ? {} : { digests }),
       ...(v.json ? {} : { onProblem: (p: Problem) => { progress?.clear(); io.out(problemLine(p)); } }),
       ...(progress ? { onProgress: progress.update } : {}),
     });
@@ -58,6 +66,14 @@ export async function verifyCommand(argv: string[], io: CliIo, isTty: boolean = 
     return report.ok ? EXIT.OK : EXIT.INCOMPLETE;
   } finally {
     await client.close();
+  }
+}
+
+async function readDigestFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ProxyError('USAGE', `--digest ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
 }
 
@@ -75,6 +91,11 @@ export function problemLine(p: Problem): string {
 
 export function summaryLine(r: VerifyReport): string {
   const c = r.counts;
+  if (r.scope.digestDays.length > 0) {
+    const what = `checked ${String(c.digestItems)} records and files against the digests of ${r.scope.digestDays.join(', ')}`;
+    if (r.ok) return `${what}: match`;
+    return `${what}: PROBLEMS (${Object.entries(r.problemCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')})`;
+  }
   const what = `verified ${String(c.records)} records in ${String(r.scope.collections.length)} collections, ${String(c.mediaFiles)} media files (${String(c.mediaBytes)} bytes), ${String(c.auditEntries)} audit entries (${String(c.legacyAuditEntries)} legacy, before the chain), ${String(c.tombstones)} tombstones`;
   const head = r.auditHead ? `; audit chain head seq ${String(r.auditHead.seq)} ${r.auditHead.hash}` : '';
   if (r.ok) return `${what}${head}: clean`;
