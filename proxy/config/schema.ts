@@ -104,6 +104,12 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    integrity: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'After each sync cycle that imported archives, make the integrity digest of their UTC days (docs/integrity.md)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),
