@@ -5,6 +5,7 @@ import { installAccessControl } from './access.js';
 import type { PortalContext } from './context.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { integrityRoutes } from './routes/integrity.js';
 import { mediaRoutes } from './routes/media.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { recordVerifyRoutes } from './routes/record-verify.js';
@@ -40,5 +41,6 @@ export async function portalRoutes(app: FastifyInstance, { ctx, secureCookies }:
   await app.register(zipRoutes, { ctx });
   await app.register(mediaRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
+  await app.register(integrityRoutes, { ctx });
   await app.register(openapiRoutes);
 }
