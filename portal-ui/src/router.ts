@@ -44,6 +44,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/admin/accounts', name: 'accounts', component: () => import('./views/AccountsView.vue'), meta: { admin: true, title: 'Accounts' } },
   { path: '/admin/sync', name: 'sync', component: () => import('./views/SyncStatusView.vue'), meta: { admin: true, title: 'Sync status' } },
   { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditLogView.vue'), meta: { admin: true, title: 'Audit log' } },
+  { path: '/admin/integrity', name: 'integrity', component: () => import('./views/IntegrityView.vue'), meta: { admin: true, title: 'Integrity' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];
 

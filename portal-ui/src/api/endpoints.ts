@@ -1,5 +1,5 @@
 import { apiUrl, request, type Query } from './http';
-import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult } from './types';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
 
@@ -36,6 +36,12 @@ export const users = {
 export const sync = {
   jobs: (query: Query) => request<{ items: SyncJob[] }>('GET', '/sync/jobs', { query }),
   health: () => request<SyncHealth>('GET', '/sync/health'),
+};
+
+export const integrity = {
+  digests: (limit = 100) => request<{ items: IntegrityDigest[] }>('GET', '/integrity/digests', { query: { limit } }),
+  /** A link: every kept digest line, the file `retention-proxy verify --digest` reads. */
+  digestsFileUrl: () => apiUrl('/integrity/digests.txt'),
 };
 
 export const audit = {

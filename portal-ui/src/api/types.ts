@@ -185,3 +185,16 @@ export interface AuditEntry {
 export interface VerifyResult { fileId: string; sha256Recorded: string; sha256Computed: string; ok: boolean }
 /** GET /<type>/:id/verify: the record re-hashed from what is stored. */
 export interface RecordVerifyResult { type: string; id: string; collection: string; recordId: string; sha256Recorded: string | null; sha256Computed: string; ok: boolean }
+
+/** GET /integrity/digests: one day's integrity digest (docs/integrity.md). */
+export interface IntegrityDigest {
+  day: string;
+  site: string;
+  archives: string[];
+  records: number;
+  files: number;
+  merkleRoot: string;
+  auditHead: { seq: number; hash: string } | null;
+  createdAt: string;
+  line: string;
+}
