@@ -16,12 +16,17 @@ interface FileDoc { _id: unknown; length?: unknown; chunkSize?: unknown; metadat
  * chunk absent, a gap in `n`, chunks ending short of `length`), changed (a chunk of the wrong size, or sha256 differs
  * from `metadata.sha256`) and untracked (no `metadata.sha256`). One file's chunks at a time, in small batches.
  */
-export async function verifyMediaFiles(db: Db, filter: Filter<Document>, sink: ProblemSink, counts: VerifyCounts, onBytes?: () => void): Promise<void> {
-  const cursor = db.collection(FILES).find(filter, { batchSize: 100, projection: { length: 1, chunkSize: 1, 'metadata.sha256': 1 } });
+export async function verifyMediaFiles(
+  db: Db, filter: Filter<Document>, sink: ProblemSink, counts: VerifyCounts, onBytes?: () => void,
+  /** The fixity sweep: files in `_id` order, and a call after each file (checkpoint, throttle). */
+  afterFile?: (id: unknown) => Promise<void>,
+): Promise<void> {
+  const cursor = db.collection(FILES).find(filter, { batchSize: 100, projection: { length: 1, chunkSize: 1, 'metadata.sha256': 1 }, ...(afterFile ? { sort: { _id: 1 } } : {}) });
   for await (const raw of cursor) {
     const file = raw as FileDoc;
     counts.mediaFiles++;
     await verifyOneFile(db, file, sink, counts, onBytes);
+    await afterFile?.(file._id);
   }
 }
 

@@ -24,12 +24,13 @@ export async function recordCollections(db: Db): Promise<string[]> {
  * (no provenance stamp) records; for file records also media that is not stored (missing) unless a tombstone shows it
  * was destroyed by a retention policy run. One cursor, bounded batches: memory does not grow with the collection.
  */
-export async function verifyRecordCollection(db: Db, name: string, filter: Filter<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void): Promise<void> {
+export async function verifyRecordCollection(db: Db, name: string, filter: Filter<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void, pace?: () => Promise<void>): Promise<void> {
   const pendingPaths: { path: string; id: string }[] = [];
   const cursor = db.collection(name).find(filter, { ...EXACT_READ, batchSize: BATCH });
   for await (const doc of cursor) {
     counts.records++;
     tick?.();
+    if (pace && counts.records % BATCH === 0) await pace();
     const id = idText(doc._id);
     const { recorded, computed } = storedRecordHash(doc);
     if (recorded === undefined) sink({ kind: 'untracked', area: 'record', collection: name, id, detail: 'record without a provenance stamp (_retention.sha256)', computed });
