@@ -15,6 +15,7 @@ import type { PipelineContext } from './pipeline/context.js';
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
+import { SWEEPS_COLLECTION, type SweepDoc } from './integrity/sweep.js';
 
 export interface Services {
   readonly config: Config;
@@ -75,7 +76,10 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await staging.ensure();
     const target = sftpTargetFrom(config);
     const replicaSet = cached(() => readReplicaSetHealth(db), 5000);
-    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet });
+    const metrics = new ProxyMetrics({
+      outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet,
+      lastSweep: () => db.collection<SweepDoc>(SWEEPS_COLLECTION).findOne({ state: 'done' }, { sort: { finishedAt: -1 } }).then((s) => (s?.finishedAt && s.problemCounts ? { finishedAt: s.finishedAt, ok: s.ok === true, counts: s.counts, problemCounts: s.problemCounts } : null)),
+    });
     const pipeline: PipelineContext = {
       config,
       db,
