@@ -1,5 +1,5 @@
 import { apiUrl, request, type Query } from './http';
-import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest } from './types';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
 
@@ -42,6 +42,8 @@ export const integrity = {
   digests: (limit = 100) => request<{ items: IntegrityDigest[] }>('GET', '/integrity/digests', { query: { limit } }),
   /** A link: every kept digest line, the file `retention-proxy verify --digest` reads. */
   digestsFileUrl: () => apiUrl('/integrity/digests.txt'),
+  sweeps: (limit = 20) => request<{ items: IntegritySweep[] }>('GET', '/integrity/sweeps', { query: { limit } }),
+  problems: (sweepId: string) => request<{ items: IntegrityProblem[]; truncated: boolean }>('GET', `/integrity/sweeps/${encodeURIComponent(sweepId)}/problems`),
 };
 
 export const audit = {

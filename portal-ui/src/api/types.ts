@@ -198,3 +198,19 @@ export interface IntegrityDigest {
   createdAt: string;
   line: string;
 }
+
+/** GET /integrity/sweeps: one fixity sweep run. */
+export interface IntegritySweep {
+  id: string;
+  state: 'running' | 'done';
+  node: string;
+  startedAt: string;
+  finishedAt?: string;
+  ok?: boolean;
+  resumed: number;
+  counts: Record<string, number>;
+  problemCounts?: Record<string, number>;
+}
+
+/** GET /integrity/sweeps/:id/problems: one problem a sweep found. */
+export interface IntegrityProblem { kind: string; area: string; collection: string; id: string; detail: string; recorded?: string; computed?: string }

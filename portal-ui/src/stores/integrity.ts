@@ -1,11 +1,14 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { integrity as integrityApi } from '../api/endpoints';
-import type { IntegrityDigest } from '../api/types';
+import type { IntegrityDigest, IntegrityProblem, IntegritySweep } from '../api/types';
 
-/** The integrity digests (admin). */
+/** The integrity digests, the fixity sweeps and the problems of the latest sweep (admin). */
 export const useIntegrityStore = defineStore('integrity', () => {
   const digests = ref<IntegrityDigest[]>([]);
+  const sweeps = ref<IntegritySweep[]>([]);
+  const problems = ref<IntegrityProblem[]>([]);
+  const problemsTruncated = ref(false);
   const loading = ref(false);
   const error = ref<unknown>(null);
 
@@ -13,7 +16,13 @@ export const useIntegrityStore = defineStore('integrity', () => {
     loading.value = true;
     error.value = null;
     try {
-      digests.value = (await integrityApi.digests()).items;
+      const [d, s] = await Promise.all([integrityApi.digests(), integrityApi.sweeps()]);
+      digests.value = d.items;
+      sweeps.value = s.items;
+      const last = s.items[0];
+      const p = last ? await integrityApi.problems(last.id) : { items: [], truncated: false };
+      problems.value = p.items;
+      problemsTruncated.value = p.truncated;
     } catch (err) {
       error.value = err;
     } finally {
@@ -21,5 +30,5 @@ export const useIntegrityStore = defineStore('integrity', () => {
     }
   }
 
-  return { digests, loading, error, load };
+  return { digests, sweeps, problems, problemsTruncated, loading, error, load };
 });
