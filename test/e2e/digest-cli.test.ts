@@ -62,6 +62,16 @@ describe('retention-proxy digest, and verify --digest FILE (built CLI, real data
     expect(entry).toMatchObject({ seq: 4, target: `integrity.digests/${DAY}`, details: { merkleRoot: d.merkleRoot, records: 3, files: 1 } });
   });
 
+  it('verify --since DATE checks only records and media of archives created on or after DATE', async () => {
+    const counts = async (since: string): Promise<[number | null, number, number]> => {
+      const res = await runCli(['verify', '--since', since, '--json', '--config', config.configPath]);
+      const r = JSON.parse(res.stdout) as VerifyReport;
+      return [res.code, r.counts.records, r.counts.mediaFiles];
+    };
+    expect(await counts(DAY)).toEqual([0, 3, 1]);
+    expect(await counts('2024-05-01T02:00:01Z')).toEqual([0, 0, 0]);
+  });
+
   it('verify --digest: the untouched database matches (exit 0); a changed record and a removed audit head do not (exit 1)', async () => {
     await writeFile(digestFile(), `# kept in the ticket system\n${line}\n`);
     const ok = await runCli(['verify', '--digest', digestFile(), '--config', config.configPath]);
