@@ -21,6 +21,7 @@ import { openSftp, type SftpTarget } from './sftp/connect.js';
 import { Mutex } from './retention/mutex.js';
 import { RetentionService } from './retention/service.js';
 import type { ConfigPolicy } from './retention/types.js';
+import { SWEEPS_COLLECTION, type SweepDoc } from './integrity/sweep.js';
 
 export interface Services {
   readonly config: Config;
@@ -97,6 +98,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     const metrics = new ProxyMetrics({
       outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet, disk,
       retentionLastRun: async () => (await holder.retention?.health())?.lastFinished?.finishedAt ?? null,
+      lastSweep: () => db.collection<SweepDoc>(SWEEPS_COLLECTION).findOne({ state: 'done' }, { sort: { finishedAt: -1 } }).then((s) => (s?.finishedAt && s.problemCounts ? { finishedAt: s.finishedAt, ok: s.ok === true, counts: s.counts, problemCounts: s.problemCounts } : null)),
     });
     const retention = new RetentionService({
       db, log, writeConcernTimeoutMs: config.mongodb.writeConcernTimeoutMs, nodeId: config.ha.nodeId || hostname(),

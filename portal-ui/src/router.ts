@@ -56,6 +56,7 @@ export const routes: RouteRecordRaw[] = [
     props: (route) => ({ type: String(route.params.type), id: String(route.params.id) }), meta: { admin: true, title: 'Archived record' },
   },
   { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditLogView.vue'), meta: { admin: true, title: 'Audit log' } },
+  { path: '/admin/integrity', name: 'integrity', component: () => import('./views/IntegrityView.vue'), meta: { admin: true, title: 'Integrity' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];
 

@@ -8,7 +8,9 @@ import { retentionCommand } from './commands/retention.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { demoCommand } from './commands/demo.js';
+import { digestCommand } from './commands/digest.js';
 import { userCommand } from './commands/user.js';
+import { verifyCommand } from './commands/verify.js';
 import { vendorSimCommand } from './commands/vendor-sim.js';
 import { EXIT, processIo, type ExitCode } from './io.js';
 
@@ -23,6 +25,8 @@ Commands:
   user add|list|passwd   portal accounts: user add --username NAME --role admin|auditor --password-file PATH|-
   retention VERB         retention policies and legal holds: plan|run|policies|holds|restore|runs [--json]
                          (retention --help; docs/retention.md)
+  verify                 re-hash every record and media file, walk the audit chain; exit 1 on any problem (see --help)
+  digest [--day DAY]     one day's integrity digest line (keep it outside the database; verify --digest FILE)
   vendor-sim             run the vendor simulator alone (see --help)
 
 Common options:
@@ -66,6 +70,10 @@ async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
       return userCommand(rest, processIo);
     case 'retention':
       return retentionCommand(rest, processIo, signal);
+    case 'verify':
+      return verifyCommand(rest, processIo);
+    case 'digest':
+      return digestCommand(rest, processIo);
     default:
       break;
   }

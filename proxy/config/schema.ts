@@ -140,6 +140,14 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    integrity: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'After each sync cycle that imported archives, make the integrity digest of their UTC days; run the fixity sweep (docs/integrity.md)' }),
+        sweepSchedule: Type.Union([Type.Literal('off'), Type.Literal('daily'), Type.Literal('weekly')], { default: 'weekly', description: 'off, daily or weekly: the fixity sweep (every record and media file re-hashed, the audit chain walked) runs on the HA leader this long after the last one finished' }),
+        sweepPauseMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 10, description: 'Fixity sweep throttle: pause after each batch of 500 records or 10 media files' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),

@@ -4,4 +4,4 @@ export { MEDIA_BUCKET, collectionForEntry, contentTypeFor, entryKind, type Entry
 export { parseManifest, readManifest, verifyManifest, verifyManifestIdentity, type ArchiveIdentity, type Manifest } from './manifest.js';
 export type { MediaMetadata } from './media-writer.js';
 export { planImport, type ImportEntry, type ImportPlan, type PlanOptions, type PlannedRecordFile } from './plan.js';
-export { RETENTION_FIELD, recordSha256, type RetentionStamp } from './record-document.js';
+export { RETENTION_FIELD, recordCanonicalText, recordSha256, type RetentionStamp } from './record-document.js';

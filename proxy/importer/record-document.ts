@@ -15,7 +15,10 @@ export interface RetentionStamp {
   createdAt: Date;
   /** Path of the record file inside the archive. */
   entry: string;
-  /** Hex sha256 of the record's canonical Extended JSON text, `EJSON.stringify(record, { relaxed: false })`. */
+  /**
+   * Hex sha256 of the record's canonical Extended JSON text, `EJSON.stringify(record, { relaxed: false })`, with `_id`
+   * first (where the server stores it), so it can be recomputed from the stored document (proxy/integrity/).
+   */
   sha256: string;
 }
 
@@ -55,9 +58,26 @@ export function parseRecord(text: string, entryPath: string, kind: RecordPositio
   return doc;
 }
 
-/** Hex sha256 of the canonical Extended JSON text of a parsed record. */
+/**
+ * The text a record's hash is taken over: canonical Extended JSON v2 without whitespace, keys in the order they are
+ * stored, i.e. `_id` first (MongoDB and FerretDB move it there) and the rest as delivered. docs/archive-format.md.
+ */
+export function recordCanonicalText(doc: Document): string {
+  if (!Object.prototype.hasOwnProperty.call(doc, '_id')) return ejson(doc);
+  // Built as text: a JS object would still list integer-like keys ("7") before `_id`.
+  const { _id: id, ...rest } = doc;
+  const head = `"_id":${ejson(id)}`;
+  const tail = ejson(rest);
+  return tail === '{}' ? `{${head}}` : `{${head},${tail.slice(1)}`;
+}
+
+/** Hex sha256 of the canonical Extended JSON text of a parsed record (recordCanonicalText). */
 export function recordSha256(doc: Document): string {
-  return createHash('sha256').update(BSON.EJSON.stringify(doc, { relaxed: false })).digest('hex');
+  return createHash('sha256').update(recordCanonicalText(doc)).digest('hex');
+}
+
+function ejson(value: unknown): string {
+  return BSON.EJSON.stringify(value, { relaxed: false });
 }
 
 /**

@@ -16,6 +16,16 @@ export interface MetricsSources {
   disk?(): Promise<DiskStatus>;
   /** When the last retention run (of any node) finished; read from retention.runs at scrape time. */
   retentionLastRun?(): Promise<Date | null>;
+  /** The last finished fixity sweep (proxy/integrity/sweep.ts), or null; absent where no sweep runs. */
+  lastSweep?(): Promise<LastSweep | null>;
+}
+
+/** What /metrics shows of the last finished fixity sweep. */
+export interface LastSweep {
+  finishedAt: Date;
+  ok: boolean;
+  counts: { records: number; mediaFiles: number; mediaBytes: number; auditEntries: number };
+  problemCounts: Record<string, number>;
 }
 
 const PREFIX = 'retention_proxy_';
@@ -135,6 +145,39 @@ export class ProxyMetrics implements PipelineMetrics, ProgressSink {
         const rs = await sources.replicaSet();
         if (rs.kind !== 'replicaSet') return;
         for (const m of rs.members) this.set({ member: m.name, state: m.state, data_bearing: String(m.dataBearing) }, m.healthy ? 1 : 0);
+      },
+    });
+    this.sweepGauges(sources);
+  }
+
+  private sweepGauges(sources: MetricsSources): void {
+    const last = sources.lastSweep?.bind(sources);
+    if (!last) return;
+    new Gauge({
+      name: `${PREFIX}integrity_last_sweep_timestamp_seconds`, help: 'When the last fixity sweep finished (Unix time); 0 before the first', registers: [this.registry],
+      async collect() {
+        const s = await last().catch(() => null);
+        this.set(s ? s.finishedAt.getTime() / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}integrity_last_sweep_problems`, help: 'Problems the last fixity sweep found, by kind (changed, missing, untracked, tombstoned-present, removed, inserted)', labelNames: ['kind'], registers: [this.registry],
+      async collect() {
+        this.reset();
+        const s = await last().catch(() => null);
+        if (s) for (const [kind, n] of Object.entries(s.problemCounts)) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}integrity_last_sweep_checked`, help: 'What the last fixity sweep re-hashed: records, media_files, media_bytes, audit_entries', labelNames: ['what'], registers: [this.registry],
+      async collect() {
+        this.reset();
+        const s = await last().catch(() => null);
+        if (!s) return;
+        this.set({ what: 'records' }, s.counts.records);
+        this.set({ what: 'media_files' }, s.counts.mediaFiles);
+        this.set({ what: 'media_bytes' }, s.counts.mediaBytes);
+        this.set({ what: 'audit_entries' }, s.counts.auditEntries);
       },
     });
   }

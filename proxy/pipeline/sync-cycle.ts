@@ -9,6 +9,7 @@ import { stableFiles } from '../sftp/stable-listing.js';
 import type { PipelineContext } from './context.js';
 import { processJob, type JobOutcome } from './process-job.js';
 import { deliverReports } from './reports.js';
+import { digestImportedDays } from '../integrity/daily-digest.js';
 
 export interface ArchiveStatus { fileName: string; state: JobState | 'unstable'; error?: { code: string; message: string } }
 
@@ -91,6 +92,10 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   const outbox = await deliverReports(ctx);
   ctx.metrics?.stageSeconds('report', (performance.now() - reportStarted) / 1000);
   await housekeeping(ctx);
+  if (ctx.config.integrity.enabled) {
+    const imported = outcomes.filter((o) => o.state === 'imported' || o.state === 'reported').map((o) => o.fileName);
+    await digestImportedDays(ctx.db, ctx.log, ctx.config.siteId, imported, ctx.now);
+  }
 
   for (const [name, status] of found) {
     if (status.state === 'unstable') continue;

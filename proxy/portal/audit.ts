@@ -1,5 +1,6 @@
 import type { Collection, Db, Filter, ObjectId } from 'mongodb';
 import { ensureIndexes } from '../db/ensure-indexes.js';
+import { appendChained, type ChainFields } from '../integrity/audit-chain.js';
 import { PORTAL_COLLECTIONS } from './collections.js';
 import type { ListTypeDef } from './queries/types.js';
 import type { Role } from './roles.js';
@@ -10,7 +11,7 @@ export const AUDIT_ACTIONS = [
   // retention governance (docs/retention.md)
   'retention.policy.create', 'retention.policy.update', 'retention.policy.delete', 'retention.policy.mode',
   'retention.hold.create', 'retention.hold.release', 'retention.hold.export', 'retention.restore', 'retention.run',
-  'retention.archived.view',
+  'retention.archived.view', 'integrity.digest',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -28,11 +29,15 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export interface AuditDoc extends AuditEntry { _id?: ObjectId }
+/** A stored entry; entries written before the hash chain existed (legacy) have no chain fields. */
+export interface AuditDoc extends AuditEntry, Partial<ChainFields> { _id?: ObjectId }
 
 export type AuditInput = Omit<AuditEntry, 'at'>;
 
-/** The append-only audit trail: this class inserts and reads; nothing in the application updates or deletes. */
+/**
+ * The append-only audit trail: this class inserts and reads; nothing in the application updates or deletes. Every
+ * entry is a link of a hash chain (`seq`, `prevHash`, `hash`: proxy/integrity/audit-chain.ts, docs/integrity.md).
+ */
 export class AuditLog {
   readonly col: Collection<AuditDoc>;
 
@@ -45,11 +50,14 @@ export class AuditLog {
       { name: 'at__id', key: { at: -1, _id: -1 } },
       { name: 'user_at', key: { user: 1, at: -1 } },
       { name: 'action_at', key: { action: 1, at: -1 } },
+      // Sparse: legacy entries (no seq) stay out of it. Two writers racing for one seq: the second gets 11000, retries.
+      { name: 'seq_unique', key: { seq: 1 }, options: { unique: true, sparse: true } },
     ]);
   }
 
+  /** Appends one entry to the chain (safe with several writers at once, e.g. both proxies of the HA pair). */
   async record(entry: AuditInput): Promise<void> {
-    await this.col.insertOne({ at: this.now(), ...entry });
+    await appendChained(this.col, { at: this.now(), ...entry });
   }
 }
 

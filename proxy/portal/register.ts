@@ -5,8 +5,10 @@ import { installAccessControl } from './access.js';
 import type { PortalContext } from './context.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { integrityRoutes } from './routes/integrity.js';
 import { mediaRoutes } from './routes/media.js';
 import { openapiRoutes } from './routes/openapi.js';
+import { recordVerifyRoutes } from './routes/record-verify.js';
 import { recordRoutes } from './routes/records.js';
 import { retentionRoutes } from './routes/retention.js';
 import { userRoutes } from './routes/users.js';
@@ -36,9 +38,11 @@ export async function portalRoutes(app: FastifyInstance, { ctx, secureCookies }:
   await app.register(authRoutes, { ctx, secureCookies });
   await app.register(userRoutes, { ctx });
   await app.register(recordRoutes, { ctx });
+  await app.register(recordVerifyRoutes, { ctx });
   await app.register(zipRoutes, { ctx });
   await app.register(mediaRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
   await app.register(retentionRoutes, { ctx });
+  await app.register(integrityRoutes, { ctx });
   await app.register(openapiRoutes);
 }

@@ -1,6 +1,6 @@
 import { apiUrl, request, type Query } from './http';
 import type { ArchivedDetail, ArchivedItem, HoldScope, LegalHold, NewPolicy, PolicyChange, PolicyMode, RecordRetention, RetentionPolicy, RetentionRun } from './retention-types';
-import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult } from './types';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
 
@@ -14,6 +14,7 @@ export const auth = {
 export const records = {
   list: <K extends RecordType>(type: K, query: Query, signal?: AbortSignal) => request<Page<RecordTypes[K]>>('GET', `/${type}`, { query, signal }),
   detail: <K extends RecordType>(type: K, id: string) => request<Detail<K>>('GET', `/${type}/${encodeURIComponent(id)}`),
+  verify: (type: RecordType, id: string) => request<RecordVerifyResult>('GET', `/${type}/${encodeURIComponent(id)}/verify`),
   /** A link (not a fetch): the browser downloads the streamed export with the current filters. */
   exportUrl: (type: RecordType, format: 'csv' | 'json', query: Query) => apiUrl(`/${type}/export.${format}`, query),
   zipUrl: (type: 'enquiries' | 'rooms', id: string) => apiUrl(`/${type}/${encodeURIComponent(id)}/export.zip`),
@@ -36,6 +37,14 @@ export const users = {
 export const sync = {
   jobs: (query: Query) => request<{ items: SyncJob[] }>('GET', '/sync/jobs', { query }),
   health: () => request<SyncHealth>('GET', '/sync/health'),
+};
+
+export const integrity = {
+  digests: (limit = 100) => request<{ items: IntegrityDigest[] }>('GET', '/integrity/digests', { query: { limit } }),
+  /** A link: every kept digest line, the file `retention-proxy verify --digest` reads. */
+  digestsFileUrl: () => apiUrl('/integrity/digests.txt'),
+  sweeps: (limit = 20) => request<{ items: IntegritySweep[] }>('GET', '/integrity/sweeps', { query: { limit } }),
+  problems: (sweepId: string) => request<{ items: IntegrityProblem[]; truncated: boolean }>('GET', `/integrity/sweeps/${encodeURIComponent(sweepId)}/problems`),
 };
 
 export const audit = {

@@ -183,3 +183,34 @@ export interface AuditEntry {
 }
 
 export interface VerifyResult { fileId: string; sha256Recorded: string; sha256Computed: string; ok: boolean }
+/** GET /<type>/:id/verify: the record re-hashed from what is stored. */
+export interface RecordVerifyResult { type: string; id: string; collection: string; recordId: string; sha256Recorded: string | null; sha256Computed: string; ok: boolean }
+
+/** GET /integrity/digests: one day's integrity digest (docs/integrity.md). */
+export interface IntegrityDigest {
+  day: string;
+  site: string;
+  archives: string[];
+  records: number;
+  files: number;
+  merkleRoot: string;
+  auditHead: { seq: number; hash: string } | null;
+  createdAt: string;
+  line: string;
+}
+
+/** GET /integrity/sweeps: one fixity sweep run. */
+export interface IntegritySweep {
+  id: string;
+  state: 'running' | 'done';
+  node: string;
+  startedAt: string;
+  finishedAt?: string;
+  ok?: boolean;
+  resumed: number;
+  counts: Record<string, number>;
+  problemCounts?: Record<string, number>;
+}
+
+/** GET /integrity/sweeps/:id/problems: one problem a sweep found. */
+export interface IntegrityProblem { kind: string; area: string; collection: string; id: string; detail: string; recorded?: string; computed?: string }

@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import { buildApp } from '../../app.js';
+import { SweepScheduler } from '../../integrity/sweep-scheduler.js';
 import { createServices } from '../../services.js';
 import { loadConfigFor, loggerFor, type CommonFlags } from '../common.js';
 import { EXIT, type ExitCode } from '../io.js';
@@ -28,9 +30,19 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
   });
   services.metrics.enableProcessMetrics();
   await app.listen({ host: config.portal.host, port: config.portal.port });
+  const { integrity } = config;
+  const sweeps = integrity.enabled && integrity.sweepSchedule !== 'off'
+    ? new SweepScheduler(services.db, {
+      schedule: integrity.sweepSchedule, pauseMs: integrity.sweepPauseMs, log,
+      node: services.lease?.nodeId ?? (config.ha.nodeId || hostname()),
+      isLeader: () => services.lease?.holder ?? true,
+    })
+    : undefined;
+  sweeps?.start();
   log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: app.addresses(), https: config.portal.tls.certFile !== undefined }, 'retention proxy running');
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info({ component: 'main' }, 'shutting down');
+  await sweeps?.stop();
   await app.close();
   await services.close();
   log.flush();

@@ -149,6 +149,18 @@ describe('sync cycle against OpenSSH sshd with archives made by 7z and zip', () 
     expect(receiver.reports.filter((r) => r.fileName === names[tag]).map((r) => r.status)).toEqual(['downloading', 'downloaded']);
   });
 
+  it('makes the integrity digest of each UTC day it imported an archive of (integrity.enabled), kept and audited', async () => {
+    const digests = await tdb.db.collection<{ day: string; archives: string[]; records: number; files: number }>('integrity.digests').find().toArray();
+    for (const tag of ['aes7z', 'zipcrypto']) {
+      const day = (await ctx.jobs.get(names[tag] ?? ''))?.archiveCreatedAt.toISOString().slice(0, 10);
+      expect(digests.filter((d) => d.day === day).map((d) => d.archives), tag).toEqual([[names[tag]]]);
+    }
+    // Both archives deliver the same records: each record counts toward the day of the archive that stamped it last.
+    const stamped = await tdb.db.collection('history.messages').countDocuments({ '_retention.archive': { $in: [names.aes7z, names.zipcrypto] } });
+    expect(stamped).toBeGreaterThan(0);
+    expect(await tdb.db.collection('portal.audit').countDocuments({ action: 'integrity.digest' })).toBe(digests.length);
+  });
+
   it.each([
     ['wrongKey', 'ARCHIVE_WRONG_KEY'],
     ['plain', 'ARCHIVE_NOT_ENCRYPTED'],

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { BSON, type Db, type Document, type Filter } from 'mongodb';
+import { MEDIA_BUCKET, RETENTION_FIELD } from '../importer/index.js';
+import { MerkleSet } from './merkle.js';
+import { EXACT_READ, storedRecordHash } from './record-hash.js';
+import { recordCollections } from './verify-records.js';
+
+export const MEDIA_FILES = `${MEDIA_BUCKET}.files`;
+
+/**
+ * The hashes of everything the given archives imported, per collection (`media.files` for media). `recorded`: the
+ * hashes recorded at import (`_retention.sha256`, `metadata.sha256`), read with a projection; `recomputed`: each
+ * record re-hashed from its stored content and each file from its chunks (what `verify --digest` does).
+ */
+export async function dayHashes(db: Db, archives: readonly string[], mode: 'recorded' | 'recomputed', tick?: () => void): Promise<Map<string, MerkleSet>> {
+  const out = new Map<string, MerkleSet>();
+  const list = [...archives];
+  for (const name of await recordCollections(db)) {
+    const set = new MerkleSet();
+    const filter: Filter<Document> = { [`${RETENTION_FIELD}.archive`]: { $in: list } };
+    const options = mode === 'recorded' ? { projection: { [`${RETENTION_FIELD}.sha256`]: 1 }, batchSize: 1000 } : { ...EXACT_READ, batchSize: 500 };
+    for await (const doc of db.collection(name).find(filter, options)) {
+      const recorded = (doc[RETENTION_FIELD] as { sha256?: unknown } | undefined)?.sha256;
+      set.add(mode === 'recorded' && typeof recorded === 'string' ? recorded : storedRecordHash(doc).computed);
+      tick?.();
+    }
+    if (set.count > 0) out.set(name, set);
+  }
+  const media = new MerkleSet();
+  const files = db.collection(MEDIA_FILES).find({ 'metadata.archive': { $in: list } }, { projection: { 'metadata.sha256': 1 }, batchSize: 100 });
+  for await (const file of files) {
+    const recorded = (file.metadata as { sha256?: unknown } | undefined)?.sha256;
+    media.add(mode === 'recorded' && typeof recorded === 'string' ? recorded : await fileSha256(db, file._id));
+    tick?.();
+  }
+  if (media.count > 0) out.set(MEDIA_FILES, media);
+  return out;
+}
+
+/** SHA-256 of a GridFS file's chunks in order of n (whatever is there: gaps show as a different hash). */
+async function fileSha256(db: Db, id: unknown): Promise<string> {
+  const hash = createHash('sha256');
+  const chunks = db.collection(`${MEDIA_BUCKET}.chunks`).find({ files_id: id }, { sort: { n: 1 }, batchSize: 16, projection: { data: 1 } });
+  for await (const chunk of chunks) {
+    if (chunk.data instanceof BSON.Binary) hash.update(chunk.data.buffer);
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,35 @@
+/** What `verify` and the fixity sweep report. docs/integrity.md explains each kind. */
+export const PROBLEM_KINDS = ['changed', 'missing', 'untracked', 'tombstoned-present', 'removed', 'inserted'] as const;
+export type ProblemKind = (typeof PROBLEM_KINDS)[number];
+export type ProblemArea = 'record' | 'media' | 'audit' | 'digest';
+
+export interface Problem {
+  kind: ProblemKind;
+  area: ProblemArea;
+  /** Record collection, `media.files`, or `portal.audit`. */
+  collection: string;
+  /** Record `_id` as canonical Extended JSON, the media file's `_id` (its archive path), or `seq <n>` for audit entries. */
+  id: string;
+  detail: string;
+  recorded?: string;
+  computed?: string;
+}
+
+/** Receives problems as they are found (the CLI prints them at once; the report keeps the first MAX_KEPT). */
+export type ProblemSink = (problem: Problem) => void;
+
+/** Counts what was looked at; shown as progress and in the report. */
+export interface VerifyCounts {
+  records: number;
+  mediaFiles: number;
+  mediaBytes: number;
+  auditEntries: number;
+  legacyAuditEntries: number;
+  tombstones: number;
+  /** Records and media files re-hashed for `--digest`. */
+  digestItems: number;
+}
+
+export function emptyCounts(): VerifyCounts {
+  return { records: 0, mediaFiles: 0, mediaBytes: 0, auditEntries: 0, legacyAuditEntries: 0, tombstones: 0, digestItems: 0 };
+}

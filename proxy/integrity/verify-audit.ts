@@ -1,0 +1,66 @@
+import type { Collection, Document } from 'mongodb';
+import { auditEntryHash, GENESIS_HASH } from './audit-chain.js';
+import type { ProblemSink, VerifyCounts } from './problems.js';
+import { EXACT_READ } from './record-hash.js';
+
+export interface ChainHead { seq: number; hash: string }
+
+const BATCH = 500;
+
+/**
+ * Walks the audit chain in seq order and reports each entry that was changed (its content no longer matches its
+ * hash, or its hash was recomputed so that the next entry no longer links to it), removed (a gap in seq) or inserted
+ * (an entry that links to nothing, a second entry with one seq, or an unchained entry dated after the chain began).
+ * Returns the chain head as stored (to compare with a kept digest: removing the newest entries is visible only there).
+ */
+export async function verifyAuditChain(col: Collection<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void): Promise<ChainHead | null> {
+  const collection = col.collectionName;
+  let prev: { seq: number; hash: string; reported: boolean } | undefined;
+  let firstAt: Date | undefined;
+  const cursor = col.find({ seq: { $exists: true } }, { ...EXACT_READ, sort: { seq: 1 }, batchSize: BATCH });
+  for await (const doc of cursor) {
+    counts.auditEntries++;
+    tick?.();
+    const seq = Number(doc.seq);
+    const id = `seq ${String(seq)}`;
+    const stored = typeof doc.hash === 'string' ? doc.hash : '';
+    const computed = auditEntryHash(doc);
+    const selfOk = computed === stored;
+    if (firstAt === undefined && doc.at instanceof Date) firstAt = doc.at;
+    if (!Number.isSafeInteger(seq) || seq < 1 || (prev !== undefined && seq === prev.seq)) {
+      sink({ kind: 'inserted', area: 'audit', collection, id, detail: prev !== undefined && seq === prev.seq ? 'a second entry with this seq' : 'seq is not a positive integer' });
+      continue; // the chain goes on from the entry before
+    }
+    const expected = prev === undefined ? 1 : prev.seq + 1;
+    let reported = !selfOk;
+    if (seq > expected) {
+      sink({ kind: 'removed', area: 'audit', collection, id: `seq ${String(expected)}`, detail: seq - expected === 1 ? 'entry missing' : `entries ${String(expected)}..${String(seq - 1)} missing` });
+      if (!selfOk) sink({ kind: 'changed', area: 'audit', collection, id, detail: 'content does not match its hash', recorded: stored, computed });
+    } else {
+      const linkOk = doc.prevHash === (prev === undefined ? GENESIS_HASH : prev.hash);
+      if (!selfOk && linkOk) sink({ kind: 'changed', area: 'audit', collection, id, detail: 'content does not match its hash', recorded: stored, computed });
+      else if (!selfOk) sink({ kind: 'inserted', area: 'audit', collection, id, detail: 'neither its hash nor its link to the entry before is right (forged)', recorded: stored, computed });
+      else if (!linkOk && prev !== undefined && !prev.reported) {
+        sink({ kind: 'changed', area: 'audit', collection, id: `seq ${String(prev.seq)}`, detail: `its hash was rewritten: entry ${String(seq)} links to ${String(doc.prevHash)}`, recorded: String(doc.prevHash), computed: prev.hash });
+      } else if (!linkOk && prev === undefined) {
+        sink({ kind: 'changed', area: 'audit', collection, id, detail: 'the first entry does not link to the genesis hash (0...0)' });
+        reported = true;
+      }
+    }
+    prev = { seq, hash: stored, reported };
+  }
+  await checkUnchained(col, firstAt, sink, counts);
+  return prev === undefined ? null : { seq: prev.seq, hash: prev.hash };
+}
+
+/** Entries without chain fields: legacy when written before the chain began, inserted when dated after. */
+async function checkUnchained(col: Collection<Document>, firstAt: Date | undefined, sink: ProblemSink, counts: VerifyCounts): Promise<void> {
+  const cursor = col.find({ seq: { $exists: false } }, { projection: { at: 1, action: 1, user: 1 }, batchSize: BATCH });
+  for await (const doc of cursor) {
+    const at: unknown = doc.at;
+    if (firstAt !== undefined && (!(at instanceof Date) || at >= firstAt)) {
+      const when = at instanceof Date ? at.toISOString() : 'no date';
+      sink({ kind: 'inserted', area: 'audit', collection: col.collectionName, id: `_id ${String(doc._id)}`, detail: `entry outside the chain dated ${when}, after the chain began` });
+    } else counts.legacyAuditEntries++;
+  }
+}
