@@ -13,6 +13,7 @@ import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
+import { installSecurityHeaders } from './portal/http/security-headers.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
 import { uiRoutes } from './portal/routes/ui.js';
 import { healthRoutes } from './routes/health.js';
@@ -67,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
+  // First hook of all: every response, refused and 404 ones included, carries nosniff and the CSP.
+  installSecurityHeaders(app, { tls: deps.tls !== undefined });
   const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now);
   await installPortalInfrastructure(app, ctx);
   app.addHook('onReady', async () => {

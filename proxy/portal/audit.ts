@@ -7,6 +7,8 @@ import type { Role } from './roles.js';
 export const AUDIT_ACTIONS = [
   'login.ok', 'login.failed', 'logout', 'record.view', 'media.play', 'media.download', 'search', 'export',
   'user.create', 'user.update', 'user.delete', 'password.change',
+  // Reads of record content not covered above: a list request without `q`, and a media re-hash.
+  'list', 'media.verify',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
