@@ -15,6 +15,7 @@ import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
 import { installSecurityHeaders } from './portal/http/security-headers.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
+import { auditSystemChange } from './portal/system-audit.js';
 import { uiRoutes } from './portal/routes/ui.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -76,7 +77,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await ctx.ensureIndexes();
     if (deps.adminPassword !== undefined) {
       const outcome = await ctx.users.ensureAdmin(deps.adminPassword);
-      if (outcome !== 'unchanged') ctx.log.info({ outcome }, 'portal user admin set from portal.adminPassword');
+      if (outcome !== 'unchanged') {
+        ctx.log.info({ outcome }, 'portal user admin set from portal.adminPassword');
+        await auditSystemChange(ctx.audit, 'system', { action: outcome === 'created' ? 'user.create' : 'user.update', target: 'users/admin', details: { source: 'portal.adminPassword', result: outcome } });
+        // A password set from outside ends the account's sessions, as any other password change does.
+        if (outcome === 'updated') await ctx.sessions.destroyAllOf('admin');
+      }
     }
   });
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });
