@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Db, MongoClient } from 'mongodb';
+import { MongoServerError, type Db, type MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import { ERRORS, ProxyError } from './errors.js';
 import type { JobStore } from './db/jobs.js';
@@ -49,6 +49,9 @@ export interface AppDeps {
   now?: () => Date;
 }
 
+/** MongoDB's MaxTimeMSExpired (FerretDB answers with the same code). */
+const MAX_TIME_MS_EXPIRED = 50;
+
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
@@ -64,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err instanceof ProxyError) return reply.code(err.status).send(err.toJSON());
     const e = err as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation) return reply.code(ERRORS.VALIDATION.status).send({ code: 'VALIDATION', message: e.message });
+    // maxTimeMS of a portal query (portal.queryTimeoutMs) ran out on the server.
+    if (err instanceof MongoServerError && err.code === MAX_TIME_MS_EXPIRED) return reply.code(ERRORS.QUERY_TIMEOUT.status).send(new ProxyError('QUERY_TIMEOUT').toJSON());
     req.log.error({ err }, 'request failed');
     return reply.code(e.statusCode && e.statusCode < 500 ? e.statusCode : 500).send({ code: 'INTERNAL', message: ERRORS.INTERNAL.message });
   });

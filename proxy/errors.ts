@@ -77,6 +77,7 @@ export const ERRORS = {
   LAST_ADMIN: { status: 409, message: 'The last enabled admin cannot be deleted, demoted or disabled' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'Requested byte range is outside the file' },
   MEDIA_MISSING: { status: 404, message: 'The file record exists but its binary is not stored' },
+  QUERY_TIMEOUT: { status: 503, message: 'The query ran longer than portal.queryTimeoutMs and was stopped; narrow the search or the date range' },
 
   // generic
   NOT_FOUND: { status: 404, message: 'Not found' },

@@ -93,6 +93,8 @@ export const ConfigSchema = Type.Object(
         loginMaxFailures: Type.Integer({ minimum: 1, default: 5, description: 'Failed sign-ins of one user name within loginLockoutMinutes that lock it' }),
         loginMaxFailuresPerIp: Type.Integer({ minimum: 1, default: 20, description: 'Failed sign-ins from one client address within loginLockoutMinutes that lock it' }),
         loginLockoutMinutes: Type.Number({ minimum: 0.01, default: 15, description: 'Window in which failures count, and how long a lock lasts' }),
+        queryTimeoutMs: Type.Integer({ minimum: 1, default: 15000, description: 'Server-side time limit (maxTimeMS) of one portal list page, search or detail; beyond it 503 QUERY_TIMEOUT' }),
+        exportTimeoutMs: Type.Integer({ minimum: 1, default: 600000, description: 'Server-side time limit (maxTimeMS) of one streamed export (CSV, JSON, ZIP), summed over its batches' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -78,6 +78,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'LAST_ADMIN':
     case 'RANGE_NOT_SATISFIABLE':
     case 'MEDIA_MISSING':
+    case 'QUERY_TIMEOUT':
       return 'retry';
   }
 }
