@@ -13,6 +13,7 @@ import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
+import { trustProxyOption } from './portal/http/listen-policy.js';
 import { installSecurityHeaders } from './portal/http/security-headers.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
 import { auditSystemChange } from './portal/system-audit.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   portal?: PortalSettings;
   /** PEM certificate and key: the portal speaks HTTPS and cookies are Secure. */
   tls?: { cert: string; key: string };
+  /** `portal.trustProxy`: comma-separated addresses/CIDRs of trusted reverse proxies; none when absent. */
+  trustProxy?: string;
   /** `portal.adminPassword`: creates or updates the user `admin` when the app becomes ready. */
   adminPassword?: string;
   /** Clock for sessions, lockout and audit (tests). */
@@ -57,7 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
   const app = Fastify({
     loggerInstance: logger,
-    trustProxy: false,
+    // Only the configured reverse proxies' X-Forwarded-* are believed (req.ip for lockout and audit).
+    trustProxy: trustProxyOption(deps.trustProxy),
     // Unknown query/body keys are a 400, not silently dropped; values keep their JSON types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),

@@ -82,11 +82,13 @@ export const ConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
         tls: Type.Object(
           {
-            certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for HTTPS; without it the portal speaks plain HTTP' })),
+            certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for HTTPS; without it the portal speaks plain HTTP, which `run` refuses on a non-loopback host unless allowPlainHttp' })),
             key: Type.Optional(secret('PEM private key of the certificate (give it as keyFile)')),
           },
           { additionalProperties: false, default: {} },
         ),
+        allowPlainHttp: Type.Boolean({ default: false, description: 'Serve plain HTTP on a non-loopback host (only behind a TLS-terminating reverse proxy); without it `run` refuses to start without portal.tls' }),
+        trustProxy: Type.String({ default: '', description: 'Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host are trusted (client address for lockout and audit); empty = none' }),
         adminPassword: Type.Optional(secret('Creates or updates the portal user `admin` at start (the vendor dashboard\'s "Retention Portal administrator password")')),
         sessionIdleMinutes: Type.Number({ minimum: 1, default: 30, description: 'A session ends after this long without a request' }),
         sessionMaxHours: Type.Number({ minimum: 0.1, default: 12, description: 'A session ends this long after sign-in, however active' }),
