@@ -56,9 +56,15 @@ describe('sign-in lockout under parallel guesses, and query time limits', () => 
     const app = await portalApp(t.name, { portal: portalSettings({ ...policy, loginMaxFailures: 1000 }) });
     try {
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => signIn(app, `nobody${i}`, 'Wrong-Pass-1')));
-      const invalid = answers.filter((r) => r.json<{ code: string }>().code === 'AUTH_INVALID_CREDENTIALS').length;
+      let invalid = answers.filter((r) => r.json<{ code: string }>().code === 'AUTH_INVALID_CREDENTIALS').length;
       expect(invalid).toBeLessThanOrEqual(policy.loginMaxFailuresPerIp);
-      expect(invalid).toBeGreaterThan(0);
+      // (A burst may refuse all of itself: attempts in flight count.) One at a time, the limit is reached exactly.
+      for (let i = 0; i < 20; i++) {
+        const r = await signIn(app, `later${i}`, 'Wrong-Pass-1');
+        if (r.statusCode === 429) break;
+        invalid++;
+      }
+      expect(invalid).toBe(policy.loginMaxFailuresPerIp);
     } finally {
       await app.close();
     }
@@ -86,15 +92,14 @@ describe('sign-in lockout under parallel guesses, and query time limits', () => 
     const app = await portalApp(t.name, { portal: portalSettings({ ...policy, queryTimeoutMs: 1 }) });
     try {
       const s = await login(app, AUDITOR);
-      let timedOut = 0;
-      for (let i = 0; i < 5; i++) {
+      const answers: string[] = [];
+      for (let i = 0; i < 10; i++) {
         const r = await app.inject({ url: `/api/v1/messages?q=no-such-words-${i}&limit=200`, headers: { cookie: s.cookie } });
-        if (r.statusCode === 503) {
-          expect(r.json<{ code: string }>().code).toBe('QUERY_TIMEOUT');
-          timedOut++;
-        }
+        answers.push(`${r.statusCode} ${r.statusCode === 200 ? '' : r.json<{ code: string }>().code}`);
       }
-      expect(timedOut).toBeGreaterThan(0);
+      // 1 ms of server time: a full-collection regex scan runs out (a very fast server may finish one now and then).
+      expect(answers.filter((a) => a !== '200 ' && a !== '503 QUERY_TIMEOUT'), answers.join()).toEqual([]);
+      expect(answers.filter((a) => a === '503 QUERY_TIMEOUT').length, answers.join()).toBeGreaterThan(0);
     } finally {
       await app.close();
     }
