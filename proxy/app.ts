@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Db, MongoClient } from 'mongodb';
+import { MongoServerError, type Db, type MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import { ERRORS, ProxyError } from './errors.js';
 import type { JobStore } from './db/jobs.js';
@@ -15,7 +15,10 @@ import { mongoPlugin } from './plugins/mongo.js';
 import { retentionSchedulerPlugin } from './plugins/retention-scheduler.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
+import { trustProxyOption } from './portal/http/listen-policy.js';
+import { installSecurityHeaders } from './portal/http/security-headers.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
+import { auditSystemChange } from './portal/system-audit.js';
 import { uiRoutes } from './portal/routes/ui.js';
 import { RetentionService, type RetentionDeps } from './retention/index.js';
 import { healthRoutes } from './routes/health.js';
@@ -46,6 +49,8 @@ export interface AppDeps {
   portal?: PortalSettings;
   /** PEM certificate and key: the portal speaks HTTPS and cookies are Secure. */
   tls?: { cert: string; key: string };
+  /** `portal.trustProxy`: comma-separated addresses/CIDRs of trusted reverse proxies; none when absent. */
+  trustProxy?: string;
   /** `portal.adminPassword`: creates or updates the user `admin` when the app becomes ready. */
   adminPassword?: string;
   /** Clock for sessions, lockout and audit (tests). */
@@ -59,12 +64,16 @@ export interface AppDeps {
   retentionCron?: string;
 }
 
+/** MongoDB's MaxTimeMSExpired (FerretDB answers with the same code). */
+const MAX_TIME_MS_EXPIRED = 50;
+
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
   const app = Fastify({
     loggerInstance: logger,
-    trustProxy: false,
+    // Only the configured reverse proxies' X-Forwarded-* are believed (req.ip for lockout and audit).
+    trustProxy: trustProxyOption(deps.trustProxy),
     // Unknown query/body keys are a 400, not silently dropped; values keep their JSON types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
@@ -74,11 +83,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err instanceof ProxyError) return reply.code(err.status).send(err.toJSON());
     const e = err as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation) return reply.code(ERRORS.VALIDATION.status).send({ code: 'VALIDATION', message: e.message });
+    // maxTimeMS of a portal query (portal.queryTimeoutMs) ran out on the server.
+    if (err instanceof MongoServerError && err.code === MAX_TIME_MS_EXPIRED) return reply.code(ERRORS.QUERY_TIMEOUT.status).send(new ProxyError('QUERY_TIMEOUT').toJSON());
     req.log.error({ err }, 'request failed');
     return reply.code(e.statusCode && e.statusCode < 500 ? e.statusCode : 500).send({ code: 'INTERNAL', message: ERRORS.INTERNAL.message });
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
+  // First hook of all: every response, refused and 404 ones included, carries nosniff and the CSP.
+  installSecurityHeaders(app, { tls: deps.tls !== undefined });
   const retention = deps.retention ?? ownRetention(app, {
     db: deps.db,
     log: deps.log.child({ component: 'retention' }),
@@ -93,7 +106,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await ctx.ensureIndexes();
     if (deps.adminPassword !== undefined) {
       const outcome = await ctx.users.ensureAdmin(deps.adminPassword);
-      if (outcome !== 'unchanged') ctx.log.info({ outcome }, 'portal user admin set from portal.adminPassword');
+      if (outcome !== 'unchanged') {
+        ctx.log.info({ outcome }, 'portal user admin set from portal.adminPassword');
+        await auditSystemChange(ctx.audit, 'system', { action: outcome === 'created' ? 'user.create' : 'user.update', target: 'users/admin', details: { source: 'portal.adminPassword', result: outcome } });
+        // A password set from outside ends the account's sessions, as any other password change does.
+        if (outcome === 'updated') await ctx.sessions.destroyAllOf('admin');
+      }
     }
   });
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });

@@ -1,4 +1,5 @@
-import { access, constants, mkdir } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { archiveKeyProblems } from '../config/archive-key-rules.js';
@@ -8,6 +9,7 @@ import { majority } from '../db/write-concern.js';
 import { errorCodeOf } from '../errors.js';
 import { readDiskStatus } from '../pipeline/disk-status.js';
 import { Staging } from '../pipeline/staging.js';
+import { isLoopbackHost, plainHttpProblem } from '../portal/http/listen-policy.js';
 import { probeVendor } from '../report/send-report.js';
 import { sftpTargetFrom } from '../services.js';
 import { openSftp } from '../sftp/connect.js';
@@ -29,6 +31,7 @@ export async function runChecks(config: Config, log: Logger): Promise<CheckLine[
     ? { name: 'archive key', status: 'PASS', detail: 'meets the rules (>= 8 chars, upper, lower, digit or symbol)' }
     : { name: 'archive key', status: 'FAIL', detail: keyProblems.join(', ') });
 
+  lines.push(await checkPortalTransport(config));
   lines.push(...(await checkStaging(config)));
   lines.push(...(await checkSftp(config, log)));
   lines.push(...(await checkDatabase(config, log)));
@@ -39,6 +42,27 @@ export async function runChecks(config: Config, log: Logger): Promise<CheckLine[
     lines.push(fail('vendor status endpoint', err));
   }
   return lines;
+}
+
+/** HTTPS, or plain HTTP only where nobody else listens (loopback) or where the operator said a TLS proxy is in front. */
+async function checkPortalTransport(config: Config): Promise<CheckLine> {
+  const name = 'portal https';
+  const { host, tls, allowPlainHttp } = config.portal;
+  if (tls.certFile !== undefined) {
+    try {
+      const cert = new X509Certificate(await readFile(tls.certFile));
+      const left = Date.parse(cert.validTo) - Date.now();
+      const detail = `${tls.certFile}: ${cert.subject.replace(/\n/g, ', ')}, valid until ${new Date(cert.validTo).toISOString()}`;
+      if (left <= 0) return { name, status: 'FAIL', detail: `certificate expired: ${detail}` };
+      return { name, status: left < 30 * 86_400_000 ? 'WARN' : 'PASS', detail: left < 30 * 86_400_000 ? `certificate expires within 30 days: ${detail}` : detail };
+    } catch (err) {
+      return { name, status: 'FAIL', detail: `${tls.certFile}: not a readable PEM certificate (${(err as Error).message})` };
+    }
+  }
+  const refused = plainHttpProblem({ host, tls: false, allowPlainHttp });
+  if (refused) return { name, status: 'FAIL', detail: `run refuses to start: ${refused}` };
+  if (isLoopbackHost(host)) return { name, status: 'PASS', detail: `plain HTTP on loopback only (${host})` };
+  return { name, status: 'WARN', detail: `plain HTTP on ${host} (portal.allowPlainHttp): only safe behind a TLS-terminating reverse proxy${config.portal.trustProxy === '' ? '; set portal.trustProxy to its address so lockout and audit see client addresses' : ''}` };
 }
 
 async function checkStaging(config: Config): Promise<CheckLine[]> {

@@ -89,6 +89,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'RUN_IN_PROGRESS':
     case 'DISPOSITION_LOCKED':
     case 'NOT_IMPLEMENTED':
+    case 'QUERY_TIMEOUT':
       return 'retry';
   }
 }

@@ -8,17 +8,18 @@ import { SessionStore, type SessionPolicy } from './auth/sessions.js';
 import { ensureRecordIndexes } from './indexes.js';
 import { MediaService } from './media.js';
 import { DetailService } from './queries/details.js';
-import { ListService } from './queries/list-service.js';
+import { DEFAULT_QUERY_TIMEOUTS, ListService, type QueryTimeouts } from './queries/list-service.js';
 import { NameResolver } from './queries/names.js';
 import { UserStore } from './users.js';
 
-export interface PortalSettings { session: SessionPolicy; lockout: LockoutPolicy }
+export interface PortalSettings { session: SessionPolicy; lockout: LockoutPolicy; queries?: QueryTimeouts }
 
 /** Portal settings from the config's `portal` section. */
-export function portalSettings(portal: { sessionIdleMinutes: number; sessionMaxHours: number; loginMaxFailures: number; loginMaxFailuresPerIp: number; loginLockoutMinutes: number }): PortalSettings {
+export function portalSettings(portal: { sessionIdleMinutes: number; sessionMaxHours: number; loginMaxFailures: number; loginMaxFailuresPerIp: number; loginLockoutMinutes: number; queryTimeoutMs?: number; exportTimeoutMs?: number }): PortalSettings {
   return {
     session: { idleMs: portal.sessionIdleMinutes * 60_000, maxMs: portal.sessionMaxHours * 3_600_000 },
     lockout: { maxFailuresPerUser: portal.loginMaxFailures, maxFailuresPerIp: portal.loginMaxFailuresPerIp, windowMs: portal.loginLockoutMinutes * 60_000 },
+    queries: { queryMs: portal.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUTS.queryMs, exportMs: portal.exportTimeoutMs ?? DEFAULT_QUERY_TIMEOUTS.exportMs },
   };
 }
 
@@ -43,7 +44,7 @@ export class PortalContext {
     this.throttle = new LoginThrottle(db, settings.lockout, now);
     this.audit = new AuditLog(db, now);
     this.names = new NameResolver(db);
-    this.lists = new ListService(db, this.names);
+    this.lists = new ListService(db, this.names, settings.queries ?? DEFAULT_QUERY_TIMEOUTS);
     this.details = new DetailService(db, this.lists);
     this.media = new MediaService(db);
     this.retention = retention ?? new RetentionService({ db, log, writeConcernTimeoutMs: 15_000, nodeId: hostname(), now });

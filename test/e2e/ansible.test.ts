@@ -137,6 +137,11 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     expect(config).not.toContain(ARCHIVE_KEY);
     expect(config).not.toContain(SIGNING_SECRET);
     expect(config).toContain('keyFile: archive-key');
+    // No certificate given: a self-signed one was generated, and the portal is configured with it.
+    expect(await mode('etc/retention-proxy/tls')).toEqual({ mode: '750', uid: 0, gid: user.gid });
+    expect(await mode('etc/retention-proxy/tls/portal.key')).toEqual({ mode: '640', uid: 0, gid: user.gid });
+    expect(await readFile(join(root, 'etc/retention-proxy/tls/portal.crt'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(config).toContain('certFile: /etc/retention-proxy/tls/portal.crt');
     expect(await mode('var/lib/retention-proxy')).toEqual({ mode: '750', uid: user.uid, gid: user.gid });
     expect(await mode('opt/retention-proxy/releases/0.1.0/dist/proxy/cli/main.js')).toMatchObject({ uid: 0 });
     expect(await readlink(join(root, 'opt/retention-proxy/current'))).toBe('/opt/retention-proxy/releases/0.1.0');
@@ -184,7 +189,8 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
       const exited = new Promise<number | null>((resolve) => child?.on('close', (code) => resolve(code)));
-      const base = `http://127.0.0.1:${portalPort}`;
+      // HTTPS by default: the role generated a self-signed certificate (no certificate was given).
+      const base = `https://127.0.0.1:${portalPort}`;
       await waitForHttp(`${base}/healthz`, 30_000, () => output);
       // The cycle at start pulls the published archive: wait for the vendor's Backup Log to say "Data Downloaded".
       const deadline = Date.now() + 60_000;
@@ -213,7 +219,8 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     try {
       const port = (server.address() as AddressInfo).port;
       const script = join(prefix, 'leader-check');
-      const extra = JSON.stringify({ retention_proxy_prefix: prefix, retention_proxy_portal_port: port });
+      // The stand-in speaks plain HTTP: as for a portal without a certificate.
+      const extra = JSON.stringify({ retention_proxy_prefix: prefix, retention_proxy_portal_port: port, retention_proxy_portal_tls_generate: false });
       const rendered = await run(tools.ansible, ['localhost', '-c', 'local', '-m', 'ansible.builtin.template', '-a', `src=${join(ANSIBLE_DIR, 'roles/keepalived/templates/leader-check.sh.j2')} dest=${script} mode=0755`, '-e', `@${join(ANSIBLE_DIR, 'roles/keepalived/defaults/main.yml')}`, '-e', extra], { cwd: ANSIBLE_DIR, env });
       expect(rendered.code, rendered.out).toBe(0);
       const verdict = async (b: unknown): Promise<number | null> => {

@@ -12,7 +12,7 @@ describe('retention-proxy check', () => {
 
   beforeAll(async () => {
     h = await startSim();
-    setup = await writeProxyConfig(h, { siteId: 'e2e-check', dbName: `e2e_check_${Date.now().toString(36)}` });
+    setup = await writeProxyConfig(h, { siteId: 'e2e-check', dbName: `e2e_check_${Date.now().toString(36)}`, extra: 'portal:\n  host: "127.0.0.1"\n  port: 0\n' });
   });
   afterAll(async () => {
     await h?.sim.close();
@@ -32,7 +32,7 @@ describe('retention-proxy check', () => {
     const { code, lines } = await check();
     expect([...lines.values()].filter((l) => l.status === 'FAIL')).toEqual([]);
     expect(code).toBe(0);
-    for (const name of ['archive key', 'staging free disk', 'sftp reachable', 'sftp host key', 'sftp authentication', 'sftp remote directory', 'mongodb reachable', 'mongodb majority write', 'vendor status endpoint']) {
+    for (const name of ['archive key', 'staging free disk', 'sftp reachable', 'sftp host key', 'sftp authentication', 'sftp remote directory', 'mongodb reachable', 'mongodb majority write', 'vendor status endpoint', 'portal https']) {
       expect(lines.get(name)?.status, name).toBe('PASS');
     }
   });
@@ -56,5 +56,21 @@ describe('retention-proxy check', () => {
     expect(lines.get('sftp reachable')?.status).toBe('PASS');
     expect(lines.get('sftp host key')).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/^SFTP_HOST_KEY_MISMATCH: /) as unknown });
     expect(lines.has('sftp authentication')).toBe(false);
+  });
+
+  it('portal transport: plain HTTP off loopback FAILs (run refuses to start), allowed by allowPlainHttp it WARNs', async () => {
+    const offLoopback = (y: string): string => y.replace('host: "127.0.0.1"', 'host: "0.0.0.0"');
+    const refused = await check(offLoopback);
+    expect(refused.code).toBe(1);
+    expect(refused.lines.get('portal https')).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/allowPlainHttp/) as unknown });
+    const allowed = await check((y) => offLoopback(y).replace('port: 0\n', 'port: 0\n  allowPlainHttp: true\n'));
+    expect(allowed.lines.get('portal https')).toMatchObject({ status: 'WARN', detail: expect.stringMatching(/trustProxy/) as unknown });
+
+    const path = join(setup.dir, 'config-plain.yaml');
+    await writeFile(path, offLoopback(await readFile(setup.configPath, 'utf8')));
+    const run = await runCli(['run', '--config', path], { timeoutMs: 60_000 });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('CONFIG_INVALID');
+    expect(run.stderr).toContain('allowPlainHttp');
   });
 });

@@ -284,12 +284,20 @@ describe('Retention Portal in Chromium', () => {
     await page.goto(`/admin/audit?user=${AUDITOR.username}`);
     await page.getByTestId('audit').locator('tbody tr').first().waitFor();
     await screenshot(page, '31-audit-log');
+    // Every list request is audited too (issue 12 item 2): the session's entries span more than one page.
+    const more = page.getByRole('button', { name: 'Load more' });
+    for (let i = 0; i < 20 && (await more.count()) > 0; i++) {
+      const rows = await page.getByTestId('audit').locator('tbody tr').count();
+      await more.click();
+      await expect.poll(() => page.getByTestId('audit').locator('tbody tr').count()).toBeGreaterThan(rows);
+    }
     const entries = await page.getByTestId('audit').locator('tbody tr').evaluateAll((trs) =>
       trs.map((tr: ElementLike) => ({ action: tr.getAttribute('data-action') ?? '', text: tr.textContent ?? '' })),
     );
     const has = (action: string, needle?: string) => entries.some((e) => e.action === action && (!needle || e.text.includes(needle)));
     expect(has('login.ok'), 'sign-in').toBe(true);
     expect(has('search'), 'search').toBe(true);
+    expect(has('list'), 'list requests without q').toBe(true);
     expect(has('record.view', target.callId), 'call viewed').toBe(true);
     expect(has('record.view', target.enquiryId), 'enquiry viewed').toBe(true);
     expect(has('media.play', target.recordingFileId), 'recording played').toBe(true);

@@ -4,7 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI, runCli } from '../helpers/cli.js';
 import { startSim, writeProxyConfig, type ProxySetup, type SimHandle } from '../helpers/scenario.js';
 import { freePort } from '../helpers/sshd.js';
@@ -52,6 +53,21 @@ describe('retention-proxy user add|list|passwd, and run with portal.adminPasswor
     expect(passwd.code, passwd.stderr).toBe(0);
     const list = await runCli(['user', 'list', '--json', '--config', setup.configPath]);
     expect((JSON.parse(list.stdout) as { username: string; role: string }[]).map((u) => [u.username, u.role])).toEqual([['alice', 'auditor']]);
+
+    // Every account change through the CLI is audited as user `cli`, refused ones with their code.
+    const client = await MongoClient.connect(inject('mongoUri'));
+    try {
+      const entries = await client.db(dbName).collection('portal.audit').find({ user: 'cli' }).sort({ at: 1 }).toArray();
+      expect(entries.map((e): unknown[] => [e.action, e.target, e.outcome, (e.details as { error?: string } | undefined)?.error ?? null])).toEqual([
+        ['user.create', 'users/alice', 'ok', null],
+        ['user.create', 'users/alice', 'failed', 'USER_EXISTS'],
+        ['user.create', 'users/bob', 'failed', 'PASSWORD_WEAK'],
+        ['user.update', 'users/alice', 'ok', null],
+      ]);
+      expect(entries[0]).toMatchObject({ role: null, ip: 'local', details: { role: 'auditor', osUser: expect.any(String) as unknown } });
+    } finally {
+      await client.close();
+    }
   });
 
   it('run serves the portal over HTTPS, creates admin from the password file, and sets Secure session cookies', async () => {

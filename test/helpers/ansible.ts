@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,12 +53,23 @@ export async function chrootUser(root: string, name: string): Promise<{ uid: num
   return { uid: Number(f[2]), gid: Number(f[3]), shell: f[6] ?? '' };
 }
 
+/** GET `url` (https: without verifying the certificate, e.g. a generated self-signed one) -> its status. */
+function statusOf(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsGet : httpGet)(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
 export async function waitForHttp(url: string, timeoutMs: number, context: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(url);
-      if (res.ok) return;
+      const status = await statusOf(url);
+      if (status >= 200 && status < 300) return;
     } catch {
       /* not listening yet */
     }

@@ -50,6 +50,8 @@ function defineRecordStore<K extends RecordType>(type: K) {
     const listRouteQuery = ref<Record<string, string>>(savedListQuery(type));
     watch(listRouteQuery, (q) => saveListQuery(type, q));
     let controller: AbortController | null = null;
+    /** Every list request gets the next number; only the newest one's answer is ever shown. */
+    let listSeq = 0;
     let detailSeq = 0;
     let detailId: string | null = null;
     let activeQuery: Query = {};
@@ -58,16 +60,20 @@ function defineRecordStore<K extends RecordType>(type: K) {
       controller?.abort();
       const ctl = new AbortController();
       controller = ctl;
+      const seq = ++listSeq;
+      const forKey = loadedKey.value;
+      // A response for anything but the newest request of these filters is superseded: dropped, never shown.
+      const superseded = (): boolean => ctl.signal.aborted || seq !== listSeq || forKey !== loadedKey.value;
       loading.value = true;
       error.value = null;
       try {
         const page = await records.list(type, query, ctl.signal);
-        if (ctl.signal.aborted) return;
+        if (superseded()) return;
         items.value = append ? [...items.value, ...page.items] : page.items;
         nextCursor.value = page.nextCursor;
         shownKey.value = loadedKey.value;
       } catch (err) {
-        if (ctl.signal.aborted) return;
+        if (superseded()) return;
         shownKey.value = loadedKey.value;
         error.value = err;
         if (!append) items.value = [];
@@ -112,6 +118,10 @@ function defineRecordStore<K extends RecordType>(type: K) {
     }
 
     function reset(): void {
+      controller?.abort();
+      controller = null;
+      listSeq++;
+      loading.value = false;
       items.value = [];
       nextCursor.value = null;
       loadedKey.value = null;

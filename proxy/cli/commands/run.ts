@@ -4,11 +4,13 @@ import { SweepScheduler } from '../../integrity/sweep-scheduler.js';
 import { createServices } from '../../services.js';
 import { loadConfigFor, loggerFor, type CommonFlags } from '../common.js';
 import { EXIT, type ExitCode } from '../io.js';
-import { portalAppOptions } from '../portal-options.js';
+import { assertPortalTransport, portalAppOptions } from '../portal-options.js';
 
 /** `run`: the daemon. Scheduler + portal port; returns when `signal` aborts (SIGTERM), after a clean shutdown. */
 export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promise<ExitCode> {
   const config = await loadConfigFor(flags);
+  // Before anything connects: no clear-text portal on the network by accident.
+  assertPortalTransport(config);
   const log = loggerFor(config, flags, 'stdout');
   const services = await createServices(config, log, signal);
   const app = await buildApp({

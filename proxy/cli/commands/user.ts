@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connectDatabase } from '../../db/connect.js';
-import { ProxyError } from '../../errors.js';
+import { errorCodeOf, ProxyError } from '../../errors.js';
+import { AuditLog } from '../../portal/audit.js';
 import { ROLES, type Role } from '../../portal/roles.js';
+import { auditSystemChange } from '../../portal/system-audit.js';
 import { UserStore } from '../../portal/users.js';
 import { loadConfigFor, loggerFor } from '../common.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
@@ -69,16 +71,30 @@ export async function userCommand(argv: string[], io: CliIo, stdin: NodeJS.Reada
   );
   try {
     const users = new UserStore(db);
+    const auditLog = new AuditLog(db);
     const username = v.username ?? '';
+    // Every account change is audited (user `cli`), refused ones too (with the error code).
+    const audited = async <T>(action: 'user.create' | 'user.update', details: Record<string, unknown>, change: () => Promise<T>): Promise<T> => {
+      try {
+        const out = await change();
+        await auditSystemChange(auditLog, 'cli', { action, target: `users/${username}`, details });
+        return out;
+      } catch (err) {
+        await auditSystemChange(auditLog, 'cli', { action, target: `users/${username}`, outcome: 'failed', details: { ...details, error: errorCodeOf(err) } });
+        throw err;
+      }
+    };
     switch (sub) {
       case 'add': {
-        const user = await users.create(username, password ?? '', role ?? 'auditor');
+        const user = await audited('user.create', { role }, () => users.create(username, password ?? '', role ?? 'auditor'));
         io.err(`created ${user.role} ${user.username}`);
         return EXIT.OK;
       }
       case 'passwd': {
-        await users.update(username, { password: password ?? '' });
-        await db.collection('portal.sessions').deleteMany({ username });
+        await audited('user.update', { changed: ['password'] }, async () => {
+          await users.update(username, { password: password ?? '' });
+          await db.collection('portal.sessions').deleteMany({ username });
+        });
         io.err(`password of ${username} set; its sessions were ended`);
         return EXIT.OK;
       }

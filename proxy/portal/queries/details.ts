@@ -18,7 +18,7 @@ export class DetailService {
   constructor(private readonly db: Db, private readonly lists: ListService) {}
 
   private rowsOf(def: ListTypeDef, filter: Document, sort: Document, limit = THREAD_LIMIT): Promise<Row[]> {
-    return this.db.collection(def.collection).find(visible(filter)).sort(sort).limit(limit).toArray().then((docs) => docs.map((d) => toRow(def, d)));
+    return this.db.collection(def.collection).find(visible(filter), { maxTimeMS: this.lists.timeouts.queryMs }).sort(sort).limit(limit).toArray().then((docs) => docs.map((d) => toRow(def, d)));
   }
 
   private async one(def: ListTypeDef, id: string | undefined): Promise<Row | undefined> {

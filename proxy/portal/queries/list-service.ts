@@ -8,6 +8,16 @@ import type { ListQuery, ListTypeDef } from './types.js';
 
 const EXPORT_BATCH = 200;
 
+/** Server-side time limits (maxTimeMS) of portal queries: one expensive search must not hold the replica set. */
+export interface QueryTimeouts {
+  /** A list page, a search, a detail: config `portal.queryTimeoutMs`. */
+  queryMs: number;
+  /** A whole streamed export (CSV/JSON/ZIP), server time summed over its batches: `portal.exportTimeoutMs`. */
+  exportMs: number;
+}
+
+export const DEFAULT_QUERY_TIMEOUTS: QueryTimeouts = { queryMs: 15_000, exportMs: 600_000 };
+
 function valueAt(doc: Document, path: string): CursorValue {
   let v: unknown = doc;
   for (const key of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
@@ -18,17 +28,17 @@ function valueAt(doc: Document, path: string): CursorValue {
 
 /** Lists, pages and exports of the record collections. */
 export class ListService {
-  constructor(private readonly db: Db, private readonly names: NameResolver) {}
+  constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS) {}
 
-  private async find(def: ListTypeDef, query: ListQuery): Promise<{ cursor: FindCursor<Document>; sortField: string; order: 'asc' | 'desc' }> {
+  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; order: 'asc' | 'desc' }> {
     // Calls are also found by the names of their parties: the matching staff/contact ids join the `q` alternatives.
     const extra: Document[] = [];
     if (def.name === 'calls' && typeof query.q === 'string' && query.q !== '') {
-      const ids = await this.names.idsNamed(query.q);
+      const ids = await this.names.idsNamed(query.q, undefined, this.timeouts.queryMs);
       if (ids.length > 0) extra.push({ 'from.id': { $in: ids } }, { 'to.id': { $in: ids } });
     }
     const built = buildListQuery(def, query, extra);
-    return { cursor: this.db.collection(def.collection).find(built.filter).sort(built.sort), sortField: built.sortField, order: built.order };
+    return { cursor: this.db.collection(def.collection).find(built.filter, { maxTimeMS: maxTimeMs }).sort(built.sort), sortField: built.sortField, order: built.order };
   }
 
   /** One page, keyset-paginated on (sortField, _id). */
@@ -45,7 +55,7 @@ export class ListService {
 
   /** Every matching row, enriched in batches, for streaming exports (memory bounded by the batch). */
   async *rows(def: ListTypeDef, query: ListQuery): AsyncGenerator<Row> {
-    const { cursor } = await this.find(def, { ...query, cursor: undefined, limit: undefined });
+    const { cursor } = await this.find(def, { ...query, cursor: undefined, limit: undefined }, this.timeouts.exportMs);
     let batch: Row[] = [];
     try {
       for await (const doc of cursor.batchSize(EXPORT_BATCH)) {
@@ -63,7 +73,7 @@ export class ListService {
 
   /** The stored document by business id (with `_retention`), or null (also when it is archived). */
   findDoc(def: ListTypeDef, id: string): Promise<Document | null> {
-    return this.db.collection(def.collection).findOne({ $and: [...(def.base ? [def.base] : []), { [def.idField]: id }, visible()] });
+    return this.db.collection(def.collection).findOne({ $and: [...(def.base ? [def.base] : []), { [def.idField]: id }, visible()] }, { maxTimeMS: this.timeouts.queryMs });
   }
 
   async enrich(def: ListTypeDef, rows: Row[]): Promise<Row[]> {

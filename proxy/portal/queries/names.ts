@@ -58,10 +58,10 @@ export class NameResolver {
   }
 
   /** Ids of staff and contacts whose name contains `text` (for searching calls by name); at most `limit` of each. */
-  async idsNamed(text: string, limit = 200): Promise<string[]> {
+  async idsNamed(text: string, limit = 200, maxTimeMS = 15_000): Promise<string[]> {
     const [staff, contacts] = await Promise.all([
-      this.db.collection(RECORD_COLLECTIONS.staff).find(visible({ displayName: containsText(text) }), { projection: { _id: 0, staffId: 1 } }).limit(limit).toArray(),
-      this.db.collection(RECORD_COLLECTIONS.contacts).find(visible({ name: containsText(text) }), { projection: { _id: 0, contactId: 1 } }).limit(limit).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.staff).find(visible({ displayName: containsText(text) }), { projection: { _id: 0, staffId: 1 }, maxTimeMS }).limit(limit).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.contacts).find(visible({ name: containsText(text) }), { projection: { _id: 0, contactId: 1 }, maxTimeMS }).limit(limit).toArray(),
     ]);
     return unique([...staff.map((d): unknown => d.staffId), ...contacts.map((d): unknown => d.contactId)]);
   }

@@ -20,19 +20,21 @@ export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: A
   }, async (req, reply) => {
     const { username, password } = req.body as { username: string; password: string };
     const client = clientOf(req);
-    const wait = await ctx.throttle.retryAfterMs(username, client.ip);
+    // Counted first, verified after: parallel guesses cannot get past the limit.
+    const { attempt, retryAfterMs: wait } = await ctx.throttle.begin(username, client.ip);
     if (wait > 0) {
+      await ctx.throttle.withdraw(attempt);
       await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'denied', details: { reason: 'locked' } });
       void reply.header('Retry-After', String(Math.ceil(wait / 1000)));
       throw new ProxyError('AUTH_LOCKED', undefined, { details: { retryAfterSeconds: Math.ceil(wait / 1000) } });
     }
     const user = await ctx.users.authenticate(username, password);
     if (!user) {
-      await ctx.throttle.recordFailure(username, client.ip);
+      // The attempt stays counted as a failure.
       await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'failed' });
       throw new ProxyError('AUTH_INVALID_CREDENTIALS');
     }
-    await ctx.throttle.clear(username);
+    await ctx.throttle.succeeded(attempt);
     const { token, session } = await ctx.sessions.create(user, client);
     await ctx.audit.record({ user: user.username, role: user.role, action: 'login.ok', target: `users/${user.username}`, ...client, outcome: 'ok' });
     void reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: session.expiresAt });

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { ProxyError } from '../../errors.js';
-import { audit } from '../access.js';
+import { audit, userOf } from '../access.js';
 import type { PortalContext } from '../context.js';
-import { safeEntryName } from '../export/zip-export.js';
+import { contentDisposition } from '../http/content-disposition.js';
+import { mediaDelivery } from '../http/media-policy.js';
+import { MEDIA_CSP } from '../http/security-headers.js';
+import { sessionTag, startsPlayback } from '../playback.js';
 import { parseRange } from '../range.js';
 
 const FileParam = { type: 'object', required: ['fileId'], properties: { fileId: { type: 'string', minLength: 1, maxLength: 200 } } } as const;
@@ -21,22 +24,27 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCo
     const download = ['1', 'true'].includes((req.query as { download?: string }).download ?? '');
     const file = await ctx.media.describe(fileId);
     const range = parseRange(req.headers.range, file.length);
+    // Vendor-supplied bytes: only audio, video and raster images are inline, all of it sandboxed and never sniffed.
+    const delivery = mediaDelivery(file.mimeType, download);
     void reply
+      .header('Content-Security-Policy', MEDIA_CSP)
       .header('Accept-Ranges', 'bytes')
       .header('ETag', `"${file.sha256}"`)
       .header('X-Content-SHA256', file.sha256)
       .header('Cache-Control', 'private, no-cache')
-      .header('Content-Disposition', download ? `attachment; filename="${safeEntryName(file.name).replaceAll('"', '_')}"` : 'inline');
+      .header('Content-Disposition', delivery.disposition === 'inline' ? 'inline' : contentDisposition('attachment', file.name));
     if (range === 'unsatisfiable') {
       void reply.header('Content-Range', `bytes */${file.length}`);
       throw new ProxyError('RANGE_NOT_SATISFIABLE', `${req.headers.range ?? ''} of ${file.length} bytes`);
     }
-    // A player sends many range requests while seeking: only the first (no range, or from byte 0) is audited.
-    if (!range || range.start === 0) {
-      await audit(ctx, req, { action: download ? 'media.download' : 'media.play', target: `media/${fileId}`, details: { name: file.name, sha256: file.sha256 } });
+    // A player sends many range requests while seeking: one entry per playback (see startsPlayback).
+    const action = download ? 'media.download' : 'media.play';
+    const who = { user: userOf(req).username, session: sessionTag(userOf(req).token) };
+    if (await startsPlayback(ctx.audit, range, who, action, `media/${fileId}`)) {
+      await audit(ctx, req, { action, target: `media/${fileId}`, details: { name: file.name, sha256: file.sha256, session: who.session, ...(range ? { range: `${range.start}-${range.end}` } : {}) } });
     }
     if (req.headers['if-none-match'] === `"${file.sha256}"` && !range) return reply.code(304).send();
-    void reply.type(file.mimeType);
+    void reply.type(delivery.contentType);
     if (!range) return reply.header('Content-Length', String(file.length)).send(ctx.media.open(file));
     return reply
       .code(206)
@@ -52,6 +60,10 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCo
       params: FileParam,
       response: { 200: { type: 'object', properties: { fileId: { type: 'string' }, sha256Recorded: { type: 'string' }, sha256Computed: { type: 'string' }, ok: { type: 'boolean' } } } },
     },
-  }, async (req) => ctx.media.verify((req.params as { fileId: string }).fileId));
+  }, async (req) => {
+    const result = await ctx.media.verify((req.params as { fileId: string }).fileId);
+    await audit(ctx, req, { action: 'media.verify', target: `media/${result.fileId}`, details: { ok: result.ok }, ...(result.ok ? {} : { outcome: 'failed' as const }) });
+    return result;
+  });
   await Promise.resolve();
 }

@@ -3,6 +3,7 @@ import { ProxyError } from '../../errors.js';
 import { audit } from '../access.js';
 import type { PortalContext } from '../context.js';
 import { csvStream, jsonArrayStream } from '../export/csv.js';
+import { contentDisposition } from '../http/content-disposition.js';
 import { LIST_DEFS, LIST_TYPES, listQuerySchema, type ListQuery, type ListTypeDef } from '../queries/types.js';
 import { AnyObject, Page } from './schemas.js';
 
@@ -16,7 +17,7 @@ export function filtersOf(query: ListQuery): Record<string, string | number> {
 }
 
 export function attachment(reply: FastifyReply, fileName: string, type: string): FastifyReply {
-  return reply.type(type).header('Content-Disposition', `attachment; filename="${fileName}"`).header('Cache-Control', 'no-store');
+  return reply.type(type).header('Content-Disposition', contentDisposition('attachment', fileName)).header('Cache-Control', 'no-store');
 }
 
 const stamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -43,9 +44,9 @@ export async function recordRoutes(app: FastifyInstance, { ctx }: { ctx: PortalC
       const query = req.query as ListQuery;
       // Validated already; the same query is checked again where the filter is built.
       const page = await ctx.lists.list(def, query);
-      if (typeof query.q === 'string' && query.q !== '' && query.cursor === undefined) {
-        await audit(ctx, req, { action: 'search', target: type, details: { filters: filtersOf(query), results: page.items.length } });
-      }
+      // Every list request returns record content: one entry each (`search` when it has `q`, else `list`), pages too.
+      const searched = typeof query.q === 'string' && query.q !== '';
+      await audit(ctx, req, { action: searched ? 'search' : 'list', target: type, details: { filters: filtersOf(query), results: page.items.length, ...(query.cursor !== undefined ? { page: 'next' } : {}) } });
       return page;
     });
 
