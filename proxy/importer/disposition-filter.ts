@@ -37,6 +37,8 @@ export class DispositionFilter {
 
   /** The batch without tombstoned records; archived ones keep their mark. */
   async records(collection: string, docs: Document[], archiveCreatedAt: Date | undefined): Promise<Document[]> {
+    // The archive mark is the proxy's alone (parseRecord rejects it too): never take one from a delivery.
+    for (const d of docs) delete d._archived;
     if ((!this.tombstones && !this.archived) || docs.length === 0) return docs;
     const ids: unknown[] = docs.map((d) => d._id as unknown);
     let kept = docs;
