@@ -37,7 +37,7 @@ const LOCK_WAIT_MS = 30_000;
  * Executes one enforcing policy: destroys, then archives, what its plan selects, in bounded batches. Each batch:
  * under the process mutex (no import writes records meanwhile) and the disposition lock (no hold is placed
  * meanwhile), re-reads the holds, selects with the planner's filters plus the hold exclusion, fences on the run
- * document, checks the lock is still in time, and writes with that same filter (majority). Pauses between batches.
+ * document, re-validates the lock in the database before each destructive statement, and writes with that same filter (majority). Pauses between batches.
  */
 export async function executePolicy(ctx: ExecContext, policy: Policy, all: readonly Policy[]): Promise<{ archived: number; destroyed: number }> {
   const def = DATA_TYPE_DEFS[policy.dataType];
@@ -74,7 +74,7 @@ async function archiveRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   const ids = (await col.find(filter, { projection: { _id: 1 } }).limit(ctx.deps.batchSize).toArray()).map((d) => d._id as unknown);
   if (ids.length === 0) return { selected: 0, written: 0 };
   await ctx.beginBatch([]);
-  lock.assertValid();
+  await lock.confirm();
   const r = await col.updateMany(and({ _id: { $in: ids } }, filter), { $set: { [ARCHIVED_FIELD]: mark } }, { writeConcern: ctx.deps.writeConcern });
   return { selected: ids.length, written: r.modifiedCount };
 }
@@ -101,8 +101,9 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
     stones.push(...orphans.map((m) => mediaStone(m, policy, ctx.runId, at)));
   }
   await ctx.beginBatch(stones.map((s) => s._id));
-  lock.assertValid();
+  await lock.confirm();
   await writeTombstones(ctx.deps, stones);
+  await lock.confirm();
   const r = await col.deleteMany(and({ _id: { $in: ids } }, filter), { writeConcern: ctx.deps.writeConcern });
   if (r.deletedCount < ids.length) {
     // Some records changed between selection and delete (not a hold: the lock keeps those out): their tombstones go.
@@ -113,7 +114,7 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   if (orphans.length > 0) {
     const paths = orphans.map((m) => m._id);
     const stillUsed = new Set(await db.collection(def.collection).distinct('storagePath', { storagePath: { $in: paths } }));
-    await deleteMedia(ctx.deps, paths.filter((p) => !stillUsed.has(p)));
+    await deleteMedia(ctx.deps, paths.filter((p) => !stillUsed.has(p)), lock.confirm);
     const undo = paths.filter((p) => stillUsed.has(p)).map((p) => tombstoneId(MEDIA_FILES, p));
     if (undo.length > 0) await db.collection<Tombstone>(RETENTION_COLLECTIONS.tombstones).deleteMany({ _id: { $in: undo } }, { writeConcern: ctx.deps.writeConcern });
   }
@@ -146,14 +147,14 @@ async function mediaBatch(
   const ids = stored.map((m) => m._id);
   if (action === 'archive') {
     await ctx.beginBatch([]);
-    lock.assertValid();
+    await lock.confirm();
     const r = await mediaFiles(ctx).updateMany(and({ _id: { $in: ids } }, MEDIA_NOT_ARCHIVED), { $set: { 'metadata.archived': mark } }, { writeConcern: ctx.deps.writeConcern });
     return { selected: recs.length, written: r.modifiedCount, after: last };
   }
   const stones = stored.map((m) => mediaStone(m, policy, ctx.runId, ctx.deps.now()));
   await ctx.beginBatch(stones.map((s) => s._id));
-  lock.assertValid();
+  await lock.confirm();
   await writeTombstones(ctx.deps, stones);
-  await deleteMedia(ctx.deps, ids);
+  await deleteMedia(ctx.deps, ids, lock.confirm);
   return { selected: recs.length, written: ids.length, after: last };
 }
