@@ -132,6 +132,7 @@ function mediaStone(m: MediaFileDoc, policy: Policy, runId: string, at: Date): T
 /**
  * A media policy's batch: the next file records (by _id, so already-handled ones are not selected again), their
  * binaries archived (metadata.archived) or destroyed (tombstone, files document, chunks); the file records stay.
+ * A binary that a file record outside the batch's filter also references (held, another scope, not yet due) is kept.
  */
 async function mediaBatch(
   ctx: ExecContext, lock: LockHandle, def: DataTypeDef, policy: Policy, filter: Document, action: 'archive' | 'destroy', mark: ArchivedMark, after: unknown,
@@ -141,7 +142,11 @@ async function mediaBatch(
     .sort({ _id: 1 }).limit(ctx.deps.batchSize).toArray();
   if (recs.length === 0) return { selected: 0, written: 0 };
   const last: unknown = recs[recs.length - 1]?._id;
-  const paths = [...new Set(recs.map((d): unknown => d.storagePath).filter((p): p is string => typeof p === 'string'))];
+  const selected = [...new Set(recs.map((d): unknown => d.storagePath).filter((p): p is string => typeof p === 'string'))];
+  // A binary that another file record still needs (held, not covered, or not due) is left alone.
+  const blocked = new Set(await ctx.deps.db.collection(def.collection).distinct('storagePath', { storagePath: { $in: selected }, $nor: [filter] }));
+  const paths = selected.filter((p) => !blocked.has(p));
+  if (paths.length === 0) return { selected: recs.length, written: 0, after: last };
   const stored = await mediaFiles(ctx).find(and({ _id: { $in: paths } }, action === 'archive' ? MEDIA_NOT_ARCHIVED : {}), { projection: { metadata: 1, length: 1 } }).toArray();
   if (stored.length === 0) return { selected: recs.length, written: 0, after: last };
   const ids = stored.map((m) => m._id);
