@@ -23,9 +23,17 @@ export class HoldStore {
     return dbCall('listing legal holds', () => this.col.find(filter).sort({ createdAt: -1, _id: 1 }).toArray());
   }
 
-  /** Read fresh before every disposition batch. */
   active(): Promise<Hold[]> {
     return this.list('active');
+  }
+
+  /**
+   * The holds a run that started at `since` obeys, read fresh before every disposition batch: the active ones and
+   * those released after the run started (a release takes effect at the next run, not within the one under way).
+   */
+  activeSince(since: Date): Promise<Hold[]> {
+    const filter: Filter<Hold> = { $or: [{ releasedAt: { $exists: false } }, { releasedAt: { $gt: since } }] };
+    return dbCall('reading legal holds', () => this.col.find(filter).toArray());
   }
 
   async get(id: string): Promise<Hold> {

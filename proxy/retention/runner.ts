@@ -159,13 +159,13 @@ export class RunManager {
           await this.settleOthers(runId);
         });
       }
-      const holds = await HoldSet.load(deps.db, await this.holds.active());
+      const holds = await HoldSet.load(deps.db, await this.holds.activeSince(now));
       for (const p of selected) run.plan.push(await planPolicy(deps.db, p, all, holds, now));
       await this.fenced(runId, { $set: { plan: run.plan, state: 'running' } });
       if (!planOnly) {
         const ctx: ExecContext = {
           deps, lock: this.lock, runId, now, signal,
-          loadHolds: async () => HoldSet.load(deps.db, await this.holds.active()),
+          loadHolds: async () => HoldSet.load(deps.db, await this.holds.activeSince(now)),
           beginBatch: (inFlight) => this.fenced(runId, { $set: { inFlight }, $currentDate: { inFlightAt: true } }),
           endBatch: async (policyId, delta) => {
             const entry = done.find((d) => d.policyId === policyId);
