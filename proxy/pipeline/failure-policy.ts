@@ -85,6 +85,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'NOT_ARCHIVED':
     case 'NOT_LEADER':
     case 'RUN_IN_PROGRESS':
+    case 'POLICY_CHANGED':
     case 'DISPOSITION_LOCKED':
     case 'NOT_IMPLEMENTED':
       return 'retry';

@@ -13,6 +13,8 @@ import { ARCHIVED_FIELD, MEDIA_NOT_ARCHIVED, RETENTION_COLLECTIONS, type Archive
 export interface ExecContext {
   deps: ResolvedDeps;
   lock: DispositionLock;
+  /** Inside the lock, before each batch: POLICY_CHANGED when a policy changed since the plan (mode, periods, scope). */
+  checkPolicies: () => Promise<void>;
   /** The active holds, read fresh (called inside the lock, once per batch). */
   loadHolds: () => Promise<HoldSet>;
   /**
@@ -50,6 +52,7 @@ export async function executePolicy(ctx: ExecContext, policy: Policy, all: reado
       ctx.signal?.throwIfAborted();
       const r = await ctx.deps.recordWrites.run(() =>
         ctx.lock.with(`retention ${action} ${policy._id}`, LOCK_WAIT_MS, async (lock) => {
+          await ctx.checkPolicies();
           const holds = await ctx.loadHolds();
           const filter = and(action === 'destroy' ? due.destroy : due.archive, holds.exclusion(policy.dataType));
           if (def.kind === 'record') return action === 'destroy' ? destroyRecords(ctx, lock, def, policy, filter) : archiveRecords(ctx, lock, def, filter, mark);

@@ -9,7 +9,7 @@ import { HoldSet } from './hold-filter.js';
 import type { HoldStore } from './hold-store.js';
 import { DispositionLock, serverNow, type LockHandle } from './lock.js';
 import { planPolicy } from './planner.js';
-import type { PolicyStore } from './policy-store.js';
+import { POLICY_FACTS, policiesFingerprint, type PolicyStore } from './policy-store.js';
 import { settleInFlight } from './tombstones.js';
 import { RETENTION_COLLECTIONS, type Actor, type DataType, type PolicyMode, type Run, type RunDone, type RunError, type RunTrigger } from './types.js';
 
@@ -163,8 +163,13 @@ export class RunManager {
       for (const p of selected) run.plan.push(await planPolicy(deps.db, p, all, holds, now));
       await this.fenced(runId, { $set: { plan: run.plan, state: 'running' } });
       if (!planOnly) {
+        const planned = policiesFingerprint(all);
         const ctx: ExecContext = {
           deps, lock: this.lock, runId, now, signal,
+          checkPolicies: async () => {
+            const nowPolicies = await this.policies.col.find({}, { projection: POLICY_FACTS }).toArray();
+            if (policiesFingerprint(nowPolicies) !== planned) throw new ProxyError('POLICY_CHANGED', 'a retention policy was changed, switched or deleted during the run; nothing more is executed in this run');
+          },
           loadHolds: async () => HoldSet.load(deps.db, await this.holds.activeSince(now)),
           beginBatch: (inFlight) => this.fenced(runId, { $set: { inFlight }, $currentDate: { inFlightAt: true } }),
           endBatch: async (policyId, delta) => {
