@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Document } from 'mongodb';
 import { RETENTION_FIELD } from '../importer/record-document.js';
+import { fenceGuard } from '../ha/fence.js';
 import type { ResolvedDeps } from './deps.js';
 import { DATA_TYPE_DEFS, MEDIA_FILES, type DataTypeDef } from './data-types.js';
 import type { HoldSet } from './hold-filter.js';
@@ -46,6 +47,8 @@ export async function executePolicy(ctx: ExecContext, policy: Policy, all: reado
   const due = await dueFilters(ctx.deps.db, policy, all, ctx.now);
   const mark: ArchivedMark = { runId: ctx.runId, policyId: policy._id, at: ctx.deps.now() };
   const totals = { archived: 0, destroyed: 0 };
+  // The leader's term on the lock document: a newer leader may break a lock this (old) leader left.
+  const fence = fenceGuard(ctx.deps.lease).token;
   for (const action of ['destroy', 'archive'] as const) {
     let after: unknown;
     for (;;) {
@@ -57,7 +60,7 @@ export async function executePolicy(ctx: ExecContext, policy: Policy, all: reado
           const filter = and(action === 'destroy' ? due.destroy : due.archive, holds.exclusion(policy.dataType));
           if (def.kind === 'record') return action === 'destroy' ? destroyRecords(ctx, lock, def, policy, filter) : archiveRecords(ctx, lock, def, filter, mark);
           return mediaBatch(ctx, lock, def, policy, filter, action, mark, after);
-        }),
+        }, fence === undefined ? {} : { fence }),
       );
       totals[action === 'destroy' ? 'destroyed' : 'archived'] += r.written;
       if (r.written > 0) await ctx.endBatch(policy._id, action === 'destroy' ? { archived: 0, destroyed: r.written } : { archived: r.written, destroyed: 0 });

@@ -79,8 +79,14 @@ export class DispositionLock {
     return [{ owner: doc.owner }];
   }
 
-  /** Takes the lock, waiting up to `waitMs` (DISPOSITION_LOCKED after that). */
-  async acquire(what: string, waitMs: number, info: LockInfo = {}): Promise<LockHandle> {
+  /**
+   * Takes the lock, waiting up to `waitMs` (DISPOSITION_LOCKED after that). The disposition lock always waits long
+   * enough for a lock left by a holder that died elsewhere (SIGKILL mid-batch) to expire, so a restart is never
+   * refused because of a crash (one of this node, or of an older leader term, is broken at once). The run lock
+   * answers quickly: a run held by a live process is refused, not waited for.
+   */
+  async acquire(what: string, requestedWaitMs: number, info: LockInfo = {}): Promise<LockHandle> {
+    const waitMs = this.id === 'disposition' ? Math.max(requestedWaitMs, this.deps.lockTtlMs + 5_000) : requestedWaitMs;
     const owner = randomUUID();
     const started = performance.now();
     for (;;) {

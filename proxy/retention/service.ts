@@ -49,7 +49,8 @@ export class RetentionService {
       nodeId: deps.nodeId,
       batchSize: deps.batchSize ?? DEFAULT_BATCH_SIZE,
       batchPauseMs: deps.batchPauseMs ?? DEFAULT_BATCH_PAUSE_MS,
-      lockTtlMs: deps.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
+      // More than 3x the write concern timeout (lock.ts): a statement started in time ends before the lock expires.
+      lockTtlMs: deps.lockTtlMs ?? Math.max(DEFAULT_LOCK_TTL_MS, 3 * deps.writeConcernTimeoutMs + 5_000),
       now: deps.now ?? (() => new Date()),
       recordWrites: deps.recordWrites ?? new Mutex(),
       writeConcern: { w: 'majority', wtimeoutMS: deps.writeConcernTimeoutMs },

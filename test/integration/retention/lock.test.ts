@@ -20,14 +20,15 @@ describe('retention: the disposition lock (server clock, re-validated in the dat
   });
 
   it('a node whose clock runs two hours ahead cannot take a lock another node holds (expiry is on the server clock)', async () => {
-    const a = new DispositionLock(deps());
-    const ahead = new DispositionLock(deps({ nodeId: 'n2', now: () => new Date(Date.now() + 2 * 3600_000) }));
+    // The run lock: it does not wait for a dead holder's expiry like the disposition lock does.
+    const a = new DispositionLock(deps(), 'run');
+    const ahead = new DispositionLock(deps({ nodeId: 'n2', now: () => new Date(Date.now() + 2 * 3600_000) }), 'run');
     const h = await a.acquire('batch', 1_000);
     await expect(ahead.acquire('hold', 300)).rejects.toMatchObject({ code: 'DISPOSITION_LOCKED' });
     await h.confirm();
     await a.release(h);
     const h2 = await ahead.acquire('hold', 1_000);
-    const doc = await t.db.collection(RETENTION_COLLECTIONS.locks).findOne({});
+    const doc = await t.db.collection(RETENTION_COLLECTIONS.locks).findOne({ _id: 'run' as never });
     const now = await serverNow(t.db);
     expect(Math.abs((doc?.expiresAt as Date).getTime() - (now.getTime() + 5_000))).toBeLessThan(2_000);
     expect(doc).toMatchObject({ node: 'n2', pid: process.pid });
