@@ -26,7 +26,8 @@ export interface RunRequest {
 
 /** Where run outcomes and record counts are counted (/metrics). */
 export interface RetentionCounters {
-  runFinished(outcome: 'done' | 'failed', at: Date): void;
+  /** 'interrupted': a run a crash cut short, counted when the next start marks it. */
+  runFinished(outcome: 'done' | 'failed' | 'interrupted', at: Date): void;
   records(action: 'archived' | 'destroyed' | 'restored', dataType: DataType, n: number): void;
 }
 
@@ -270,6 +271,7 @@ export class RunManager {
       ),
     );
     if (r.modifiedCount > 0) this.deps.log.warn({ runs: r.modifiedCount }, 'retention runs cut short by a restart marked interrupted');
+    for (let i = 0; i < r.modifiedCount; i++) this.counters.runFinished('interrupted', this.deps.now());
     return r.modifiedCount;
   }
 }

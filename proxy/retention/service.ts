@@ -23,12 +23,6 @@ export interface RetentionHealth {
   lastFinished: { runId: string; state: Run['state']; finishedAt: Date } | null;
 }
 
-/** Summary for /metrics and `check`. */
-export interface RetentionHealth {
-  policies: number;
-  lastFinished: { runId: string; state: Run['state']; finishedAt: Date } | null;
-}
-
 /**
  * Retention governance (docs/retention.md): policies, legal holds, runs (plan, archive, destroy), restore, and the
  * retention status of a record. The portal routes, the CLI and the scheduler call only this class.
@@ -118,7 +112,7 @@ export class RetentionService {
   async health(): Promise<RetentionHealth> {
     const [policies, last] = await Promise.all([
       this.resolved.db.collection(RETENTION_COLLECTIONS.policies).countDocuments({}),
-      this.runs.col.find({ state: { $in: ['done', 'failed'] }, planOnly: false }, { projection: { state: 1, finishedAt: 1 } }).sort({ finishedAt: -1 }).limit(1).toArray(),
+      this.runs.col.find({ state: { $in: ['done', 'failed', 'interrupted'] }, planOnly: false }, { projection: { state: 1, finishedAt: 1 } }).sort({ finishedAt: -1 }).limit(1).toArray(),
     ]);
     const l = last[0];
     return { policies, lastFinished: l?.finishedAt ? { runId: l._id, state: l.state, finishedAt: l.finishedAt } : null };
