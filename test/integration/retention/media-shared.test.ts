@@ -40,3 +40,22 @@ describe('retention: a media policy never touches a binary another file record s
     expect(await t.db.collection('media.chunks').countDocuments({ files_id: 'data-retention/voicemail/alone.wav' })).toBe(0);
   });
 });
+
+describe('retention: the status of a media item follows its file record\'s archive mark', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await testDatabase('ret_media_status');
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('an archived file record whose binary is not archived reports archived (so no auditor sees it)', async () => {
+    const svc = new RetentionService({ db: t.db, log: pino({ level: 'silent' }), writeConcernTimeoutMs: 1_000, nodeId: 'test' });
+    const path = 'data-retention/room-file/f1.pdf';
+    const mark = { runId: 'run-1', policyId: 'files', at: new Date() };
+    await t.db.collection<Doc>('media.files').insertOne({ _id: path, length: 3, chunkSize: 1024, uploadDate: new Date(), filename: path, metadata: { sha256: 'x' } });
+    await t.db.collection<Doc>(RECORD_COLLECTIONS.files).insertOne({ _id: 'f1', fileId: 'f1', category: 'room-file', roomId: 'r1', uploadedAt: new Date(), storagePath: path, _archived: mark });
+    expect((await svc.recordStatus('media:room-file', path)).archived).toEqual(mark);
+  });
+});
