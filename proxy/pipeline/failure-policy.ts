@@ -86,6 +86,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'NOT_LEADER':
     case 'RUN_IN_PROGRESS':
     case 'POLICY_CHANGED':
+    case 'HOLD_TOO_LARGE':
     case 'DISPOSITION_LOCKED':
     case 'NOT_IMPLEMENTED':
       return 'retry';

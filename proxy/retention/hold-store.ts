@@ -3,6 +3,7 @@ import type { Collection, Filter } from 'mongodb';
 import { dbCall } from '../db/write-concern.js';
 import { ProxyError } from '../errors.js';
 import type { ResolvedDeps } from './deps.js';
+import { resolveCoverage } from './hold-filter.js';
 import type { DispositionLock } from './lock.js';
 import { validateHoldScope, validateText } from './validate.js';
 import { RETENTION_COLLECTIONS, type Actor, type Hold } from './types.js';
@@ -53,6 +54,8 @@ export class HoldStore {
       createdAt: this.deps.now(),
       createdBy: actor,
     };
+    // Resolved once before placing it: HOLD_TOO_LARGE when it covers more than the filters can carry.
+    await resolveCoverage(this.deps.db, hold);
     // Under the lock: once this returns, every later batch reads this hold before it writes.
     await this.lock.with(`placing hold ${hold._id}`, PLACE_WAIT_MS, async () => {
       await dbCall('placing a legal hold', () => this.col.insertOne(hold, { writeConcern: this.deps.writeConcern }));
