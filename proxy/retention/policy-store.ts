@@ -83,7 +83,8 @@ export class PolicyStore {
    * The configuration's policies, upserted with source 'config'; config policies no longer configured are removed.
    * A portal policy with the same id is refused (CONFIG_INVALID) rather than silently taken over.
    */
-  async syncConfig(policies: readonly ConfigPolicy[]): Promise<void> {
+  async syncConfig(policies: readonly ConfigPolicy[]): Promise<{ id: string; mode: PolicyMode }[]> {
+    const switched: { id: string; mode: PolicyMode }[] = [];
     const now = this.deps.now();
     const ids = policies.map((p) => p.id);
     const clash = await dbCall('reading retention policies', () => this.col.find({ _id: { $in: ids }, source: 'portal' }, { projection: { _id: 1 } }).toArray());
@@ -101,6 +102,7 @@ export class PolicyStore {
       const existing = await this.col.findOne({ _id: input.id });
       const { id, ...rest } = input;
       const changedMode = existing?.mode !== mode;
+      if (changedMode && (existing || mode === 'enforce')) switched.push({ id: input.id, mode });
       await dbCall('writing a config retention policy', () =>
         this.col.updateOne(
           { _id: id, source: 'config' },
@@ -114,6 +116,7 @@ export class PolicyStore {
       );
     }
     await dbCall('removing config retention policies', () => this.col.deleteMany({ source: 'config', _id: { $nin: ids } }, { writeConcern: this.deps.writeConcern }));
+    return switched;
   }
 }
 

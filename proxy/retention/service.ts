@@ -6,6 +6,7 @@ import { DATA_TYPE_DEFS, MEDIA_FILES } from './data-types.js';
 import { DEFAULT_BATCH_PAUSE_MS, DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TTL_MS, type ResolvedDeps, type RetentionDeps } from './deps.js';
 import { holdExportParts } from './hold-export.js';
 import { HoldStore } from './hold-store.js';
+import { AuditLog } from '../portal/audit.js';
 import { DispositionLock } from './lock.js';
 import { Mutex } from './mutex.js';
 import { PolicyStore } from './policy-store.js';
@@ -59,6 +60,12 @@ export class RetentionService {
   /** Indexes of the retention collections and the `_archived` fields; idempotent. */
   async ensureIndexes(): Promise<void> {
     const db = this.resolved.db;
+    // The lock collection exists from the start: a plan (which takes the run lock) leaves the database as it found it.
+    if ((await db.listCollections({ name: RETENTION_COLLECTIONS.locks }, { nameOnly: true }).toArray()).length === 0) {
+      await db.createCollection(RETENTION_COLLECTIONS.locks).catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 48) throw err; // NamespaceExists: another process made it meanwhile
+      });
+    }
     await ensureIndexes(db.collection(RETENTION_COLLECTIONS.runs), [{ name: 'startedAt', key: { startedAt: -1 } }]);
     await ensureIndexes(db.collection(RETENTION_COLLECTIONS.tombstones), [{ name: 'runId', key: { runId: 1 } }]);
     await ensureIndexes(db.collection(MEDIA_FILES), [{ name: 'metadata_archived_runId', key: { 'metadata.archived.runId': 1 } }]);
@@ -80,7 +87,14 @@ export class RetentionService {
   /** NOT_FOUND, POLICY_READ_ONLY. */
   deletePolicy(id: string, _actor: Actor): Promise<void> { return this.policies.remove(id); }
   /** At start: upserts `retention.policies[]` of the config with source 'config' and removes config policies no longer listed. */
-  syncConfigPolicies(policies: readonly ConfigPolicy[]): Promise<void> { return this.policies.syncConfig(policies); }
+  async syncConfigPolicies(policies: readonly ConfigPolicy[]): Promise<void> {
+    // A mode switch through the configuration (a new enforcing policy, or enforce <-> dry-run) is audited as user 'config'.
+    const audit = new AuditLog(this.resolved.db, this.resolved.now);
+    for (const { id, mode } of await this.policies.syncConfig(policies)) {
+      await audit.record({ user: 'config', role: null, action: 'retention.policy.mode', target: `retention/policies/${id}`, ip: '', userAgent: 'configuration file', outcome: 'ok', details: { mode, source: 'config' } });
+      this.resolved.log.warn({ policyId: id, mode }, 'retention policy mode set by the configuration');
+    }
+  }
 
 
   // --- legal holds -----------------------------------------------------------------------------------------------
