@@ -89,6 +89,8 @@ export const ERRORS = {
   NOT_ARCHIVED: { status: 409, message: 'The record is not archived' },
   NOT_LEADER: { status: 409, message: 'Only the HA leader runs retention; ask the leader node' },
   RUN_IN_PROGRESS: { status: 409, message: 'A retention run is already in progress' },
+  HOLD_TOO_LARGE: { status: 400, message: 'The legal hold covers too many records to be resolved; narrow it' },
+  POLICY_CHANGED: { status: 409, message: 'A retention policy changed during the run; the run stopped executing it (the next run plans again)' },
   DISPOSITION_LOCKED: { status: 503, message: 'The disposition lock is held (a hold is being placed or a batch is running); try again' },
   NOT_IMPLEMENTED: { status: 501, message: 'Not implemented yet' },
 

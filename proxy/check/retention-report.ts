@@ -4,18 +4,21 @@ import type { CheckLine } from './run-checks.js';
 const STALE_MS = 48 * 3_600_000;
 
 /**
- * The `retention runs` line of `check` (docs/retention.md): FAIL when the last run failed, WARN when policies exist
+ * The `retention runs` line of `check` (docs/retention.md): FAIL when the last run failed or was interrupted, WARN when policies exist
  * but no run finished in the last 48 hours (the nightly run is not running), else PASS.
  */
 export async function retentionReport(db: Db, now = new Date()): Promise<CheckLine> {
   const name = 'retention runs';
   const policies = await db.collection('retention.policies').countDocuments({});
   const [last] = await db.collection<{ _id: string; state: string; finishedAt?: Date; errors?: { code: string; message: string }[] }>('retention.runs')
-    .find({ state: { $in: ['done', 'failed'] }, planOnly: false }, { projection: { state: 1, finishedAt: 1, errors: 1 } })
+    .find({ state: { $in: ['done', 'failed', 'interrupted'] }, planOnly: false }, { projection: { state: 1, finishedAt: 1, errors: 1 } })
     .sort({ finishedAt: -1 }).limit(1).toArray();
   if (last?.state === 'failed') {
     const first = last.errors?.[0];
     return { name, status: 'FAIL', detail: `the last run ${last._id} failed${first ? ` (${first.code}: ${first.message})` : ''}` };
+  }
+  if (last?.state === 'interrupted') {
+    return { name, status: 'FAIL', detail: `the last run ${last._id} was interrupted (its process stopped during the run; the next run settles and redoes it)` };
   }
   if (policies === 0) return { name, status: 'PASS', detail: 'no retention policy: everything is kept' };
   if (!last?.finishedAt || now.getTime() - last.finishedAt.getTime() > STALE_MS) {

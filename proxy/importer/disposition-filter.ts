@@ -20,15 +20,27 @@ export class DispositionFilter {
   /** Documents skipped per collection (media: `media.files`). */
   readonly skipped: Record<string, number> = {};
 
-  private constructor(private readonly db: Db, private readonly tombstones: boolean, private readonly archived: boolean) {}
+  private constructor(private readonly db: Db, private tombstones: boolean, private archived: boolean) {}
 
-  /** Looks once whether there is anything to filter (no cost for a site that never ran an enforcing policy). */
+  /** Looks whether there is anything to filter (almost no cost for a site that never ran an enforcing policy). */
   static async open(db: Db): Promise<DispositionFilter> {
+    const f = new DispositionFilter(db, false, false);
+    await f.refresh();
+    return f;
+  }
+
+  /**
+   * Looks again while nothing was found: a retention run (e.g. from the CLI in another process) may write its first
+   * tombstones or archive marks while this import is under way; every batch then sees them.
+   */
+  private async refresh(): Promise<void> {
+    if (this.tombstones && this.archived) return;
     const [stone, run] = await Promise.all([
-      db.collection(TOMBSTONES).findOne({}, { projection: { _id: 1 } }),
-      db.collection(RUNS).findOne({ planOnly: false }, { projection: { _id: 1 } }),
+      this.tombstones ? null : this.db.collection(TOMBSTONES).findOne({}, { projection: { _id: 1 } }),
+      this.archived ? null : this.db.collection(RUNS).findOne({ planOnly: false }, { projection: { _id: 1 } }),
     ]);
-    return new DispositionFilter(db, stone !== null, run !== null);
+    this.tombstones ||= stone !== null;
+    this.archived ||= run !== null;
   }
 
   get total(): number {
@@ -37,7 +49,11 @@ export class DispositionFilter {
 
   /** The batch without tombstoned records; archived ones keep their mark. */
   async records(collection: string, docs: Document[], archiveCreatedAt: Date | undefined): Promise<Document[]> {
-    if ((!this.tombstones && !this.archived) || docs.length === 0) return docs;
+    // The archive mark is the proxy's alone (parseRecord rejects it too): never take one from a delivery.
+    for (const d of docs) delete d._archived;
+    if (docs.length === 0) return docs;
+    await this.refresh();
+    if (!this.tombstones && !this.archived) return docs;
     const ids: unknown[] = docs.map((d) => d._id as unknown);
     let kept = docs;
     if (this.tombstones) {
@@ -64,7 +80,9 @@ export class DispositionFilter {
 
   /** The binaries whose archive path is not tombstoned. */
   async media<T extends { path: string }>(files: readonly T[]): Promise<T[]> {
-    if (!this.tombstones || files.length === 0) return [...files];
+    if (files.length === 0) return [];
+    await this.refresh();
+    if (!this.tombstones) return [...files];
     const col = `${MEDIA_BUCKET}.files`;
     const gone = new Set<string>();
     for (let i = 0; i < files.length; i += 1000) {

@@ -23,6 +23,8 @@ export interface RetentionStamp {
 }
 
 export const RETENTION_FIELD = '_retention';
+/** Top-level names the proxy writes itself (import stamp, retention archive mark): a delivered record may not set them. */
+export const RESERVED_FIELDS: ReadonlySet<string> = new Set([RETENTION_FIELD, '_archived']);
 const MAX_BSON_SIZE = 16 * 1024 * 1024;
 
 /**
@@ -46,6 +48,7 @@ export function parseRecord(text: string, entryPath: string, kind: RecordPositio
   const doc = value as Document;
   for (const key in doc) {
     if (key.startsWith('$')) throw invalid(entryPath, `top-level field name '${key}' starts with '$'`, where(kind, n));
+    if (RESERVED_FIELDS.has(key)) throw invalid(entryPath, `field '${key}' is reserved by the proxy`, where(kind, n));
   }
   const id: unknown = doc._id;
   if (Array.isArray(id) || id instanceof RegExp || id instanceof BSON.BSONRegExp) {

@@ -64,7 +64,7 @@ export class ProxyMetrics implements PipelineMetrics, ProgressSink {
     files: new Counter({ name: `${PREFIX}import_files_written_total`, help: 'Media files written to GridFS, counted per file', registers: [this.registry] }),
   };
   private progressSeen: { fileName: string; stage: string; bytes: number; records: number; files: number } | undefined;
-  private readonly retentionRuns = new Counter({ name: 'retention_runs_total', help: 'Finished retention runs (plans included) by outcome: done or failed', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly retentionRuns = new Counter({ name: 'retention_runs_total', help: 'Finished retention runs (plans included) by outcome: done, failed or interrupted (a crash cut it short; counted when the next start marks it)', labelNames: ['outcome'], registers: [this.registry] });
   private readonly retentionRecords = new Counter({ name: 'retention_records_total', help: 'Records and media archived, destroyed or restored by retention', labelNames: ['action', 'dataType'], registers: [this.registry] });
   private readonly lastSuccess = new Gauge({ name: `${PREFIX}last_successful_cycle_timestamp_seconds`, help: 'When the last cycle that left nothing to do finished (Unix time)', registers: [this.registry] });
 
@@ -239,7 +239,7 @@ export class ProxyMetrics implements PipelineMetrics, ProgressSink {
   }
 
   /** Retention (proxy/retention/runner.ts RetentionCounters). */
-  runFinished(outcome: 'done' | 'failed', at: Date): void {
+  runFinished(outcome: 'done' | 'failed' | 'interrupted', at: Date): void {
     this.retentionRuns.inc({ outcome });
     this.lastRetentionRun = at;
   }

@@ -87,6 +87,8 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'NOT_ARCHIVED':
     case 'NOT_LEADER':
     case 'RUN_IN_PROGRESS':
+    case 'POLICY_CHANGED':
+    case 'HOLD_TOO_LARGE':
     case 'DISPOSITION_LOCKED':
     case 'NOT_IMPLEMENTED':
     case 'QUERY_TIMEOUT':

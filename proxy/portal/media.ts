@@ -28,13 +28,17 @@ export class MediaService {
     this.bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET });
   }
 
-  async describe(fileId: string): Promise<MediaFile> {
-    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
+  /**
+   * NOT_FOUND (no such file record, or it or its binary is archived), MEDIA_MISSING (the binary is not stored).
+   * `includeArchived`: an admin's view (hold export), archived records and binaries included.
+   */
+  async describe(fileId: string, opts: { includeArchived?: boolean } = {}): Promise<MediaFile> {
+    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(opts.includeArchived ? { fileId } : visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
     if (!rec || typeof rec.storagePath !== 'string') throw new ProxyError('NOT_FOUND', `file ${fileId}`);
     const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 } });
     if (!stored) throw new ProxyError('MEDIA_MISSING', fileId);
     // An archived binary is as invisible as an archived record (retention): 404, not "missing".
-    if (stored.metadata?.archived !== undefined) throw new ProxyError('NOT_FOUND', `file ${fileId}`);
+    if (stored.metadata?.archived !== undefined && !opts.includeArchived) throw new ProxyError('NOT_FOUND', `file ${fileId}`);
     return {
       fileId,
       name: String(rec.name ?? fileId),

@@ -152,13 +152,17 @@ export class ArchivedService {
     const clock = clockOf(def, doc);
     const holdSet = await HoldSet.load(this.deps.db, await this.holds.active());
     const holds: { id: string; name: string }[] = [];
-    for (const { hold, filter: f } of holdSet.filters(dataType)) {
+    const covering = holdSet.filters(dataType);
+    // One query answers "held at all?" (the usual answer is no); only a held record asks which holds.
+    const held = covering.length > 0 && (await this.deps.db.collection(def.collection).countDocuments({ _id: doc._id, $or: covering.map((c) => c.filter) }, { limit: 1 })) > 0;
+    for (const { hold, filter: f } of held ? covering : []) {
       if ((await this.deps.db.collection(def.collection).countDocuments({ $and: [{ _id: doc._id }, f] }, { limit: 1 })) > 0) holds.push({ id: hold._id, name: hold.name });
     }
     let archived = doc[ARCHIVED_FIELD] as ArchivedMark | undefined;
     if (def.kind === 'media') {
       const m = await this.deps.db.collection<{ _id: string; metadata?: { archived?: ArchivedMark } }>(MEDIA_FILES).findOne({ _id: id }, { projection: { metadata: 1 } });
-      archived = m?.metadata?.archived;
+      // The file record's own mark wins: an archived file record stays archived whatever its binary's state.
+      archived = archived ?? m?.metadata?.archived;
     }
     return {
       policy: win ? { id: win._id, name: win.name, mode: win.mode } : null,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Document } from 'mongodb';
 import { RETENTION_FIELD } from '../importer/record-document.js';
+import { fenceGuard } from '../ha/fence.js';
 import type { ResolvedDeps } from './deps.js';
 import { DATA_TYPE_DEFS, MEDIA_FILES, type DataTypeDef } from './data-types.js';
 import type { HoldSet } from './hold-filter.js';
@@ -13,6 +14,8 @@ import { ARCHIVED_FIELD, MEDIA_NOT_ARCHIVED, RETENTION_COLLECTIONS, type Archive
 export interface ExecContext {
   deps: ResolvedDeps;
   lock: DispositionLock;
+  /** Inside the lock, before each batch: POLICY_CHANGED when a policy changed since the plan (mode, periods, scope). */
+  checkPolicies: () => Promise<void>;
   /** The active holds, read fresh (called inside the lock, once per batch). */
   loadHolds: () => Promise<HoldSet>;
   /**
@@ -37,24 +40,27 @@ const LOCK_WAIT_MS = 30_000;
  * Executes one enforcing policy: destroys, then archives, what its plan selects, in bounded batches. Each batch:
  * under the process mutex (no import writes records meanwhile) and the disposition lock (no hold is placed
  * meanwhile), re-reads the holds, selects with the planner's filters plus the hold exclusion, fences on the run
- * document, checks the lock is still in time, and writes with that same filter (majority). Pauses between batches.
+ * document, re-validates the lock in the database before each destructive statement, and writes with that same filter (majority). Pauses between batches.
  */
 export async function executePolicy(ctx: ExecContext, policy: Policy, all: readonly Policy[]): Promise<{ archived: number; destroyed: number }> {
   const def = DATA_TYPE_DEFS[policy.dataType];
   const due = await dueFilters(ctx.deps.db, policy, all, ctx.now);
   const mark: ArchivedMark = { runId: ctx.runId, policyId: policy._id, at: ctx.deps.now() };
   const totals = { archived: 0, destroyed: 0 };
+  // The leader's term on the lock document: a newer leader may break a lock this (old) leader left.
+  const fence = fenceGuard(ctx.deps.lease).token;
   for (const action of ['destroy', 'archive'] as const) {
     let after: unknown;
     for (;;) {
       ctx.signal?.throwIfAborted();
       const r = await ctx.deps.recordWrites.run(() =>
         ctx.lock.with(`retention ${action} ${policy._id}`, LOCK_WAIT_MS, async (lock) => {
+          await ctx.checkPolicies();
           const holds = await ctx.loadHolds();
           const filter = and(action === 'destroy' ? due.destroy : due.archive, holds.exclusion(policy.dataType));
           if (def.kind === 'record') return action === 'destroy' ? destroyRecords(ctx, lock, def, policy, filter) : archiveRecords(ctx, lock, def, filter, mark);
           return mediaBatch(ctx, lock, def, policy, filter, action, mark, after);
-        }),
+        }, fence === undefined ? {} : { fence }),
       );
       totals[action === 'destroy' ? 'destroyed' : 'archived'] += r.written;
       if (r.written > 0) await ctx.endBatch(policy._id, action === 'destroy' ? { archived: 0, destroyed: r.written } : { archived: r.written, destroyed: 0 });
@@ -74,7 +80,7 @@ async function archiveRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   const ids = (await col.find(filter, { projection: { _id: 1 } }).limit(ctx.deps.batchSize).toArray()).map((d) => d._id as unknown);
   if (ids.length === 0) return { selected: 0, written: 0 };
   await ctx.beginBatch([]);
-  lock.assertValid();
+  await lock.confirm();
   const r = await col.updateMany(and({ _id: { $in: ids } }, filter), { $set: { [ARCHIVED_FIELD]: mark } }, { writeConcern: ctx.deps.writeConcern });
   return { selected: ids.length, written: r.modifiedCount };
 }
@@ -101,8 +107,9 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
     stones.push(...orphans.map((m) => mediaStone(m, policy, ctx.runId, at)));
   }
   await ctx.beginBatch(stones.map((s) => s._id));
-  lock.assertValid();
+  await lock.confirm();
   await writeTombstones(ctx.deps, stones);
+  await lock.confirm();
   const r = await col.deleteMany(and({ _id: { $in: ids } }, filter), { writeConcern: ctx.deps.writeConcern });
   if (r.deletedCount < ids.length) {
     // Some records changed between selection and delete (not a hold: the lock keeps those out): their tombstones go.
@@ -113,7 +120,7 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   if (orphans.length > 0) {
     const paths = orphans.map((m) => m._id);
     const stillUsed = new Set(await db.collection(def.collection).distinct('storagePath', { storagePath: { $in: paths } }));
-    await deleteMedia(ctx.deps, paths.filter((p) => !stillUsed.has(p)));
+    await deleteMedia(ctx.deps, paths.filter((p) => !stillUsed.has(p)), lock.confirm);
     const undo = paths.filter((p) => stillUsed.has(p)).map((p) => tombstoneId(MEDIA_FILES, p));
     if (undo.length > 0) await db.collection<Tombstone>(RETENTION_COLLECTIONS.tombstones).deleteMany({ _id: { $in: undo } }, { writeConcern: ctx.deps.writeConcern });
   }
@@ -131,6 +138,7 @@ function mediaStone(m: MediaFileDoc, policy: Policy, runId: string, at: Date): T
 /**
  * A media policy's batch: the next file records (by _id, so already-handled ones are not selected again), their
  * binaries archived (metadata.archived) or destroyed (tombstone, files document, chunks); the file records stay.
+ * A binary that a file record outside the batch's filter also references (held, another scope, not yet due) is kept.
  */
 async function mediaBatch(
   ctx: ExecContext, lock: LockHandle, def: DataTypeDef, policy: Policy, filter: Document, action: 'archive' | 'destroy', mark: ArchivedMark, after: unknown,
@@ -140,20 +148,24 @@ async function mediaBatch(
     .sort({ _id: 1 }).limit(ctx.deps.batchSize).toArray();
   if (recs.length === 0) return { selected: 0, written: 0 };
   const last: unknown = recs[recs.length - 1]?._id;
-  const paths = [...new Set(recs.map((d): unknown => d.storagePath).filter((p): p is string => typeof p === 'string'))];
+  const selected = [...new Set(recs.map((d): unknown => d.storagePath).filter((p): p is string => typeof p === 'string'))];
+  // A binary that another file record still needs (held, not covered, or not due) is left alone.
+  const blocked = new Set(await ctx.deps.db.collection(def.collection).distinct('storagePath', { storagePath: { $in: selected }, $nor: [filter] }));
+  const paths = selected.filter((p) => !blocked.has(p));
+  if (paths.length === 0) return { selected: recs.length, written: 0, after: last };
   const stored = await mediaFiles(ctx).find(and({ _id: { $in: paths } }, action === 'archive' ? MEDIA_NOT_ARCHIVED : {}), { projection: { metadata: 1, length: 1 } }).toArray();
   if (stored.length === 0) return { selected: recs.length, written: 0, after: last };
   const ids = stored.map((m) => m._id);
   if (action === 'archive') {
     await ctx.beginBatch([]);
-    lock.assertValid();
+    await lock.confirm();
     const r = await mediaFiles(ctx).updateMany(and({ _id: { $in: ids } }, MEDIA_NOT_ARCHIVED), { $set: { 'metadata.archived': mark } }, { writeConcern: ctx.deps.writeConcern });
     return { selected: recs.length, written: r.modifiedCount, after: last };
   }
   const stones = stored.map((m) => mediaStone(m, policy, ctx.runId, ctx.deps.now()));
   await ctx.beginBatch(stones.map((s) => s._id));
-  lock.assertValid();
+  await lock.confirm();
   await writeTombstones(ctx.deps, stones);
-  await deleteMedia(ctx.deps, ids);
+  await deleteMedia(ctx.deps, ids, lock.confirm);
   return { selected: recs.length, written: ids.length, after: last };
 }

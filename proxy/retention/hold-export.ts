@@ -1,5 +1,5 @@
 import type { Db, Document } from 'mongodb';
-import type { ZipPart } from '../portal/export/zip-export.js';
+import { safeEntryName, type ZipPart } from '../portal/export/zip-export.js';
 import { toRow } from '../portal/queries/rows.js';
 import { DATA_TYPE_DEFS } from './data-types.js';
 import { HoldSet } from './hold-filter.js';
@@ -35,7 +35,8 @@ export async function* holdExportParts(db: Db, hold: Hold): AsyncGenerator<ZipPa
   try {
     for await (const f of cursor) {
       if (typeof f.fileId !== 'string') continue;
-      yield { path: `media/${String(f.category ?? 'file')}/${f.fileId}`, media: { fileId: f.fileId } };
+      // Vendor fields become entry names: each part made safe (no directories, no traversal).
+      yield { path: `media/${safeEntryName(String(f.category ?? 'file'))}/${safeEntryName(f.fileId)}`, media: { fileId: f.fileId, includeArchived: true } };
     }
   } finally {
     await cursor.close();

@@ -1,9 +1,9 @@
 import type { Db, Document } from 'mongodb';
+import { ProxyError } from '../errors.js';
 import { RECORD_COLLECTIONS } from '../portal/queries/types.js';
 import { DATA_TYPE_DEFS } from './data-types.js';
 import type { DataType, Hold } from './types.js';
 
-const strings = (docs: Document[], field: string): string[] => [...new Set(docs.map((d) => d[field] as unknown).filter((v): v is string => typeof v === 'string' && v !== ''))];
 
 /** What one hold covers, resolved ("what hangs off" its people, rooms and enquiries). */
 interface Coverage {
@@ -18,13 +18,33 @@ interface Coverage {
   to?: Date;
 }
 
-async function distinctOf(db: Db, collection: string, filter: Document, field: string): Promise<string[]> {
-  const docs = await db.collection(collection).find(filter, { projection: { _id: 0, [field]: 1 } }).toArray();
-  return strings(docs, field);
+/**
+ * Most ids one resolved list of a hold may have: every list goes into `$in` filters of every batch's writes (16 MiB
+ * command limit) and is kept in memory per batch. A bigger hold fails with HOLD_TOO_LARGE (placement refused; a run
+ * fails rather than write without it): narrow it, or hold the rooms instead of the people.
+ */
+export const MAX_HOLD_IDS = 50_000;
+
+async function distinctOf(db: Db, collection: string, filter: Document, field: string, max: number): Promise<string[]> {
+  const out = new Set<string>();
+  const cursor = db.collection(collection).find(filter, { projection: { _id: 0, [field]: 1 } }).batchSize(1000);
+  try {
+    for await (const d of cursor) {
+      const v: unknown = d[field];
+      if (typeof v !== 'string' || v === '') continue;
+      out.add(v);
+      if (out.size > max) {
+        throw new ProxyError('HOLD_TOO_LARGE', `the hold covers more than ${max} ${field} values in ${collection}; narrow it (fewer people, a date range) or hold their rooms instead`);
+      }
+    }
+  } finally {
+    await cursor.close();
+  }
+  return [...out];
 }
 
 /** Resolves people P, rooms R, enquiries E of a hold, and the messages/calls/conferences of P (for their files). */
-export async function resolveCoverage(db: Db, hold: Hold): Promise<Coverage> {
+export async function resolveCoverage(db: Db, hold: Hold, max = MAX_HOLD_IDS): Promise<Coverage> {
   const s = hold.scope;
   const range = { ...(s.from ? { from: s.from } : {}), ...(s.to ? { to: s.to } : {}) };
   const people = [...new Set([...(s.staff ?? []), ...(s.contacts ?? [])])];
@@ -34,17 +54,17 @@ export async function resolveCoverage(db: Db, hold: Hold): Promise<Coverage> {
     return { everything: true, people: [], rooms: [], enquiries: [], messages: [], calls: [], conferences: [], ...range };
   }
   const enquiries = people.length === 0 ? givenEnquiries : [
-    ...new Set([...givenEnquiries, ...(await distinctOf(db, RECORD_COLLECTIONS.enquiries, { $or: [{ 'customer.contactId': { $in: people } }, { assignee: { $in: people } }] }, 'enquiryId'))]),
+    ...new Set([...givenEnquiries, ...(await distinctOf(db, RECORD_COLLECTIONS.enquiries, { $or: [{ 'customer.contactId': { $in: people } }, { assignee: { $in: people } }] }, 'enquiryId', max))]),
   ];
   const [roomsOfPeople, roomsOfEnquiries] = await Promise.all([
-    people.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.rooms, { 'participants.id': { $in: people } }, 'roomId'),
-    enquiries.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.enquiries, { enquiryId: { $in: enquiries } }, 'roomId'),
+    people.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.rooms, { 'participants.id': { $in: people } }, 'roomId', max),
+    enquiries.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.enquiries, { enquiryId: { $in: enquiries } }, 'roomId', max),
   ]);
   const rooms = [...new Set([...givenRooms, ...roomsOfPeople, ...roomsOfEnquiries])];
   const [messages, calls, conferences] = await Promise.all([
-    people.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.messages, { 'sender.id': { $in: people } }, 'messageId'),
-    distinctOf(db, RECORD_COLLECTIONS.calls, { $or: [{ 'from.id': { $in: people } }, { 'to.id': { $in: people } }, { enquiryId: { $in: enquiries } }] }, 'callId'),
-    people.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.conferences, { $or: [{ host: { $in: people } }, { 'participants.id': { $in: people } }] }, 'conferenceId'),
+    people.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.messages, { 'sender.id': { $in: people } }, 'messageId', max),
+    distinctOf(db, RECORD_COLLECTIONS.calls, { $or: [{ 'from.id': { $in: people } }, { 'to.id': { $in: people } }, { enquiryId: { $in: enquiries } }] }, 'callId', max),
+    people.length === 0 ? [] : distinctOf(db, RECORD_COLLECTIONS.conferences, { $or: [{ host: { $in: people } }, { 'participants.id': { $in: people } }] }, 'conferenceId', max),
   ]);
   return { everything: false, people, rooms, enquiries, messages, calls, conferences, ...range };
 }

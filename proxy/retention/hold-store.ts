@@ -3,6 +3,7 @@ import type { Collection, Filter } from 'mongodb';
 import { dbCall } from '../db/write-concern.js';
 import { ProxyError } from '../errors.js';
 import type { ResolvedDeps } from './deps.js';
+import { resolveCoverage } from './hold-filter.js';
 import type { DispositionLock } from './lock.js';
 import { validateHoldScope, validateText } from './validate.js';
 import { RETENTION_COLLECTIONS, type Actor, type Hold } from './types.js';
@@ -23,9 +24,17 @@ export class HoldStore {
     return dbCall('listing legal holds', () => this.col.find(filter).sort({ createdAt: -1, _id: 1 }).toArray());
   }
 
-  /** Read fresh before every disposition batch. */
   active(): Promise<Hold[]> {
     return this.list('active');
+  }
+
+  /**
+   * The holds a run that started at `since` obeys, read fresh before every disposition batch: the active ones and
+   * those released after the run started (a release takes effect at the next run, not within the one under way).
+   */
+  activeSince(since: Date): Promise<Hold[]> {
+    const filter: Filter<Hold> = { $or: [{ releasedAt: { $exists: false } }, { releasedAt: { $gt: since } }] };
+    return dbCall('reading legal holds', () => this.col.find(filter).toArray());
   }
 
   async get(id: string): Promise<Hold> {
@@ -45,6 +54,8 @@ export class HoldStore {
       createdAt: this.deps.now(),
       createdBy: actor,
     };
+    // Resolved once before placing it: HOLD_TOO_LARGE when it covers more than the filters can carry.
+    await resolveCoverage(this.deps.db, hold);
     // Under the lock: once this returns, every later batch reads this hold before it writes.
     await this.lock.with(`placing hold ${hold._id}`, PLACE_WAIT_MS, async () => {
       await dbCall('placing a legal hold', () => this.col.insertOne(hold, { writeConcern: this.deps.writeConcern }));

@@ -47,6 +47,11 @@ export class PolicyStore {
   async update(id: string, raw: unknown, actor: Actor): Promise<Policy> {
     const p = await this.editable(id);
     const patch: PolicyPatch = validatePolicyPatch(p.dataType, raw);
+    if (p.mode === 'enforce' && widens(p, patch)) {
+      // Destroying sooner or more needs a fresh dry-run and a new typed confirmation.
+      this.deps.log.warn({ policyId: id, actor }, 'an enforcing retention policy was shortened or re-scoped: back to dry-run');
+      return this.write(id, { ...patch, mode: 'dry-run', updatedAt: this.deps.now(), updatedBy: actor }, { enforcedAt: '', enforcedBy: '' });
+    }
     return this.write(id, { ...patch, updatedAt: this.deps.now(), updatedBy: actor }, {});
   }
 
@@ -78,7 +83,8 @@ export class PolicyStore {
    * The configuration's policies, upserted with source 'config'; config policies no longer configured are removed.
    * A portal policy with the same id is refused (CONFIG_INVALID) rather than silently taken over.
    */
-  async syncConfig(policies: readonly ConfigPolicy[]): Promise<void> {
+  async syncConfig(policies: readonly ConfigPolicy[]): Promise<{ id: string; mode: PolicyMode }[]> {
+    const switched: { id: string; mode: PolicyMode }[] = [];
     const now = this.deps.now();
     const ids = policies.map((p) => p.id);
     const clash = await dbCall('reading retention policies', () => this.col.find({ _id: { $in: ids }, source: 'portal' }, { projection: { _id: 1 } }).toArray());
@@ -96,6 +102,7 @@ export class PolicyStore {
       const existing = await this.col.findOne({ _id: input.id });
       const { id, ...rest } = input;
       const changedMode = existing?.mode !== mode;
+      if (changedMode && (existing || mode === 'enforce')) switched.push({ id: input.id, mode });
       await dbCall('writing a config retention policy', () =>
         this.col.updateOne(
           { _id: id, source: 'config' },
@@ -109,5 +116,21 @@ export class PolicyStore {
       );
     }
     await dbCall('removing config retention policies', () => this.col.deleteMany({ source: 'config', _id: { $nin: ids } }, { writeConcern: this.deps.writeConcern }));
+    return switched;
   }
+}
+
+/** A change that can make an enforcing policy archive or destroy sooner or more: shorter periods or another scope. */
+export function widens(p: Policy, patch: PolicyPatch): boolean {
+  const shorter = (patch.activeDays !== undefined && patch.activeDays < p.activeDays) || (patch.archiveDays !== undefined && patch.archiveDays < p.archiveDays);
+  const rescoped = patch.scope !== undefined && JSON.stringify(patch.scope) !== JSON.stringify(p.scope);
+  return shorter || rescoped;
+}
+
+export type PolicyFacts = Pick<Policy, '_id' | 'mode' | 'updatedAt' | 'activeDays' | 'archiveDays' | 'scope'>;
+export const POLICY_FACTS = { _id: 1, mode: 1, updatedAt: 1, activeDays: 1, archiveDays: 1, scope: 1 } as const;
+
+/** What a run checks before each batch: the policies it planned with are unchanged (ids, modes, periods, scopes, last change). */
+export function policiesFingerprint(policies: readonly PolicyFacts[]): string {
+  return JSON.stringify([...policies].sort((a, b) => (a._id < b._id ? -1 : 1)).map((p) => [p._id, p.mode, p.updatedAt.getTime(), p.activeDays, p.archiveDays, p.scope]));
 }

@@ -7,14 +7,14 @@ import type { ResolvedDeps } from './deps.js';
 import { executePolicy, type ExecContext } from './executor.js';
 import { HoldSet } from './hold-filter.js';
 import type { HoldStore } from './hold-store.js';
-import type { DispositionLock } from './lock.js';
+import { DispositionLock, serverNow, type LockHandle } from './lock.js';
 import { planPolicy } from './planner.js';
-import type { PolicyStore } from './policy-store.js';
+import { POLICY_FACTS, policiesFingerprint, type PolicyStore } from './policy-store.js';
 import { settleInFlight } from './tombstones.js';
 import { RETENTION_COLLECTIONS, type Actor, type DataType, type PolicyMode, type Run, type RunDone, type RunError, type RunTrigger } from './types.js';
 
 /** A run document while a destructive batch is under way: the ids of the tombstones it wrote. */
-export interface RunDoc extends Run { inFlight?: string[] }
+export interface RunDoc extends Run { inFlight?: string[]; inFlightAt?: Date; pid?: number }
 
 export interface RunRequest {
   /** Only these policies (default: every policy). */
@@ -26,18 +26,24 @@ export interface RunRequest {
 
 /** Where run outcomes and record counts are counted (/metrics). */
 export interface RetentionCounters {
-  runFinished(outcome: 'done' | 'failed', at: Date): void;
+  /** 'interrupted': a run a crash cut short, counted when the next start marks it. */
+  runFinished(outcome: 'done' | 'failed' | 'interrupted', at: Date): void;
   records(action: 'archived' | 'destroyed' | 'restored', dataType: DataType, n: number): void;
 }
 
 export const NO_COUNTERS: RetentionCounters = { runFinished: () => undefined, records: () => undefined };
 
 const MAX_LIST = 200;
+/** How long a run waits for the run lock (another process's run) and the disposition lock to settle. */
+const RUN_LOCK_WAIT_MS = 1_000;
+const SETTLE_WAIT_MS = 30_000;
 
 /** Runs: plan every policy, then execute the enforcing ones; kept in `retention.runs`. One at a time per process. */
 export class RunManager {
   readonly col: Collection<RunDoc>;
   private current: { id: string; done: Promise<Run>; abort: AbortController } | undefined;
+  /** `retention.locks/run`: one run at a time across processes (the daemon and a CLI run on the same site). */
+  private readonly runLock: DispositionLock;
 
   constructor(
     private readonly deps: ResolvedDeps,
@@ -47,6 +53,7 @@ export class RunManager {
     private readonly counters: RetentionCounters,
   ) {
     this.col = deps.db.collection<RunDoc>(RETENTION_COLLECTIONS.runs);
+    this.runLock = new DispositionLock(deps, 'run');
   }
 
   list(limit = 50): Promise<Run[]> {
@@ -100,7 +107,33 @@ export class RunManager {
     return { id, done };
   }
 
+  /**
+   * Takes the run lock for the whole run (RUN_IN_PROGRESS naming the holder when another process runs one), keeps it
+   * alive on the server clock while the run lasts (a lost lock stops the run before its next batch).
+   */
   private async execute(runId: string, req: RunRequest, planOnly: boolean, signal: AbortSignal): Promise<Run> {
+    const token = fenceGuard(this.deps.lease).token;
+    let handle: LockHandle;
+    try {
+      handle = await this.runLock.acquire(`retention run ${runId}`, RUN_LOCK_WAIT_MS, { runId, ...(token !== undefined ? { fence: token } : {}) });
+    } catch (err) {
+      if (!isProxyError(err, 'DISPOSITION_LOCKED')) throw err;
+      throw new ProxyError('RUN_IN_PROGRESS', `another process runs retention (${err.message})`, { details: { ...err.details } });
+    }
+    const lost = new AbortController();
+    const beat = setInterval(() => {
+      handle.confirm().catch((err: unknown) => lost.abort(err));
+    }, Math.max(100, Math.floor(this.deps.lockTtlMs / 4)));
+    beat.unref();
+    try {
+      return await this.executeLocked(runId, req, planOnly, AbortSignal.any([signal, lost.signal]));
+    } finally {
+      clearInterval(beat);
+      await this.runLock.release(handle).catch(() => undefined);
+    }
+  }
+
+  private async executeLocked(runId: string, req: RunRequest, planOnly: boolean, signal: AbortSignal): Promise<Run> {
     const { deps } = this;
     const started = performance.now();
     const now = deps.now();
@@ -111,7 +144,7 @@ export class RunManager {
     const guard = fenceGuard(deps.lease);
     const modes: Record<string, PolicyMode> = Object.fromEntries(selected.map((p) => [p._id, p.mode]));
     const run: RunDoc = {
-      _id: runId, policyIds: selected.map((p) => p._id), trigger: req.trigger, modes, state: 'planning', startedAt: now, node: deps.nodeId,
+      _id: runId, policyIds: selected.map((p) => p._id), trigger: req.trigger, modes, state: 'planning', startedAt: now, node: deps.nodeId, pid: process.pid,
       ...(guard.token !== undefined ? { fence: guard.token } : {}), requestedBy: req.requestedBy, planOnly, plan: [], done: [], errors: [],
     };
     await dbCall('starting a retention run', () => this.col.insertOne(run, { writeConcern: deps.writeConcern }));
@@ -120,18 +153,26 @@ export class RunManager {
     const done: RunDone[] = [];
     try {
       if (!planOnly) {
-        // Only the leader gets here, one run at a time: any other run still 'planning'/'running' was cut short.
-        await this.markInterrupted();
-        await this.settleOthers(runId);
+        // Only the leader gets here, holding the run lock: any other run still 'planning'/'running' was cut short.
+        // Settling takes the disposition lock too, so it never races a batch still under way elsewhere.
+        await this.lock.with('settling interrupted retention runs', SETTLE_WAIT_MS, async () => {
+          await this.markInterruptedLocked();
+          await this.settleOthers(runId);
+        });
       }
-      const holds = await HoldSet.load(deps.db, await this.holds.active());
+      const holds = await HoldSet.load(deps.db, await this.holds.activeSince(now));
       for (const p of selected) run.plan.push(await planPolicy(deps.db, p, all, holds, now));
       await this.fenced(runId, { $set: { plan: run.plan, state: 'running' } });
       if (!planOnly) {
+        const planned = policiesFingerprint(all);
         const ctx: ExecContext = {
           deps, lock: this.lock, runId, now, signal,
-          loadHolds: async () => HoldSet.load(deps.db, await this.holds.active()),
-          beginBatch: (inFlight) => this.fenced(runId, { $set: { inFlight } }),
+          checkPolicies: async () => {
+            const nowPolicies = await this.policies.col.find({}, { projection: POLICY_FACTS }).toArray();
+            if (policiesFingerprint(nowPolicies) !== planned) throw new ProxyError('POLICY_CHANGED', 'a retention policy was changed, switched or deleted during the run; nothing more is executed in this run');
+          },
+          loadHolds: async () => HoldSet.load(deps.db, await this.holds.activeSince(now)),
+          beginBatch: (inFlight) => this.fenced(runId, { $set: { inFlight }, $currentDate: { inFlightAt: true } }),
           endBatch: async (policyId, delta) => {
             const entry = done.find((d) => d.policyId === policyId);
             if (entry) {
@@ -174,7 +215,7 @@ export class RunManager {
   }
 
   /** A write on the run document, fenced with this term's token (LEASE_LOST once a newer leader stamped it). */
-  private async fenced(runId: string, update: { $set?: Record<string, unknown>; $unset?: Record<string, ''> }): Promise<void> {
+  private async fenced(runId: string, update: { $set?: Record<string, unknown>; $unset?: Record<string, ''>; $currentDate?: Record<string, true> }): Promise<void> {
     const guard = fenceGuard(this.deps.lease);
     const r = await dbCall('updating a retention run', () =>
       this.col.updateOne({ _id: runId, ...guard.filter }, { ...update, $set: { ...update.$set, ...guard.set } }, { writeConcern: this.deps.writeConcern }),
@@ -185,17 +226,41 @@ export class RunManager {
     }
   }
 
-  /** Batches other runs left in flight (crash, failure): finished or undone (tombstones.ts settleInFlight). */
+  /**
+   * Batches other runs left in flight (crash, failure): finished or undone (tombstones.ts settleInFlight). A batch
+   * begun less than the lock time ago (server clock) may still be running on a slow process: it is left for a later
+   * run, unless it was this node's and its process is gone.
+   */
   private async settleOthers(runId: string): Promise<void> {
-    for (const r of await this.col.find({ inFlight: { $exists: true }, _id: { $ne: runId } }, { projection: { inFlight: 1 } }).toArray()) {
+    const now = await serverNow(this.deps.db);
+    for (const r of await this.col.find({ inFlight: { $exists: true }, _id: { $ne: runId } }, { projection: { inFlight: 1, inFlightAt: 1, node: 1, pid: 1 } }).toArray()) {
+      const young = r.inFlightAt instanceof Date && now.getTime() - r.inFlightAt.getTime() < this.deps.lockTtlMs;
+      const gone = r.node === this.deps.nodeId && typeof r.pid === 'number' && r.pid !== process.pid && !processExists(r.pid);
+      if (young && !gone) {
+        this.deps.log.warn({ runId: r._id }, 'a retention batch begun less than the lock time ago is left in flight for a later run');
+        continue;
+      }
       const settled = await settleInFlight(this.deps, r.inFlight ?? []);
       await this.fenced(r._id, { $unset: { inFlight: '' } });
       this.deps.log.info({ runId: r._id, ...settled }, 'settled the batch a previous retention run left in flight');
     }
   }
 
-  /** At start on the leader: runs left 'planning'/'running' by a crash become 'interrupted' (fenced off). */
+  /**
+   * At start on the leader: runs left 'planning'/'running' by a crash become 'interrupted' (fenced off). Only while
+   * no process holds the run lock (a run under way elsewhere is not interrupted): 0 then.
+   */
   async markInterrupted(): Promise<number> {
+    const token = fenceGuard(this.deps.lease).token;
+    try {
+      return await this.runLock.with('marking interrupted retention runs', RUN_LOCK_WAIT_MS, () => this.markInterruptedLocked(), token !== undefined ? { fence: token } : {});
+    } catch (err) {
+      if (isProxyError(err, 'DISPOSITION_LOCKED')) return 0;
+      throw err;
+    }
+  }
+
+  private async markInterruptedLocked(): Promise<number> {
     const guard = fenceGuard(this.deps.lease);
     const mine = this.current?.id;
     const r = await dbCall('marking interrupted retention runs', () =>
@@ -206,6 +271,17 @@ export class RunManager {
       ),
     );
     if (r.modifiedCount > 0) this.deps.log.warn({ runs: r.modifiedCount }, 'retention runs cut short by a restart marked interrupted');
+    for (let i = 0; i < r.modifiedCount; i++) this.counters.runFinished('interrupted', this.deps.now());
     return r.modifiedCount;
+  }
+}
+
+/** True while a process with that pid exists on this machine. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

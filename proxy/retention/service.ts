@@ -6,6 +6,7 @@ import { DATA_TYPE_DEFS, MEDIA_FILES } from './data-types.js';
 import { DEFAULT_BATCH_PAUSE_MS, DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TTL_MS, type ResolvedDeps, type RetentionDeps } from './deps.js';
 import { holdExportParts } from './hold-export.js';
 import { HoldStore } from './hold-store.js';
+import { AuditLog } from '../portal/audit.js';
 import { DispositionLock } from './lock.js';
 import { Mutex } from './mutex.js';
 import { PolicyStore } from './policy-store.js';
@@ -16,12 +17,6 @@ import {
 } from './types.js';
 
 export type { RunRequest, RetentionCounters };
-
-/** Summary for /metrics and `check`. */
-export interface RetentionHealth {
-  policies: number;
-  lastFinished: { runId: string; state: Run['state']; finishedAt: Date } | null;
-}
 
 /** Summary for /metrics and `check`. */
 export interface RetentionHealth {
@@ -49,7 +44,8 @@ export class RetentionService {
       nodeId: deps.nodeId,
       batchSize: deps.batchSize ?? DEFAULT_BATCH_SIZE,
       batchPauseMs: deps.batchPauseMs ?? DEFAULT_BATCH_PAUSE_MS,
-      lockTtlMs: deps.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
+      // More than 3x the write concern timeout (lock.ts): a statement started in time ends before the lock expires.
+      lockTtlMs: deps.lockTtlMs ?? Math.max(DEFAULT_LOCK_TTL_MS, 3 * deps.writeConcernTimeoutMs + 5_000),
       now: deps.now ?? (() => new Date()),
       recordWrites: deps.recordWrites ?? new Mutex(),
       writeConcern: { w: 'majority', wtimeoutMS: deps.writeConcernTimeoutMs },
@@ -64,6 +60,12 @@ export class RetentionService {
   /** Indexes of the retention collections and the `_archived` fields; idempotent. */
   async ensureIndexes(): Promise<void> {
     const db = this.resolved.db;
+    // The lock collection exists from the start: a plan (which takes the run lock) leaves the database as it found it.
+    if ((await db.listCollections({ name: RETENTION_COLLECTIONS.locks }, { nameOnly: true }).toArray()).length === 0) {
+      await db.createCollection(RETENTION_COLLECTIONS.locks).catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 48) throw err; // NamespaceExists: another process made it meanwhile
+      });
+    }
     await ensureIndexes(db.collection(RETENTION_COLLECTIONS.runs), [{ name: 'startedAt', key: { startedAt: -1 } }]);
     await ensureIndexes(db.collection(RETENTION_COLLECTIONS.tombstones), [{ name: 'runId', key: { runId: 1 } }]);
     await ensureIndexes(db.collection(MEDIA_FILES), [{ name: 'metadata_archived_runId', key: { 'metadata.archived.runId': 1 } }]);
@@ -85,7 +87,14 @@ export class RetentionService {
   /** NOT_FOUND, POLICY_READ_ONLY. */
   deletePolicy(id: string, _actor: Actor): Promise<void> { return this.policies.remove(id); }
   /** At start: upserts `retention.policies[]` of the config with source 'config' and removes config policies no longer listed. */
-  syncConfigPolicies(policies: readonly ConfigPolicy[]): Promise<void> { return this.policies.syncConfig(policies); }
+  async syncConfigPolicies(policies: readonly ConfigPolicy[]): Promise<void> {
+    // A mode switch through the configuration (a new enforcing policy, or enforce <-> dry-run) is audited as user 'config'.
+    const audit = new AuditLog(this.resolved.db, this.resolved.now);
+    for (const { id, mode } of await this.policies.syncConfig(policies)) {
+      await audit.record({ user: 'config', role: null, action: 'retention.policy.mode', target: `retention/policies/${id}`, ip: '', userAgent: 'configuration file', outcome: 'ok', details: { mode, source: 'config' } });
+      this.resolved.log.warn({ policyId: id, mode }, 'retention policy mode set by the configuration');
+    }
+  }
 
 
   // --- legal holds -----------------------------------------------------------------------------------------------
@@ -117,7 +126,7 @@ export class RetentionService {
   async health(): Promise<RetentionHealth> {
     const [policies, last] = await Promise.all([
       this.resolved.db.collection(RETENTION_COLLECTIONS.policies).countDocuments({}),
-      this.runs.col.find({ state: { $in: ['done', 'failed'] }, planOnly: false }, { projection: { state: 1, finishedAt: 1 } }).sort({ finishedAt: -1 }).limit(1).toArray(),
+      this.runs.col.find({ state: { $in: ['done', 'failed', 'interrupted'] }, planOnly: false }, { projection: { state: 1, finishedAt: 1 } }).sort({ finishedAt: -1 }).limit(1).toArray(),
     ]);
     const l = last[0];
     return { policies, lastFinished: l?.finishedAt ? { runId: l._id, state: l.state, finishedAt: l.finishedAt } : null };

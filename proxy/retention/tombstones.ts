@@ -22,9 +22,11 @@ export async function writeTombstones(deps: ResolvedDeps, stones: readonly Tombs
 }
 
 /** Deletes GridFS files documents, then their chunks (a files document means a complete file; chunks alone are garbage). */
-export async function deleteMedia(deps: ResolvedDeps, paths: readonly string[]): Promise<void> {
+export async function deleteMedia(deps: ResolvedDeps, paths: readonly string[], confirm?: () => Promise<void>): Promise<void> {
   if (paths.length === 0) return;
+  await confirm?.();
   await deps.db.collection<{ _id: string }>(MEDIA_FILES).deleteMany({ _id: { $in: [...paths] } }, { writeConcern: deps.writeConcern });
+  await confirm?.();
   await deps.db.collection(MEDIA_CHUNKS).deleteMany({ files_id: { $in: [...paths] } }, { writeConcern: deps.writeConcern });
 }
 

@@ -90,6 +90,11 @@ function date(name: string, v: unknown): Date {
   return d;
 }
 
+/** A date-only `to` (YYYY-MM-DD) means the end of that day in UTC: the whole last day is held. */
+function endOfDay(d: Date, raw: unknown): Date {
+  return typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw.trim()) ? new Date(d.getTime() + 86_400_000 - 1) : d;
+}
+
 export function validateHoldScope(v: unknown): HoldScope {
   if (!isObject(v)) return bad('scope must be an object');
   const keys = ['staff', 'contacts', 'rooms', 'enquiries', 'from', 'to'];
@@ -102,7 +107,7 @@ export function validateHoldScope(v: unknown): HoldScope {
     if (list.length > 0) scope[k] = list;
   }
   if (v.from !== undefined && v.from !== null && v.from !== '') scope.from = date('scope.from', v.from);
-  if (v.to !== undefined && v.to !== null && v.to !== '') scope.to = date('scope.to', v.to);
+  if (v.to !== undefined && v.to !== null && v.to !== '') scope.to = endOfDay(date('scope.to', v.to), v.to);
   if (scope.from && scope.to && scope.from > scope.to) return bad('scope.from must not be after scope.to');
   if (Object.keys(scope).length === 0) return bad('a hold needs at least one of staff, contacts, rooms, enquiries, from, to');
   return scope;

@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ZipWriter } from '../../archive/zip-writer.js';
+import { isProxyError } from '../../errors.js';
 import type { MediaService } from '../media.js';
 import { jsonArrayStream } from './csv.js';
 
-export interface ManifestEntry { path: string; size: number; sha256: string }
+/** A ZIP entry with its hash, or a media file left out because it is archived (hidden) or destroyed (not stored). */
+export type ManifestEntry = { path: string; size: number; sha256: string } | { path: string; omitted: 'archived' | 'destroyed' };
 
 /** One file of an export ZIP: JSON made on the fly, or a stored binary. */
 export type ZipPart =
   | { path: string; json: unknown }
   | { path: string; rows: AsyncIterable<unknown> }
-  | { path: string; media: { fileId: string } };
+  | { path: string; media: { fileId: string; includeArchived?: boolean } };
 
 class HashTap extends Transform {
   private readonly hash = createHash('sha256');
@@ -61,7 +63,15 @@ export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart
       if ('json' in part) await add(part.path, Buffer.from(`${JSON.stringify(part.json, null, 2)}\n`, 'utf8'), false);
       else if ('rows' in part) await add(part.path, jsonArrayStream(part.rows), false);
       else {
-        const file = await media.describe(part.media.fileId);
+        let file;
+        try {
+          file = await media.describe(part.media.fileId, { includeArchived: part.media.includeArchived === true });
+        } catch (err) {
+          // Retention archived or destroyed it: the export goes on and says so in the manifest.
+          if (!isProxyError(err, 'NOT_FOUND') && !isProxyError(err, 'MEDIA_MISSING')) throw err;
+          manifest.push({ path: part.path, omitted: isProxyError(err, 'MEDIA_MISSING') ? 'destroyed' : 'archived' });
+          continue;
+        }
         await add(part.path, media.open(file), true);
       }
     }

@@ -31,6 +31,19 @@ describe('parseRecord and stampRecord', () => {
     expect(one._retention).toEqual({ jobId: 'job-1', archive: job.archive, createdAt: new Date('2024-01-01T00:00:00Z'), entry: 'h/m.json', sha256: one._id as string });
   });
 
+  it('rejects the reserved top-level fields _archived and _retention (RECORD_INVALID), not nested ones', () => {
+    for (const text of ['{"a":1,"_archived":null}', '{"_retention":{"sha256":"x"}}']) {
+      try {
+        parseRecord(text, 'h/m.json', 'line', 3);
+        expect.unreachable(`accepted ${text}`);
+      } catch (err) {
+        expect(isProxyError(err, 'RECORD_INVALID')).toBe(true);
+        expect((err as Error).message).toMatch(/field '_(archived|retention)' is reserved by the proxy/);
+      }
+    }
+    expect(parseRecord('{"a":{"_archived":"x"}}', 'h/m.json', 'line', 1)).toEqual({ a: { _archived: 'x' } });
+  });
+
   it('throws RECORD_INVALID with the position for non-documents and bad JSON', () => {
     for (const [text, kind] of [['[1]', 'line'], ['"x"', 'element'], ['{"a":', 'line'], ['{"$date":"2024-01-01T00:00:00Z"}', 'line'], ['{"_id":[1]}', 'line']] as const) {
       try {

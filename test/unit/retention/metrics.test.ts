@@ -11,11 +11,13 @@ describe('retention metrics', () => {
     });
     m.runFinished('done', new Date());
     m.runFinished('failed', new Date());
+    m.runFinished('interrupted', new Date());
     m.records('destroyed', 'calls', 7);
     m.records('archived', 'media:voicemail', 2);
     const { body } = await m.exposition();
     expect(body).toContain('retention_runs_total{outcome="done"} 1');
     expect(body).toContain('retention_runs_total{outcome="failed"} 1');
+    expect(body).toContain('retention_runs_total{outcome="interrupted"} 1');
     expect(body).toContain(`retention_last_run_timestamp_seconds ${at.getTime() / 1000}`);
     expect(body).toContain('retention_records_total{action="destroyed",dataType="calls"} 7');
     expect(body).toContain('retention_records_total{action="archived",dataType="media:voicemail"} 2');

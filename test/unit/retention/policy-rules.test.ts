@@ -62,6 +62,9 @@ describe('retention policy validation', () => {
 
   it('a hold needs a scope: people, rooms, enquiries or a date range, from not after to', () => {
     expect(validateHoldScope({ staff: ['s1'], from: '2020-01-01T00:00:00Z' })).toEqual({ staff: ['s1'], from: new Date('2020-01-01T00:00:00Z') });
+    expect(validateHoldScope({ rooms: ['r1'], from: '2024-06-01', to: '2024-06-30' })).toEqual({ rooms: ['r1'], from: new Date('2024-06-01T00:00:00.000Z'), to: new Date('2024-06-30T23:59:59.999Z') });
+    expect(validateHoldScope({ to: '2024-06-30T12:00:00Z' })).toEqual({ to: new Date('2024-06-30T12:00:00Z') });
+    expect(validateHoldScope({ from: '2024-06-30', to: '2024-06-30' }).to).toEqual(new Date('2024-06-30T23:59:59.999Z'));
     expect(code(() => validateHoldScope({}))).toBe('VALIDATION');
     expect(code(() => validateHoldScope({ staff: [] }))).toBe('VALIDATION');
     expect(code(() => validateHoldScope({ from: 'yesterday' }))).toBe('VALIDATION');
