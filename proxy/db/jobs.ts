@@ -39,6 +39,8 @@ export interface JobDoc {
   fileCount?: number;
   recordCounts?: RecordCount[];
   totalRecords?: number;
+  /** Retention: records (per collection) and media (`media.files`) of the archive not imported because destroyed. */
+  skippedTombstoned?: Record<string, number>;
   error?: JobError;
   history: { state: JobState; at: Date; note?: string }[];
   discoveredAt: Date;

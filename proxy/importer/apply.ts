@@ -2,6 +2,8 @@ import type { Db, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { databaseError } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
+import { parseArchiveName } from '../archive/archive-name.js';
+import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
@@ -33,6 +35,11 @@ export interface ImportResult {
   records: number;
   /** Media files uploaded by this run; the rest were already stored. */
   filesUploaded: number;
+  /**
+   * Records (per collection) and media (`media.files`) left out because retention destroyed them (tombstoned);
+   * counted in recordCounts and files as read, never written again.
+   */
+  skippedTombstoned: Record<string, number>;
 }
 
 const DEFAULT_BATCH_SIZE = 1000;
@@ -57,7 +64,13 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   const report = (): void => options.onProgress?.({ ...progress });
 
   const started = Date.now();
+  const filter = await DispositionFilter.open(db).catch((err: unknown) => {
+    throw databaseError(err, 'reading retention tombstones');
+  });
+  const archiveCreatedAt = parseArchiveName(job.archive)?.createdAt;
   const recordCounts = await writeRecordFiles(db, dir, plan.recordFiles, job, {
+    filter,
+    ...(archiveCreatedAt ? { archiveCreatedAt } : {}),
     batchSize,
     maxInFlight: MAX_WRITES_IN_FLIGHT,
     writeConcern,
@@ -68,7 +81,8 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       report();
     },
   });
-  const media = await writeMediaFiles(db, dir, plan.binaries, job, {
+  const binaries = await filter.media(plan.binaries);
+  const media = await writeMediaFiles(db, dir, binaries, job, {
     writeConcern,
     log,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -78,11 +92,12 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     },
   });
   const records = Object.values(recordCounts).reduce((a, b) => a + b, 0);
+  filter.log(log);
   log.info(
     { records, collections: Object.keys(recordCounts).length, files: media.files, filesUploaded: media.uploaded, bytes: media.bytes, ms: Date.now() - started },
     'archive imported',
   );
-  return { recordCounts, files: media.files, bytes: media.bytes, records, filesUploaded: media.uploaded };
+  return { recordCounts, files: media.files, bytes: media.bytes, records, filesUploaded: media.uploaded, skippedTombstoned: { ...filter.skipped } };
 }
 
 /** Indexes the importer relies on for lookups; idempotent (createIndex is a no-op when the index exists). */

@@ -2,6 +2,7 @@ import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import { BulkWritePipeline } from './bulk-write-pipeline.js';
+import type { DispositionFilter } from './disposition-filter.js';
 import { FileDigest } from './file-digest.js';
 import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
 import { parseRecord, stampRecord } from './record-document.js';
@@ -15,12 +16,17 @@ export interface RecordWriteOptions {
   signal?: AbortSignal;
   /** Called after each acknowledged batch with the number of records it held. */
   onBatch: (records: number) => void;
+  /** Retention: drops tombstoned records and keeps archive marks (docs/retention.md). */
+  filter?: DispositionFilter;
+  /** The archive's creation time (from its name). */
+  archiveCreatedAt?: Date;
 }
 
 /**
  * Phase two for record files: re-reads each planned file, stamps every record with `_retention` and upserts it by
  * `_id` (replaceOne, upsert, unordered bulkWrite), keeping writes in flight while the next batch is parsed.
- * Returns the number of records written per collection.
+ * Returns the number of records read per collection (records destroyed by retention are read but not written:
+ * `opts.filter.skipped` counts them).
  */
 export async function writeRecordFiles(
   db: Db,
@@ -56,19 +62,23 @@ async function writeOneFile(
   const digest = new FileDigest({ sha256: false });
   let batch: Document[] = [];
   let count = 0;
+  const submit = async (docs: Document[]): Promise<void> => {
+    const kept = opts.filter ? await opts.filter.records(file.collection, docs, opts.archiveCreatedAt) : docs;
+    if (kept.length > 0) await pipeline.submit(file.collection, kept);
+  };
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
     for (const r of chunk.records) {
       batch.push(stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path));
       if (batch.length >= opts.batchSize) {
         count += batch.length;
-        await pipeline.submit(file.collection, batch);
+        await submit(batch);
         batch = [];
       }
     }
   }
   if (batch.length > 0) {
     count += batch.length;
-    await pipeline.submit(file.collection, batch);
+    await submit(batch);
   }
   checkDigest(file, digest);
   if (count !== file.records) {

@@ -21,6 +21,8 @@ export interface PipelineContext {
   readonly signal?: AbortSignal;
   /** Counters and timings for /metrics (proxy/metrics/metrics.ts); optional so tests and one-shot commands can skip them. */
   readonly metrics?: PipelineMetrics;
+  /** Retention: serializes an import's writes with disposition batches on this process (proxy/retention/mutex.ts). */
+  readonly recordWrites?: { run<T>(fn: () => Promise<T>): Promise<T> };
 }
 
 export type PipelineStage = 'download' | 'import' | 'report' | 'cycle';

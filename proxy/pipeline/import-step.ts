@@ -4,7 +4,13 @@ import type { JobDoc, RecordCount } from '../db/jobs.js';
 import { applyImport, planImport } from '../importer/index.js';
 import type { PipelineContext } from './context.js';
 
-export interface ImportFacts { fileCount: number; recordCounts: RecordCount[]; totalRecords: number }
+export interface ImportFacts {
+  fileCount: number;
+  recordCounts: RecordCount[];
+  totalRecords: number;
+  /** Records (per collection) and media (`media.files`) not written because retention destroyed them. */
+  skippedTombstoned: Record<string, number>;
+}
 
 /**
  * Extract → verify everything (planImport reads every record before any write) → import.
@@ -28,18 +34,21 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
     log.info({ entries: extracted.entries.length, bytes: extracted.totalBytes }, 'archive extracted and verified');
     const plan = await planImport(dir, extracted.entries, log);
     log.info({ recordFiles: plan.recordFiles.length, records: plan.totalRecords, binaries: plan.binaries.length }, 'records verified; importing');
-    const result = await applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
+    // Never interleaved with a retention batch on this process (docs/retention.md).
+    const write = () => applyImport(ctx.db, dir, plan, { jobId: job.jobId, archive: job.fileName }, {
       batchSize: config.mongodb.batchSize,
       wtimeoutMs: config.mongodb.writeConcernTimeoutMs,
       log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (p) => progress(p, 'importing'),
     });
+    const result = ctx.recordWrites ? await ctx.recordWrites.run(write) : await write();
     log.info({ records: result.records, files: result.files }, 'import acknowledged by a majority');
     return {
       fileCount: extracted.entries.length,
       recordCounts: Object.entries(result.recordCounts).map(([collection, records]) => ({ collection, records })),
       totalRecords: result.records,
+      skippedTombstoned: result.skippedTombstoned,
     };
   } finally {
     await staging.removeExtract(job.jobId);

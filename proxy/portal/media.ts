@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { MEDIA_BUCKET, type MediaMetadata } from '../importer/index.js';
 import { ProxyError } from '../errors.js';
 import { LIST_DEFS } from './queries/types.js';
+import { visible } from './queries/visible.js';
 
 export interface MediaFile {
   fileId: string;
@@ -17,7 +18,7 @@ export interface MediaFile {
   category: string;
 }
 
-interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetadata> }
+interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetadata> & { archived?: unknown } }
 
 /** The binaries in GridFS bucket `media`, addressed by the file record's fileId. */
 export class MediaService {
@@ -28,10 +29,12 @@ export class MediaService {
   }
 
   async describe(fileId: string): Promise<MediaFile> {
-    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne({ fileId }, { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
+    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
     if (!rec || typeof rec.storagePath !== 'string') throw new ProxyError('NOT_FOUND', `file ${fileId}`);
     const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 } });
     if (!stored) throw new ProxyError('MEDIA_MISSING', fileId);
+    // An archived binary is as invisible as an archived record (retention): 404, not "missing".
+    if (stored.metadata?.archived !== undefined) throw new ProxyError('NOT_FOUND', `file ${fileId}`);
     return {
       fileId,
       name: String(rec.name ?? fileId),

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import type { Db } from 'mongodb';
 import { pino } from 'pino';
-import { applyImport, ensureImportIndexes, planImport, type ImportEntry } from '../../proxy/importer/index.js';
+import { applyImport, ensureImportIndexes, planImport, type ImportEntry, type ImportResult } from '../../proxy/importer/index.js';
 import { GeneratedDay } from '../../proxy/vendor-sim/generate/day-entries.js';
 
 export const PORTAL_JOB_ID = '5f2b8c1e-7a3d-4e6f-9b0c-1d2e3f4a5b6c';
@@ -18,6 +18,11 @@ export const PORTAL_ARCHIVE = `backup_svc1001_${PORTAL_JOB_ID}_20260301020000.zi
  * Returns the archive's record counts by archive path.
  */
 export async function importSimulatorDay(db: Db, opts: { records?: number; mediaBytes?: number; seed?: string } = {}): Promise<Record<string, number>> {
+  return (await importSimulatorDayWithResult(db, opts)).counts;
+}
+
+/** The same, also answering the importer's result. */
+export async function importSimulatorDayWithResult(db: Db, opts: { records?: number; mediaBytes?: number; seed?: string } = {}): Promise<{ counts: Record<string, number>; result: ImportResult }> {
   const day = new GeneratedDay({
     serviceId: 'svc1001',
     jobId: PORTAL_JOB_ID,
@@ -47,8 +52,8 @@ export async function importSimulatorDay(db: Db, opts: { records?: number; media
     const log = pino({ level: 'silent' });
     const plan = await planImport(dir, entries, log);
     await ensureImportIndexes(db);
-    await applyImport(db, dir, plan, { jobId: PORTAL_JOB_ID, archive: PORTAL_ARCHIVE }, { wtimeoutMs: 10_000, log });
-    return day.recordCounts();
+    const result = await applyImport(db, dir, plan, { jobId: PORTAL_JOB_ID, archive: PORTAL_ARCHIVE }, { wtimeoutMs: 10_000, log });
+    return { counts: day.recordCounts(), result };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -46,6 +46,7 @@ export async function importCommand(file: string | undefined, flags: ImportFlags
       recordCounts: Object.fromEntries((final?.recordCounts ?? []).map((c) => [c.collection, c.records])),
       fileCount: final?.fileCount ?? 0,
       totalRecords: final?.totalRecords ?? 0,
+      skippedTombstoned: final?.skippedTombstoned ?? {},
       /** Peak resident memory of this process (the benchmark's memory figure). */
       maxRssKiB: peakRssKiB(),
     };

@@ -2,6 +2,7 @@ import type { Document, Sort } from 'mongodb';
 import { ProxyError } from '../../errors.js';
 import { decodeCursor, type CursorPosition, type SortOrder } from './cursor.js';
 import { containsText } from './regex.js';
+import { visible } from './visible.js';
 import type { ListQuery, ListTypeDef } from './types.js';
 
 export interface BuiltQuery {
@@ -38,6 +39,8 @@ function anyOf(fields: readonly string[], cond: unknown): Document {
 export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Document[] = []): BuiltQuery {
   const and: Document[] = [];
   if (def.base) and.push(def.base);
+  // Archived records (retention) are hidden from every list, search and export.
+  if (def.name !== 'audit') and.push(visible());
 
   if (def.dateField) {
     const from = parseDate('from', query.from);

@@ -3,6 +3,7 @@ import { RETENTION_FIELD, type RetentionStamp } from '../../importer/index.js';
 import type { ListService } from './list-service.js';
 import { toRow, type Row } from './rows.js';
 import { LIST_DEFS, RECORD_COLLECTIONS, type ListTypeDef } from './types.js';
+import { visible } from './visible.js';
 
 const THREAD_LIMIT = 5000;
 
@@ -17,7 +18,7 @@ export class DetailService {
   constructor(private readonly db: Db, private readonly lists: ListService) {}
 
   private rowsOf(def: ListTypeDef, filter: Document, sort: Document, limit = THREAD_LIMIT): Promise<Row[]> {
-    return this.db.collection(def.collection).find(filter).sort(sort).limit(limit).toArray().then((docs) => docs.map((d) => toRow(def, d)));
+    return this.db.collection(def.collection).find(visible(filter)).sort(sort).limit(limit).toArray().then((docs) => docs.map((d) => toRow(def, d)));
   }
 
   private async one(def: ListTypeDef, id: string | undefined): Promise<Row | undefined> {
@@ -94,7 +95,7 @@ export class DetailService {
 
   private async roomExtras(room: Row): Promise<Document> {
     const [conferenceCount, recentMessages] = await Promise.all([
-      this.db.collection(RECORD_COLLECTIONS.conferences).countDocuments({ roomId: room.id }),
+      this.db.collection(RECORD_COLLECTIONS.conferences).countDocuments(visible({ roomId: room.id })),
       this.rowsOf(LIST_DEFS.messages, { roomId: room.id }, { sentAt: 1, _id: 1 }, 50),
     ]);
     return {

@@ -1,5 +1,6 @@
 import type { Db, Document, FindCursor } from 'mongodb';
 import { buildListQuery } from './build.js';
+import { visible } from './visible.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
 import type { NameResolver } from './names.js';
 import { enrichRows, toRow, type Row } from './rows.js';
@@ -60,9 +61,9 @@ export class ListService {
     }
   }
 
-  /** The stored document by business id (with `_retention`), or null. */
+  /** The stored document by business id (with `_retention`), or null (also when it is archived). */
   findDoc(def: ListTypeDef, id: string): Promise<Document | null> {
-    return this.db.collection(def.collection).findOne(def.base ? { $and: [def.base, { [def.idField]: id }] } : { [def.idField]: id });
+    return this.db.collection(def.collection).findOne({ $and: [...(def.base ? [def.base] : []), { [def.idField]: id }, visible()] });
   }
 
   async enrich(def: ListTypeDef, rows: Row[]): Promise<Row[]> {

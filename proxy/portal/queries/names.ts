@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { containsText } from './regex.js';
 import { RECORD_COLLECTIONS } from './types.js';
+import { visible } from './visible.js';
 
 const unique = (ids: Iterable<unknown>): string[] => [...new Set([...ids].filter((x): x is string => typeof x === 'string' && x !== ''))];
 
@@ -38,8 +39,8 @@ export class NameResolver {
     const s = missing(staffIds, 's:');
     const c = missing(contactIds, 'c:');
     const [staff, contacts] = await Promise.all([
-      s.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.staff).find({ staffId: { $in: s } }, { projection: { _id: 0, staffId: 1, displayName: 1 } }).toArray(),
-      c.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.contacts).find({ contactId: { $in: c } }, { projection: { _id: 0, contactId: 1, name: 1 } }).toArray(),
+      s.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.staff).find(visible({ staffId: { $in: s } }), { projection: { _id: 0, staffId: 1, displayName: 1 } }).toArray(),
+      c.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.contacts).find(visible({ contactId: { $in: c } }), { projection: { _id: 0, contactId: 1, name: 1 } }).toArray(),
     ]);
     for (const d of staff) {
       if (typeof d.staffId !== 'string') continue;
@@ -59,8 +60,8 @@ export class NameResolver {
   /** Ids of staff and contacts whose name contains `text` (for searching calls by name); at most `limit` of each. */
   async idsNamed(text: string, limit = 200): Promise<string[]> {
     const [staff, contacts] = await Promise.all([
-      this.db.collection(RECORD_COLLECTIONS.staff).find({ displayName: containsText(text) }, { projection: { _id: 0, staffId: 1 } }).limit(limit).toArray(),
-      this.db.collection(RECORD_COLLECTIONS.contacts).find({ name: containsText(text) }, { projection: { _id: 0, contactId: 1 } }).limit(limit).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.staff).find(visible({ displayName: containsText(text) }), { projection: { _id: 0, staffId: 1 } }).limit(limit).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.contacts).find(visible({ name: containsText(text) }), { projection: { _id: 0, contactId: 1 } }).limit(limit).toArray(),
     ]);
     return unique([...staff.map((d): unknown => d.staffId), ...contacts.map((d): unknown => d.contactId)]);
   }

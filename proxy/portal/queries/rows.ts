@@ -2,6 +2,7 @@ import type { Db, Document } from 'mongodb';
 import { RETENTION_FIELD } from '../../importer/index.js';
 import type { NameResolver } from './names.js';
 import { RECORD_COLLECTIONS, type ListTypeDef } from './types.js';
+import { visible } from './visible.js';
 
 export type Row = Record<string, unknown> & { id: string };
 
@@ -31,7 +32,7 @@ const isNotImplemented = (err: unknown): boolean => (err as { code?: unknown }).
 
 /** Count, first and last date per room: $group with $min/$max; where that is missing (FerretDB 1.24), $sum plus an indexed first/last lookup per room. */
 async function groupByRoom(db: Db, collection: string, dateField: string, roomIds: string[]): Promise<Document[]> {
-  const match = { $match: { roomId: { $in: roomIds } } };
+  const match = { $match: visible({ roomId: { $in: roomIds } }) };
   try {
     return await db.collection(collection).aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } }]).toArray();
   } catch (err) {
@@ -40,7 +41,7 @@ async function groupByRoom(db: Db, collection: string, dateField: string, roomId
   const col = db.collection(collection);
   const counts = await col.aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray();
   const edge = async (roomId: string, dir: 1 | -1): Promise<unknown> =>
-    (await col.find({ roomId }, { projection: { _id: 0, [dateField]: 1 } }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
+    (await col.find(visible({ roomId }), { projection: { _id: 0, [dateField]: 1 } }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
   return Promise.all(counts.map(async (c) => ({ ...c, first: await edge(String(c._id), 1), last: await edge(String(c._id), -1) })));
 }
 
@@ -72,8 +73,8 @@ async function fileOwners(db: Db, rows: Row[]): Promise<void> {
   const callIds = rows.map((r) => r.callId).filter((x): x is string => typeof x === 'string');
   const confIds = rows.map((r) => r.conferenceId).filter((x): x is string => typeof x === 'string');
   const [calls, confs] = await Promise.all([
-    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find({ callId: { $in: callIds } }, { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, direction: 1, result: 1 } }).toArray(),
-    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find({ conferenceId: { $in: confIds } }, { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1 } }).toArray(),
+    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find(visible({ callId: { $in: callIds } }), { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, direction: 1, result: 1 } }).toArray(),
+    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find(visible({ conferenceId: { $in: confIds } }), { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1 } }).toArray(),
   ]);
   const callById = new Map(calls.map((c) => [String(c.callId), c]));
   const confById = new Map(confs.map((c) => [String(c.conferenceId), c]));
