@@ -11,7 +11,9 @@ import type { ReplicaSetHealth } from './ha/replica-set-health.js';
 import type { ProxyMetrics } from './metrics/metrics.js';
 import { leasePlugin } from './plugins/lease.js';
 import { mongoPlugin } from './plugins/mongo.js';
+import { retentionSchedulerPlugin } from './plugins/retention-scheduler.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
+import type { RetentionService } from './retention/service.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
 import { uiRoutes } from './portal/routes/ui.js';
@@ -45,6 +47,10 @@ export interface AppDeps {
   adminPassword?: string;
   /** Clock for sessions, lockout and audit (tests). */
   now?: () => Date;
+  /** Retention governance (services.retention); the portal builds its own over `db` when omitted (tests). */
+  retention?: RetentionService;
+  /** The nightly retention run (config `retention.schedule`, only with `schedule` and `retention.enabled`). */
+  retentionCron?: string;
 }
 
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
@@ -67,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 
-  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now);
+  const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now, deps.retention);
   await installPortalInfrastructure(app, ctx);
   app.addHook('onReady', async () => {
     await ctx.ensureIndexes();
@@ -79,6 +85,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mongoPlugin, { client: deps.client, db: deps.db });
   if (deps.schedule) await app.register(schedulerPlugin, { ...deps.schedule, runner: deps.runner });
   if (deps.schedule && deps.lease) await app.register(leasePlugin, { lease: deps.lease, runner: deps.runner });
+  if (deps.schedule && deps.retentionCron !== undefined) {
+    await app.register(retentionSchedulerPlugin, { retention: ctx.retention, cron: deps.retentionCron, ...(deps.lease ? { lease: deps.lease } : {}) });
+  }
   const lease = deps.lease;
   const runnerStatus = () => ({ ...deps.runner.status });
   await app.register(healthRoutes, {

@@ -15,6 +15,9 @@ import type { PipelineContext } from './pipeline/context.js';
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
+import { Mutex } from './retention/mutex.js';
+import { RetentionService } from './retention/service.js';
+import type { ConfigPolicy } from './retention/types.js';
 
 export interface Services {
   readonly config: Config;
@@ -29,6 +32,8 @@ export interface Services {
   /** HA (`ha.enabled`): the leader lease; undefined on a single VM, where this process always leads. */
   readonly lease: Lease | undefined;
   readonly metrics: ProxyMetrics;
+  /** Retention governance (docs/retention.md); config policies are synced at start. */
+  readonly retention: RetentionService;
   /** Replica set health, cached for a few seconds (/readyz and /metrics both ask). */
   readonly replicaSet: () => Promise<ReplicaSetHealth>;
   /**
@@ -75,7 +80,21 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await staging.ensure();
     const target = sftpTargetFrom(config);
     const replicaSet = cached(() => readReplicaSetHealth(db), 5000);
-    const metrics = new ProxyMetrics({ outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet });
+    const recordWrites = new Mutex();
+    const holder: { retention?: RetentionService } = {};
+    const metrics = new ProxyMetrics({
+      outboxDepth: () => outbox.depth(), lease: () => lease?.status(), replicaSet,
+      retentionLastRun: async () => (await holder.retention?.health())?.lastFinished?.finishedAt ?? null,
+    });
+    const retention = new RetentionService({
+      db, log, writeConcernTimeoutMs: config.mongodb.writeConcernTimeoutMs, nodeId: config.ha.nodeId || hostname(),
+      batchSize: config.retention.batchSize, batchPauseMs: config.retention.batchPauseMs, recordWrites,
+      ...(lease ? { lease } : {}),
+    }, metrics);
+    holder.retention = retention;
+    await retention.ensureIndexes();
+    // The schema checks their shape; syncConfigPolicies checks data types, scopes and days (CONFIG_INVALID).
+    await retention.syncConfigPolicies(config.retention.policies as unknown as ConfigPolicy[]);
     const pipeline: PipelineContext = {
       config,
       db,
@@ -86,11 +105,12 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
       connectSftp: () => openSftp(target, log),
       now: () => new Date(),
       metrics,
+      recordWrites,
       ...(signal ? { signal } : {}),
     };
     const runner = new SyncRunner(pipeline, { retryTimer: true }, lease);
     return {
-      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet,
+      config, log, client, db, jobs, outbox, staging, pipeline, runner, lease, metrics, replicaSet, retention,
       takeLeaseForCommand: async () => {
         if (!lease) return;
         if (await lease.tryAcquire()) {
@@ -104,7 +124,9 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
       },
       close: async () => {
         runner.stop();
+        retention.stop();
         await runner.idle();
+        await retention.idle();
         await lease?.stop();
         await client.close();
       },

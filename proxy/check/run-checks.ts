@@ -9,6 +9,7 @@ import { probeVendor } from '../report/send-report.js';
 import { sftpTargetFrom } from '../services.js';
 import { openSftp } from '../sftp/connect.js';
 import { leaseReport, replicaSetReport } from './replica-set.js';
+import { retentionReport } from './retention-report.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
 export interface CheckLine { name: string; status: CheckStatus; detail: string }
@@ -94,6 +95,7 @@ async function checkDatabase(config: Config, log: Logger): Promise<CheckLine[]> 
     const lines: CheckLine[] = [{ name: 'mongodb reachable', status: 'PASS', detail: `${redactUri(config.mongodb.uri)} (server ${String(hello.version)})` }];
     lines.push(await replicaSetReport(conn.db));
     if (config.ha.enabled) lines.push(await leaseReport(conn.db, config.siteId));
+    lines.push(await retentionReport(conn.db).catch((err: unknown) => fail('retention runs', err)));
     try {
       await conn.db.collection('proxy.check').updateOne({ _id: 'majority-write' as unknown as never }, { $set: { at: new Date() } }, { upsert: true, writeConcern: { w: 'majority', wtimeoutMS: config.mongodb.writeConcernTimeoutMs } });
       lines.push({ name: 'mongodb majority write', status: 'PASS', detail: `acknowledged within ${config.mongodb.writeConcernTimeoutMs} ms` });

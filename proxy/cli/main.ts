@@ -4,6 +4,7 @@ import { configReferenceMarkdown } from '../config/reference.js';
 import { ProxyError } from '../errors.js';
 import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
+import { retentionCommand } from './commands/retention.js';
 import { runCommand } from './commands/run.js';
 import { syncCommand } from './commands/sync.js';
 import { demoCommand } from './commands/demo.js';
@@ -20,6 +21,8 @@ Commands:
   check [--json]         test the configuration: SFTP, host key, MongoDB, vendor endpoint, disk, Archive Key
   demo                   start the vendor simulator, a local database and the proxy; print where to look
   user add|list|passwd   portal accounts: user add --username NAME --role admin|auditor --password-file PATH|-
+  retention VERB         retention policies and legal holds: plan|run|policies|holds|restore|runs [--json]
+                         (retention --help; docs/retention.md)
   vendor-sim             run the vendor simulator alone (see --help)
 
 Common options:
@@ -58,6 +61,8 @@ async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
       return vendorSimCommand(rest, processIo, signal);
     case 'user':
       return userCommand(rest, processIo);
+    case 'retention':
+      return retentionCommand(rest, processIo, signal);
     default:
       break;
   }

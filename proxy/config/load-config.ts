@@ -61,7 +61,7 @@ function applyEnv(tree: Tree, leaves: readonly ConfigLeaf[], env: NodeJS.Process
     const value = env[leaf.env];
     if (value !== undefined && value !== '') {
       const parent = parentOf(tree, leaf.path);
-      parent[key] = value;
+      parent[key] = leaf.type === 'list' ? parseList(value) : value;
       delete parent[`${key}File`];
     }
     if (leaf.secret) {
@@ -72,6 +72,15 @@ function applyEnv(tree: Tree, leaves: readonly ConfigLeaf[], env: NodeJS.Process
         delete parent[key];
       }
     }
+  }
+}
+
+/** A list in an environment variable is JSON; anything else is kept as text (validation then names the key). */
+function parseList(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
   }
 }
 

@@ -104,6 +104,37 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    retention: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Run the retention policies on retention.schedule (HA: the leader only); dry-run policies only report' }),
+        schedule: Type.String({ minLength: 9, default: '30 4 * * *', description: 'Cron expression (UTC) of the nightly retention run' }),
+        batchSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 500, description: 'Records archived or destroyed per batch (one majority write each)' }),
+        batchPauseMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 200, description: 'Pause between two retention batches, so the portal and imports keep working' }),
+        policies: Type.Array(
+          Type.Object(
+            {
+              id: Type.String({ pattern: '^[a-z0-9-]{1,64}$' }),
+              name: Type.String({ minLength: 1, maxLength: 200 }),
+              dataType: Type.String({ minLength: 1 }),
+              scope: Type.Object(
+                {
+                  kind: Type.Union([Type.Literal('all'), Type.Literal('room'), Type.Literal('department'), Type.Literal('channel')]),
+                  ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+                  values: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+                },
+                { additionalProperties: false, default: { kind: 'all' } },
+              ),
+              activeDays: Type.Integer({ minimum: 1, maximum: 5000 }),
+              archiveDays: Type.Integer({ minimum: 0, maximum: 5000 }),
+              mode: Type.Union([Type.Literal('dry-run'), Type.Literal('enforce')], { default: 'dry-run' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'Retention policies kept in the configuration (read-only in the portal; see docs/retention.md). JSON in the environment variable' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),

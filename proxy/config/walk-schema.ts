@@ -6,7 +6,7 @@ export interface ConfigLeaf {
   readonly path: readonly string[];
   /** e.g. RETENTION_PROXY_SFTP_HOST_KEY_FINGERPRINT */
   readonly env: string;
-  readonly type: 'string' | 'integer' | 'number' | 'boolean';
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'list';
   readonly secret: boolean;
   /** Not required and without a default (e.g. `serviceId`, `portal.tls.certFile`). */
   readonly optional: boolean;
@@ -19,6 +19,7 @@ const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').to
 function leafType(schema: TSchema): ConfigLeaf['type'] {
   const t = (schema as { type?: unknown }).type;
   if (t === 'integer' || t === 'number' || t === 'boolean') return t;
+  if (t === 'array') return 'list';
   return 'string';
 }
 

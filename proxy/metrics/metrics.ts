@@ -10,6 +10,8 @@ export interface MetricsSources {
   /** undefined when HA is off. */
   lease(): LeaseStatus | undefined;
   replicaSet(): Promise<ReplicaSetHealth>;
+  /** When the last retention run (of any node) finished; read from retention.runs at scrape time. */
+  retentionLastRun?(): Promise<Date | null>;
 }
 
 const PREFIX = 'retention_proxy_';
@@ -34,9 +36,23 @@ export class ProxyMetrics implements PipelineMetrics {
   });
   private readonly failures = new Counter({ name: `${PREFIX}failures_total`, help: 'Failed job steps by error code', labelNames: ['code'], registers: [this.registry] });
   private readonly cycles = new Counter({ name: `${PREFIX}cycles_total`, help: 'Finished sync cycles by result', labelNames: ['result'], registers: [this.registry] });
+  private readonly retentionRuns = new Counter({ name: 'retention_runs_total', help: 'Finished retention runs (plans included) by outcome: done or failed', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly retentionRecords = new Counter({ name: 'retention_records_total', help: 'Records and media archived, destroyed or restored by retention', labelNames: ['action', 'dataType'], registers: [this.registry] });
   private readonly lastSuccess = new Gauge({ name: `${PREFIX}last_successful_cycle_timestamp_seconds`, help: 'When the last cycle that left nothing to do finished (Unix time)', registers: [this.registry] });
 
+  private lastRetentionRun: Date | undefined;
+
   constructor(sources: MetricsSources) {
+    const self = (): ProxyMetrics => this;
+    new Gauge({
+      name: 'retention_last_run_timestamp_seconds',
+      help: 'When the last retention run that was not a plan finished, on any node (Unix time; 0 = never)',
+      registers: [this.registry],
+      async collect() {
+        const at = sources.retentionLastRun ? await sources.retentionLastRun().catch(() => self().lastRetentionRun ?? null) : (self().lastRetentionRun ?? null);
+        this.set(at ? at.getTime() / 1000 : 0);
+      },
+    });
     // Collectors run concurrently at scrape time: each reads its own source (the replica set status is cached upstream).
     new Gauge({
       name: `${PREFIX}database_up`,
@@ -107,6 +123,16 @@ export class ProxyMetrics implements PipelineMetrics {
 
   stageSeconds(stage: PipelineStage, seconds: number): void {
     this.stageDuration.observe({ stage }, seconds);
+  }
+
+  /** Retention (proxy/retention/runner.ts RetentionCounters). */
+  runFinished(outcome: 'done' | 'failed', at: Date): void {
+    this.retentionRuns.inc({ outcome });
+    this.lastRetentionRun = at;
+  }
+
+  records(action: 'archived' | 'destroyed' | 'restored', dataType: string, n: number): void {
+    this.retentionRecords.inc({ action, dataType }, n);
   }
 
   failure(code: ErrorCode): void {

@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
+import { RetentionService } from '../retention/service.js';
 import type { Logger } from 'pino';
 import { AuditLog } from './audit.js';
 import { LoginThrottle, type LockoutPolicy } from './auth/lockout.js';
@@ -32,8 +34,10 @@ export class PortalContext {
   readonly lists: ListService;
   readonly details: DetailService;
   readonly media: MediaService;
+  /** Retention governance (policies, holds, runs, archived data, record status): the retention routes use this. */
+  readonly retention: RetentionService;
 
-  constructor(readonly db: Db, readonly log: Logger, settings: PortalSettings = DEFAULT_PORTAL_SETTINGS, now: () => Date = () => new Date()) {
+  constructor(readonly db: Db, readonly log: Logger, settings: PortalSettings = DEFAULT_PORTAL_SETTINGS, now: () => Date = () => new Date(), retention?: RetentionService) {
     this.users = new UserStore(db, now);
     this.sessions = new SessionStore(db, settings.session, now);
     this.throttle = new LoginThrottle(db, settings.lockout, now);
@@ -42,6 +46,7 @@ export class PortalContext {
     this.lists = new ListService(db, this.names);
     this.details = new DetailService(db, this.lists);
     this.media = new MediaService(db);
+    this.retention = retention ?? new RetentionService({ db, log, writeConcernTimeoutMs: 15_000, nodeId: hostname(), now });
   }
 
   /** Portal collections' indexes and one index per filter the UI offers. */

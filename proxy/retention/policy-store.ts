@@ -85,8 +85,13 @@ export class PolicyStore {
     if (clash.length > 0) {
       throw new ProxyError('CONFIG_INVALID', `retention.policies: ${clash.map((c) => c._id).join(', ')} already exist as portal policies; choose other ids`);
     }
-    for (const raw of policies) {
-      const input = validatePolicyInput(raw);
+    for (const [i, raw] of policies.entries()) {
+      let input;
+      try {
+        input = validatePolicyInput(raw);
+      } catch (err) {
+        throw new ProxyError('CONFIG_INVALID', `retention.policies[${i}] (${String(raw.id)}): ${(err as Error).message}`);
+      }
       const mode = raw.mode === 'enforce' ? 'enforce' : 'dry-run';
       const existing = await this.col.findOne({ _id: input.id });
       const { id, ...rest } = input;

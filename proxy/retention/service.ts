@@ -87,6 +87,7 @@ export class RetentionService {
   /** At start: upserts `retention.policies[]` of the config with source 'config' and removes config policies no longer listed. */
   syncConfigPolicies(policies: readonly ConfigPolicy[]): Promise<void> { return this.policies.syncConfig(policies); }
 
+
   // --- legal holds -----------------------------------------------------------------------------------------------
   listHolds(state?: 'active' | 'released'): Promise<Hold[]> { return this.holds.list(state); }
   getHold(id: string): Promise<Hold> { return this.holds.get(id); }

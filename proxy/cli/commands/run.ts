@@ -20,6 +20,8 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     ...(await portalAppOptions(config)),
     ...(services.lease ? { lease: services.lease } : {}),
     metrics: services.metrics,
+    retention: services.retention,
+    ...(config.retention.enabled ? { retentionCron: config.retention.schedule } : {}),
     replicaSet: services.replicaSet,
     siteId: config.siteId,
   });
