@@ -3,18 +3,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RECORD_COLLECTIONS } from '../../proxy/portal/queries/types.js';
 import { RetentionService } from '../../proxy/retention/service.js';
 import { DATA_TYPES, RETENTION_COLLECTIONS, type DataType, type HoldScope, type PolicyScope, type Run } from '../../proxy/retention/types.js';
-import { cleanEnv } from '../helpers/cli.js';
+import { CLI, cleanEnv } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { AUDITOR, createUsers, login, portalApp } from '../helpers/portal-app.js';
 import { generateRetentionData, prng, type GeneratedData } from '../helpers/retention-data.js';
-import { alwaysInvariants, auditorSeesNoArchived, settledInvariants } from '../helpers/retention-invariants.js';
+import { alwaysInvariants, auditorSeesNoArchived, openRuns, settledInvariants } from '../helpers/retention-invariants.js';
 import { expectedOutcomes, type Outcome } from '../integration/retention/oracle.js';
 
 /**
@@ -26,61 +25,25 @@ import { expectedOutcomes, type Outcome } from '../integration/retention/oracle.
 const TRIALS = Number(process.env.RETENTION_CRASH_TRIALS ?? 20);
 const SEED = Number(process.env.RETENTION_CRASH_SEED ?? 0x5eed9);
 /** Small batches with a pause: a run lasts a few seconds, so the kills land all over it. */
-const BATCH_SIZE = 3;
-const BATCH_PAUSE_MS = 25;
-const DATA_SIZE = 1;
-/**
- * The disposition lock's time in the trials. With the service's default (60 s) a restart after a kill that landed
- * while the lock was held waits 30 s, fails its first policy with DISPOSITION_LOCKED and needs another restart
- * (the known defect the last test of this file guards); 5 s keeps the trials inside their time budget.
- */
-const LOCK_TTL_MS = 5_000;
+const BATCH_SIZE = 4;
+const BATCH_PAUSE_MS = 10;
+const DATA_SIZE = 0.7;
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * The enforcing run in a child process: the built RetentionService (dist/), marking runs a crash cut short as
- * interrupted, then one full run, as `retention-proxy retention run` does (the verb is not in the CLI yet).
- */
-const CHILD = `
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-const job = JSON.parse(process.env.RP_RETENTION_JOB);
-const req = createRequire(job.repo + 'package.json');
-const load = async (p) => { const m = await import(pathToFileURL(p).href); return m.default ?? m; };
-const { MongoClient } = await load(req.resolve('mongodb'));
-const { pino } = await load(req.resolve('pino'));
-const { RetentionService } = await import(pathToFileURL(job.repo + 'dist/proxy/retention/index.js').href);
-const log = pino({ level: 'info' }, pino.destination({ fd: 2, sync: true }));
-const client = await MongoClient.connect(job.uri);
-try {
-  const svc = new RetentionService({ db: client.db(job.dbName), log, writeConcernTimeoutMs: 10000, nodeId: 'crash-node', batchSize: job.batchSize, batchPauseMs: job.batchPauseMs, lockTtlMs: job.lockTtlMs });
-  await svc.markInterrupted();
-  const run = await svc.run({ trigger: 'cli', requestedBy: 'cli' });
-  process.stdout.write(JSON.stringify({ runId: run._id, state: run.state, errors: run.errors, done: run.done }));
-  process.exitCode = run.state === 'done' ? 0 : 1;
-} finally {
-  await client.close();
-}
-`;
 
 interface ChildResult { code: number | null; killed: boolean; ms: number; stdout: string; stderr: string }
 
 interface ChildOptions {
-  /** SIGKILL after this long. */
-  killAfterMs?: number;
-  /** Polled every 20 ms: SIGKILL as soon as it resolves true. */
+  /** Polled every 20 ms: SIGKILL `killDelayMs` after it first resolves true. */
   killWhen?: () => Promise<boolean>;
-  /** The disposition lock's time (default: the service's, 60 s). */
-  lockTtlMs?: number;
+  killDelayMs?: number;
   timeoutMs?: number;
 }
 
-function runChild(childPath: string, dbName: string, opts: ChildOptions = {}): Promise<ChildResult> {
+/** `retention-proxy retention run --json` (the built CLI) as a child process, SIGKILLed when told. */
+function retentionRun(configPath: string, opts: ChildOptions = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const job = { repo: REPO, uri: inject('mongoUri'), dbName, batchSize: BATCH_SIZE, batchPauseMs: BATCH_PAUSE_MS, lockTtlMs: opts.lockTtlMs };
     const started = performance.now();
-    const child = spawn(process.execPath, [childPath], { env: cleanEnv({ RP_RETENTION_JOB: JSON.stringify(job) }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'retention', 'run', '--json', '--config', configPath], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -91,12 +54,15 @@ function runChild(childPath: string, dbName: string, opts: ChildOptions = {}): P
         child.kill('SIGKILL');
       }
     };
-    const killer = opts.killAfterMs === undefined ? undefined : setTimeout(kill, opts.killAfterMs);
+    let killer: NodeJS.Timeout | undefined;
     const timeout = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     const poll = async (): Promise<void> => {
-      while (!closed && !killed && opts.killWhen) {
-        if (await opts.killWhen()) kill();
-        else await sleep(20);
+      while (!closed && opts.killWhen) {
+        if (await opts.killWhen()) {
+          killer = setTimeout(kill, opts.killDelayMs ?? 0);
+          return;
+        }
+        await sleep(20);
       }
     };
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -104,7 +70,7 @@ function runChild(childPath: string, dbName: string, opts: ChildOptions = {}): P
     child.on('error', reject);
     child.on('close', (code) => {
       closed = true;
-      clearTimeout(killer);
+      if (killer) clearTimeout(killer);
       clearTimeout(timeout);
       resolve({ code, killed, ms: performance.now() - started, stdout, stderr });
     });
@@ -125,7 +91,7 @@ async function setUp(svc: RetentionService, r: ReturnType<typeof prng>): Promise
   const types: DataType[] = [...DATA_TYPES.filter(() => r.chance(0.85)), r.pick(['calls', 'messages', 'files', 'media:call-recording'] as const)];
   for (const [i, dataType] of types.entries()) {
     const name = `Crash policy ${i}`;
-    await svc.createPolicy({ id: `c${i}`, name, dataType, scope: scopeFor(r, dataType), activeDays: r.int(200, 2200), archiveDays: r.int(0, 1600) }, 'admin');
+    await svc.createPolicy({ id: `c${i}`, name, dataType, scope: scopeFor(r, dataType), activeDays: r.int(100, 1500), archiveDays: r.int(0, 1200) }, 'admin');
     if (r.chance(0.9)) await svc.setPolicyMode(`c${i}`, 'enforce', name, 'admin');
   }
   for (let h = r.int(1, 2); h > 0; h--) {
@@ -138,6 +104,10 @@ async function setUp(svc: RetentionService, r: ReturnType<typeof prng>): Promise
 /** Drops everything but the portal's users and sessions. */
 async function reset(t: TestDatabase): Promise<void> {
   for (const c of await t.db.listCollections({}, { nameOnly: true }).toArray()) if (!c.name.startsWith('portal.')) await t.db.collection(c.name).drop();
+}
+
+async function runCount(t: TestDatabase): Promise<number> {
+  return t.db.collection(RETENTION_COLLECTIONS.runs).countDocuments({});
 }
 
 /** Where the kill landed, read from the run document the child left. */
@@ -180,12 +150,53 @@ async function misplaced(t: TestDatabase, data: GeneratedData, policiesAt: Date)
   return { bad, counts };
 }
 
-describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforcing runs`, () => {
+/** Written for one database: the CLI's retention batches are small and barely paused, so a run lasts a few seconds. */
+async function writeConfig(dir: string, dbName: string): Promise<string> {
+  const key = join(dir, 'sftp.key');
+  await writeFile(key, 'not used: the retention verbs never connect to SFTP\n', { mode: 0o600 });
+  await writeFile(join(dir, 'archive.key'), 'Archive-Key-1\n', { mode: 0o600 });
+  const path = join(dir, 'config.yaml');
+  await writeFile(path, `siteId: retention-crash
+sftp:
+  host: 127.0.0.1
+  username: vendor
+  privateKeyFile: ${key}
+  hostKeyFingerprint: "SHA256:${'A'.repeat(43)}"
+archive:
+  keyFile: ${join(dir, 'archive.key')}
+mongodb:
+  uri: "${inject('mongoUri')}"
+  database: ${dbName}
+  writeConcernTimeoutMs: 10000
+vendor:
+  statusUrl: http://127.0.0.1:9/status
+  signingSecret: not-used
+staging:
+  dir: ${join(dir, 'staging')}
+  minFreeBytes: 0
+retention:
+  batchSize: ${BATCH_SIZE}
+  batchPauseMs: ${BATCH_PAUSE_MS}
+`, { mode: 0o600 });
+  return path;
+}
+
+/**
+ * Stands in for the missing stale-lock takeover (see the last test): the killed process is gone, so its disposition
+ * lock is removed before the restart instead of waiting up to a minute for it to expire. Returns whether one was left.
+ */
+async function dropLockOfKilledProcess(t: TestDatabase): Promise<boolean> {
+  return (await t.db.collection(RETENTION_COLLECTIONS.locks).deleteMany({ expiresAt: { $gt: new Date() } })).deletedCount > 0;
+}
+
+describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforcing runs (built CLI)`, () => {
   let t: TestDatabase;
   let app: FastifyInstance;
   let headers: Record<string, string>;
   let dir: string;
-  let childPath: string;
+  let config: string;
+  /** Runs still 'planning'/'running' after a trial completed (a killed run must be marked interrupted). */
+  const openRunsSeen: string[] = [];
 
   beforeAll(async () => {
     t = await testDatabase('ret_crash');
@@ -193,8 +204,7 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
     app = await portalApp(t.name);
     headers = (await login(app, AUDITOR)).headers;
     dir = await mkdtemp(join(tmpdir(), 'rp-ret-crash-'));
-    childPath = join(dir, 'retention-run.mjs');
-    await writeFile(childPath, CHILD);
+    config = await writeConfig(dir, t.name);
   });
   afterAll(async () => {
     await app?.close();
@@ -208,19 +218,21 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
     const kills: string[] = [];
     const totals: Record<Outcome, number> = { keep: 0, archive: 0, destroy: 0 };
     let restarts = 0;
+    let locksLeft = 0;
     let durationMs = 0;
 
-    // Trial -1 is not killed: it measures how long a whole run takes, so the kill times spread over it.
+    // Trial -1 is not killed: it measures how long a whole run takes (from its run document on, without the CLI's
+    // start-up), so the kill times spread over it.
     for (let i = -1; i < TRIALS; i++) {
-      const T0 = performance.now();
-      const lap = (m: string): void => { if (process.env.RC_DEBUG) console.log(`trial ${i} ${m} ${Math.round(performance.now() - T0)} ms`); };
+      const t0 = performance.now();
+      const lap = (m: string): void => {
+        if (process.env.RETENTION_CRASH_DEBUG) console.log(`trial ${i} +${Math.round(performance.now() - t0)} ms: ${m}`);
+      };
       await reset(t);
-      lap('reset');
       const data = await generateRetentionData(t.db, SEED + i * 101, DATA_SIZE);
       const setup = new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'setup' });
       await setup.ensureIndexes();
       await setUp(setup, r);
-      lap('generated+setup');
       const expected = expectedOutcomes(data, await setup.listPolicies(), await setup.listHolds());
       const heldMedia = new Set((data.docs.get(RECORD_COLLECTIONS.files) ?? []).filter((d) => expected.held.has(`${RECORD_COLLECTIONS.files}|${String(d._id)}`)).map((d) => String(d.storagePath)));
       const check = async (phase: string, settled: boolean): Promise<void> => {
@@ -231,58 +243,69 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
         ];
         violations.push(...found.map((v) => `trial ${i} ${phase}: ${v}`));
       };
+      lap('data, policies and holds in place');
 
       if (i >= 0) {
-        // Killed once, sometimes twice (the second time during the restart's settling of the first).
-        for (let k = r.chance(0.25) ? 2 : 1; k > 0; k--) {
-          const res = await runChild(childPath, t.name, { killAfterMs: Math.floor(r.next() * durationMs), lockTtlMs: LOCK_TTL_MS });
+        // Killed once, sometimes twice (the second time while the restart settles the first). The first kill spreads
+        // over most of a whole run's time, the second over the shorter rest.
+        const killsNow = r.chance(0.25) ? 2 : 1;
+        for (let k = 0; k < killsNow; k++) {
+          const started = await runCount(t);
+          const res = await retentionRun(config, { killWhen: async () => (await runCount(t)) > started, killDelayMs: Math.floor(r.next() * durationMs * (k === 0 ? 0.9 : 0.5)) });
           kills.push(await killPoint(t, res.killed));
-          lap(`killed after ${Math.round(res.ms)} ms at ${kills.at(-1)}`);
-          await check(`after kill ${kills.at(-1)}`, false);
-          lap('checked');
+          lap(`killed after ${Math.round(res.ms)} ms: ${kills.at(-1)}`);
+          await check(`after a kill (${kills.at(-1)})`, false);
+          if (await dropLockOfKilledProcess(t)) locksLeft++;
         }
       }
       let final: ChildResult | undefined;
       for (let n = 0; n < 4 && final?.code !== 0; n++) {
-        final = await runChild(childPath, t.name, { lockTtlMs: LOCK_TTL_MS });
+        final = await retentionRun(config);
         restarts++;
-        lap(`restart ${final.code} in ${Math.round(final.ms)} ms`);
+        lap(`restart: exit ${final.code} after ${Math.round(final.ms)} ms`);
       }
-      expect(final?.code, `trial ${i}: ${final?.stdout} ${final?.stderr.slice(-3000)}`).toBe(0);
-      if (i < 0) durationMs = final?.ms ?? 0;
+      expect(final?.code, `trial ${i}: ${final?.stdout.slice(-2000)} ${final?.stderr.slice(-3000)}`).toBe(0);
+      if (i < 0) durationMs = (JSON.parse(final?.stdout ?? '{}') as { durationMs?: number }).durationMs ?? 0;
       await check('after completion', true);
-      lap('checked');
+      openRunsSeen.push(...(await openRuns(t.db)).map((id) => `trial ${i}: run ${id}`));
       const { bad, counts } = await misplaced(t, data, new Date());
       violations.push(...bad.map((v) => `trial ${i}: ${v}`));
       for (const o of ['keep', 'archive', 'destroy'] as const) totals[o] += counts[o];
+      lap('checked');
     }
 
     expect(violations).toEqual([]);
     // The trials really interrupted runs mid-way, and the data really was archived and destroyed.
     expect(kills.filter((k) => k.startsWith('running') || k.startsWith('destructive')).length).toBeGreaterThanOrEqual(Math.floor(TRIALS * 0.6));
-    expect(totals.archive).toBeGreaterThan(TRIALS * 5);
+    expect(totals.archive).toBeGreaterThan(TRIALS * 2);
     expect(totals.destroy).toBeGreaterThan(TRIALS * 10);
     console.log(`retention crash trials: ${TRIALS}; kills ${kills.length}; kill points: ${JSON.stringify(countBy(kills))}; restarts ${restarts}; ` +
-      `run ~${Math.round(durationMs)} ms; records and media checked: ${JSON.stringify(totals)}`);
+      `disposition lock left by the killed process: ${locksLeft}; whole run ${Math.round(durationMs)} ms; outcomes checked: ${JSON.stringify(totals)}`);
+  });
+
+  // KNOWN DEFECT (proxy/cli/commands/retention.ts), kept as it.fails: flip to it() when the fix lands. Only the
+  // daemon's scheduler marks runs a crash cut short as 'interrupted'; `retention run` does not, so every killed CLI
+  // run stays 'running' for ever (until a daemon starts).
+  it.fails('every run a SIGKILL cut short is marked interrupted by the next `retention run`', () => {
+    expect(openRunsSeen).toEqual([]);
   });
 
   // KNOWN DEFECT (proxy/retention/lock.ts, executor.ts), kept as it.fails: flip to it() when the fix lands. A process
-  // killed while it holds the disposition lock leaves the lock document until it expires (lockTtlMs, 60 s); the
-  // restart waits at most LOCK_WAIT_MS (30 s) per policy, so its first policy fails DISPOSITION_LOCKED and the run ends
-  // 'failed' after about a minute, and only a second restart completes.
-  it.fails('a restart right after a SIGKILL while the disposition lock is held completes at once (default lock time)', async () => {
+  // killed while it holds the disposition lock leaves the lock document until it expires (60 s); the restart waits at
+  // most 30 s (LOCK_WAIT_MS) per policy, so its first policy fails DISPOSITION_LOCKED, the run ends 'failed' after about
+  // a minute, and only a second restart completes.
+  it.fails('a restart right after a SIGKILL while the disposition lock is held completes at once', async () => {
     await reset(t);
     await generateRetentionData(t.db, SEED - 1, DATA_SIZE);
-    const setup = new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'setup' });
-    await setUp(setup, prng(SEED - 1));
+    await setUp(new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'setup' }), prng(SEED - 1));
     const lockHeld = async (): Promise<boolean> => {
       const run = await t.db.collection<Run>(RETENTION_COLLECTIONS.runs).findOne({ state: 'running' });
       return run !== null && (await t.db.collection(RETENTION_COLLECTIONS.locks).countDocuments({ expiresAt: { $gt: new Date() } })) > 0;
     };
-    const killed = await runChild(childPath, t.name, { killWhen: lockHeld });
+    const killed = await retentionRun(config, { killWhen: lockHeld });
     expect(killed.killed).toBe(true);
-    const restart = await runChild(childPath, t.name, { timeoutMs: 12_000 });
-    expect(restart.code, `${restart.stdout} ${restart.stderr.slice(-2000)}`).toBe(0);
+    const restart = await retentionRun(config, { timeoutMs: 15_000 });
+    expect(restart.code, `${restart.stdout.slice(-2000)} ${restart.stderr.slice(-2000)}`).toBe(0);
   });
 });
 
