@@ -110,6 +110,13 @@ async function runCount(t: TestDatabase): Promise<number> {
   return t.db.collection(RETENTION_COLLECTIONS.runs).countDocuments({});
 }
 
+/** Records the run started after `before` runs has archived or destroyed so far (-1: no such run yet). */
+async function progressOfNewRun(t: TestDatabase, before: number): Promise<number> {
+  if ((await runCount(t)) <= before) return -1;
+  const newest = await t.db.collection<Run>(RETENTION_COLLECTIONS.runs).find({}, { projection: { done: 1 } }).sort({ startedAt: -1 }).limit(1).next();
+  return (newest?.done ?? []).reduce((a, d) => a + d.archived + d.destroyed, 0);
+}
+
 /** Where the kill landed, read from the run document the child left. */
 async function killPoint(t: TestDatabase, killed: boolean): Promise<string> {
   if (!killed) return 'not killed (run finished first)';
@@ -221,8 +228,7 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
     let locksLeft = 0;
     let durationMs = 0;
 
-    // Trial -1 is not killed: it measures how long a whole run takes (from its run document on, without the CLI's
-    // start-up), so the kill times spread over it.
+    // Trial -1 is not killed: a whole run, for the figures (how long a run takes without the CLI's start-up).
     for (let i = -1; i < TRIALS; i++) {
       const t0 = performance.now();
       const lap = (m: string): void => {
@@ -243,15 +249,19 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
         ];
         violations.push(...found.map((v) => `trial ${i} ${phase}: ${v}`));
       };
-      lap('data, policies and holds in place');
+      const due = [...expected.records.values(), ...expected.media.values()].filter((o) => o !== 'keep').length;
+      lap(`data, policies and holds in place; ${due} records and binaries due`);
 
       if (i >= 0) {
         // Killed once, sometimes twice (the second time while the restart settles the first). The first kill spreads
         // over most of a whole run's time, the second over the shorter rest.
         const killsNow = r.chance(0.25) ? 2 : 1;
         for (let k = 0; k < killsNow; k++) {
-          const started = await runCount(t);
-          const res = await retentionRun(config, { killWhen: async () => (await runCount(t)) > started, killDelayMs: Math.floor(r.next() * durationMs * (k === 0 ? 0.9 : 0.5)) });
+          const before = await runCount(t);
+          // Kill once the new run has archived or destroyed a random share of what is due (0: while it plans), plus
+          // a jitter that lands the kill anywhere in a batch: this follows the run whatever the machine's load.
+          const share = r.chance(0.15) ? 0 : Math.max(1, Math.floor(r.next() * due * (k === 0 ? 0.9 : 0.4)));
+          const res = await retentionRun(config, { killWhen: async () => (await progressOfNewRun(t, before)) >= share, killDelayMs: r.int(0, 150) });
           kills.push(await killPoint(t, res.killed));
           lap(`killed after ${Math.round(res.ms)} ms: ${kills.at(-1)}`);
           await check(`after a kill (${kills.at(-1)})`, false);
