@@ -115,10 +115,15 @@ export class RunManager {
       ...(guard.token !== undefined ? { fence: guard.token } : {}), requestedBy: req.requestedBy, planOnly, plan: [], done: [], errors: [],
     };
     await dbCall('starting a retention run', () => this.col.insertOne(run, { writeConcern: deps.writeConcern }));
+    deps.log.info({ runId, planOnly, trigger: req.trigger, policies: run.policyIds.length }, 'retention run started');
     const errors: RunError[] = [];
     const done: RunDone[] = [];
     try {
-      if (!planOnly) await this.settleOthers(runId);
+      if (!planOnly) {
+        // Only the leader gets here, one run at a time: any other run still 'planning'/'running' was cut short.
+        await this.markInterrupted();
+        await this.settleOthers(runId);
+      }
       const holds = await HoldSet.load(deps.db, await this.holds.active());
       for (const p of selected) run.plan.push(await planPolicy(deps.db, p, all, holds, now));
       await this.fenced(runId, { $set: { plan: run.plan, state: 'running' } });

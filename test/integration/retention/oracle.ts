@@ -1,8 +1,10 @@
-import type { Document } from 'mongodb';
+import type { Db, Document } from 'mongodb';
 import { parseArchiveName } from '../../../proxy/archive/archive-name.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import type { DataType, Hold, Policy, RecordDataType } from '../../../proxy/retention/types.js';
 import type { GeneratedData } from '../../helpers/retention-data.js';
+import { tombstoneId } from '../../../proxy/retention/tombstones.js';
+import { BSON } from 'mongodb';
 
 /**
  * An independent, in-memory statement of the retention rules (docs/retention.md), written from the design and not
@@ -103,4 +105,65 @@ export function expectedOutcomes(data: GeneratedData, policies: Policy[], holds:
     }
   }
   return { records, media, held: heldKeys };
+}
+
+/**
+ * Every way the database differs from the expected outcomes (empty = as the rules say): records destroyed with a
+ * tombstone carrying their sha256, archived with nothing else changed, or untouched; binaries likewise; no chunk
+ * without its files document.
+ */
+export async function outcomeProblems(db: Db, data: GeneratedData, expected: ReturnType<typeof expectedOutcomes>): Promise<string[]> {
+  const problems: string[] = [];
+  const ej = (v: unknown): string => BSON.EJSON.stringify(v, { relaxed: false });
+  const stones = new Map((await db.collection<{ _id: string; sha256?: string }>('retention.tombstones').find({}).toArray()).map((t) => [t._id, t]));
+  for (const [col, docs] of data.docs) {
+    const stored = new Map((await db.collection(col).find({}).toArray()).map((d) => [ej(d._id), d]));
+    for (const d of docs) {
+      const key = `${col}|${String(d._id)}`;
+      const want = expected.records.get(key);
+      const now = stored.get(ej(d._id));
+      const stone = stones.get(tombstoneId(col, d._id));
+      if (want === 'destroy') {
+        if (now) problems.push(`${key}: should be destroyed`);
+        if (stone?.sha256 !== (d._retention as { sha256: string }).sha256) problems.push(`${key}: no tombstone with its sha256`);
+        continue;
+      }
+      if (!now) {
+        problems.push(`${key}: gone, expected ${String(want)}`);
+        continue;
+      }
+      if (stone) problems.push(`${key}: tombstone but still there`);
+      if (Boolean(now._archived) !== (want === 'archive')) problems.push(`${key}: archived=${String(Boolean(now._archived))}, expected ${String(want)}`);
+      const { _archived, ...rest } = now;
+      if (ej(rest) !== ej(d)) problems.push(`${key}: content changed`);
+    }
+  }
+  const files = new Map((await db.collection<{ _id: string; metadata?: { archived?: unknown } }>('media.files').find({}).toArray()).map((f) => [f._id, f]));
+  const withChunks = new Set((await db.collection('media.chunks').distinct('files_id')).map(String));
+  for (const [path, want] of expected.media) {
+    const stored = files.get(path);
+    if (want === 'destroy') {
+      if (stored || withChunks.has(path)) problems.push(`${path}: binary should be destroyed (files ${String(Boolean(stored))}, chunks ${String(withChunks.has(path))})`);
+      if (!stones.has(tombstoneId('media.files', path))) problems.push(`${path}: no media tombstone`);
+    } else {
+      if (!stored || !withChunks.has(path)) problems.push(`${path}: binary missing, expected ${want}`);
+      if (Boolean(stored?.metadata?.archived) !== (want === 'archive')) problems.push(`${path}: archived=${String(Boolean(stored?.metadata?.archived))}, expected ${want}`);
+    }
+  }
+  for (const owner of withChunks) if (!files.has(owner)) problems.push(`${owner}: chunks without a files document (orphaned media)`);
+  return problems;
+}
+
+/** Records and binaries that are gone without a tombstone (must never happen, even right after a SIGKILL). */
+export async function goneWithoutTombstone(db: Db, data: GeneratedData): Promise<string[]> {
+  const ej = (v: unknown): string => BSON.EJSON.stringify(v, { relaxed: false });
+  const stones = new Set((await db.collection<{ _id: string }>('retention.tombstones').find({}, { projection: { _id: 1 } }).toArray()).map((t) => t._id));
+  const out: string[] = [];
+  for (const [col, docs] of data.docs) {
+    const there = new Set((await db.collection(col).find({}, { projection: { _id: 1 } }).toArray()).map((d) => ej(d._id)));
+    for (const d of docs) if (!there.has(ej(d._id)) && !stones.has(tombstoneId(col, d._id))) out.push(`${col}|${String(d._id)}`);
+  }
+  const files = new Set((await db.collection<{ _id: string }>('media.files').find({}, { projection: { _id: 1 } }).toArray()).map((f) => f._id));
+  for (const path of data.media.keys()) if (!files.has(path) && !stones.has(tombstoneId('media.files', path))) out.push(path);
+  return out;
 }
