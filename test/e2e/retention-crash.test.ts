@@ -204,6 +204,7 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
   let config: string;
   /** Runs still 'planning'/'running' after a trial completed (a killed run must be marked interrupted). */
   const openRunsSeen: string[] = [];
+  let trialsChecked = 0;
 
   beforeAll(async () => {
     t = await testDatabase('ret_crash');
@@ -281,6 +282,7 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
       const { bad, counts } = await misplaced(t, data, new Date());
       violations.push(...bad.map((v) => `trial ${i}: ${v}`));
       for (const o of ['keep', 'archive', 'destroy'] as const) totals[o] += counts[o];
+      trialsChecked++;
       lap('checked');
     }
 
@@ -293,10 +295,9 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
       `disposition lock left by the killed process: ${locksLeft}; whole run ${Math.round(durationMs)} ms; outcomes checked: ${JSON.stringify(totals)}`);
   });
 
-  // KNOWN DEFECT (proxy/cli/commands/retention.ts), kept as it.fails: flip to it() when the fix lands. Only the
-  // daemon's scheduler marks runs a crash cut short as 'interrupted'; `retention run` does not, so every killed CLI
-  // run stays 'running' for ever (until a daemon starts).
-  it.fails('every run a SIGKILL cut short is marked interrupted by the next `retention run`', () => {
+  // Every killed run must not stay 'running' for ever: the next enforcing run marks it interrupted (runner.ts).
+  it('every run a SIGKILL cut short is marked interrupted by the next `retention run`', () => {
+    expect(trialsChecked).toBe(TRIALS + 1);
     expect(openRunsSeen).toEqual([]);
   });
 
