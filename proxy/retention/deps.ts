@@ -16,7 +16,7 @@ export interface RetentionDeps {
   batchSize?: number;
   /** Pause between batches (config `retention.batchPauseMs`, default 200). */
   batchPauseMs?: number;
-  /** How long one batch may hold the disposition lock (default 60 s). */
+  /** How long one batch may hold the disposition lock (default 20 s; a holder that died frees it after this). */
   lockTtlMs?: number;
   now?: () => Date;
   /**
@@ -33,4 +33,4 @@ export interface ResolvedDeps extends Required<Omit<RetentionDeps, 'lease'>> {
 
 export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_BATCH_PAUSE_MS = 200;
-export const DEFAULT_LOCK_TTL_MS = 60_000;
+export const DEFAULT_LOCK_TTL_MS = 20_000;

@@ -25,8 +25,12 @@ export class DispositionLock {
     this.col = deps.db.collection<LockDoc>(RETENTION_COLLECTIONS.locks);
   }
 
-  /** Takes the lock, waiting up to `waitMs` (DISPOSITION_LOCKED after that). */
-  async acquire(what: string, waitMs: number): Promise<LockHandle> {
+  /**
+   * Takes the lock, waiting up to `waitMs` (DISPOSITION_LOCKED after that), and always long enough for a lock left
+   * by a holder that died (SIGKILL mid-batch) to expire: a restart is never refused because of its own crash.
+   */
+  async acquire(what: string, requestedWaitMs: number): Promise<LockHandle> {
+    const waitMs = Math.max(requestedWaitMs, this.deps.lockTtlMs + 5_000);
     const owner = randomUUID();
     const started = performance.now();
     for (;;) {
