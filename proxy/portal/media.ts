@@ -10,13 +10,20 @@ export interface MediaFile {
   fileId: string;
   name: string;
   mimeType: string;
-  /** Recorded in the file record (file-management.files). */
+  /** Recorded in the file record (file-management.files): the vendor's value, compared by verify. */
   sha256: string;
+  /**
+   * The hash computed over the bytes at import (GridFS metadata.sha256), when it is 64 lower-case hex digits: the
+   * only value put into headers (ETag, X-Content-SHA256). The vendor's record may hold anything.
+   */
+  storedSha256?: string;
   /** GridFS id = filename = archive path. */
   storagePath: string;
   length: number;
   category: string;
 }
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetadata> & { archived?: unknown } }
 
@@ -35,8 +42,10 @@ export class MediaService {
     if (!stored) throw new ProxyError('MEDIA_MISSING', fileId);
     // An archived binary is as invisible as an archived record (retention): 404, not "missing".
     if (stored.metadata?.archived !== undefined) throw new ProxyError('NOT_FOUND', `file ${fileId}`);
+    const computed = stored.metadata?.sha256;
     return {
       fileId,
+      ...(typeof computed === 'string' && SHA256_HEX.test(computed) ? { storedSha256: computed } : {}),
       name: String(rec.name ?? fileId),
       mimeType: typeof rec.mimeType === 'string' && rec.mimeType !== '' ? rec.mimeType : (stored.metadata?.contentType ?? 'application/octet-stream'),
       sha256: String(rec.sha256 ?? stored.metadata?.sha256 ?? ''),
