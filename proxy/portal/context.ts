@@ -44,9 +44,10 @@ export class PortalContext {
     this.throttle = new LoginThrottle(db, settings.lockout, now);
     this.audit = new AuditLog(db, now);
     this.names = new NameResolver(db);
-    this.lists = new ListService(db, this.names, settings.queries ?? DEFAULT_QUERY_TIMEOUTS);
+    const timeouts = settings.queries ?? DEFAULT_QUERY_TIMEOUTS;
+    this.lists = new ListService(db, this.names, timeouts);
     this.details = new DetailService(db, this.lists);
-    this.media = new MediaService(db);
+    this.media = new MediaService(db, timeouts.queryMs);
     this.retention = retention ?? new RetentionService({ db, log, writeConcernTimeoutMs: 15_000, nodeId: hostname(), now });
   }
 

@@ -31,14 +31,15 @@ interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetada
 export class MediaService {
   private readonly bucket: GridFSBucket;
 
-  constructor(private readonly db: Db) {
+  /** maxTimeMS: the server-side limit of describe's look-ups (portal.queryTimeoutMs). */
+  constructor(private readonly db: Db, private readonly maxTimeMS = 15_000) {
     this.bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET });
   }
 
   async describe(fileId: string): Promise<MediaFile> {
-    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
+    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 }, maxTimeMS: this.maxTimeMS });
     if (!rec || typeof rec.storagePath !== 'string') throw new ProxyError('NOT_FOUND', `file ${fileId}`);
-    const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 } });
+    const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 }, maxTimeMS: this.maxTimeMS });
     if (!stored) throw new ProxyError('MEDIA_MISSING', fileId);
     // An archived binary is as invisible as an archived record (retention): 404, not "missing".
     if (stored.metadata?.archived !== undefined) throw new ProxyError('NOT_FOUND', `file ${fileId}`);
