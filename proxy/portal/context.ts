@@ -7,6 +7,7 @@ import { LoginThrottle, type LockoutPolicy } from './auth/lockout.js';
 import { SessionStore, type SessionPolicy } from './auth/sessions.js';
 import { ensureRecordIndexes } from './indexes.js';
 import { MediaService } from './media.js';
+import { ensurePlaybackIndex } from './playback.js';
 import { DetailService } from './queries/details.js';
 import { DEFAULT_QUERY_TIMEOUTS, ListService, type QueryTimeouts } from './queries/list-service.js';
 import { NameResolver } from './queries/names.js';
@@ -56,6 +57,7 @@ export class PortalContext {
     await this.sessions.ensureIndexes();
     await this.throttle.ensureIndexes();
     await this.audit.ensureIndexes();
+    await ensurePlaybackIndex(this.audit);
     await ensureRecordIndexes(this.db);
   }
 }
