@@ -102,6 +102,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const ctx = new PortalContext(deps.db, deps.log.child({ component: 'portal' }), deps.portal, deps.now, retention);
   await installPortalInfrastructure(app, ctx);
+  app.addHook('onClose', async () => {
+    ctx.recordIndexes.stop();
+    await ctx.recordIndexes.settled();
+  });
   app.addHook('onReady', async () => {
     await ctx.ensureIndexes();
     if (deps.adminPassword !== undefined) {
@@ -129,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(lease ? { lease: () => lease.status() } : {}),
     ...(deps.replicaSet ? { replicaSet: deps.replicaSet } : {}),
     ...(deps.disk ? { disk: deps.disk } : {}),
+    indexes: () => ctx.recordIndexes.status(),
   });
   if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics });
   await app.register(syncStatusRoutes, { jobs: deps.jobs, db: deps.db, outbox: deps.outbox, runnerStatus });

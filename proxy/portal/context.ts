@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import { AuditLog } from './audit.js';
 import { LoginThrottle, type LockoutPolicy } from './auth/lockout.js';
 import { SessionStore, type SessionPolicy } from './auth/sessions.js';
-import { ensureRecordIndexes } from './indexes.js';
+import { IndexBuild } from './index-build.js';
+import { RECORD_INDEXES } from './indexes.js';
 import { MediaService } from './media.js';
+import { ensurePlaybackIndex } from './playback.js';
 import { DetailService } from './queries/details.js';
 import { DEFAULT_QUERY_TIMEOUTS, ListService, type QueryTimeouts } from './queries/list-service.js';
 import { NameResolver } from './queries/names.js';
@@ -35,6 +37,8 @@ export class PortalContext {
   readonly lists: ListService;
   readonly details: DetailService;
   readonly media: MediaService;
+  /** The record collections' portal indexes, built in the background after start. */
+  readonly recordIndexes = new IndexBuild();
   /** Retention governance (policies, holds, runs, archived data, record status): the retention routes use this. */
   readonly retention: RetentionService;
 
@@ -44,17 +48,23 @@ export class PortalContext {
     this.throttle = new LoginThrottle(db, settings.lockout, now);
     this.audit = new AuditLog(db, now);
     this.names = new NameResolver(db);
-    this.lists = new ListService(db, this.names, settings.queries ?? DEFAULT_QUERY_TIMEOUTS);
+    const timeouts = settings.queries ?? DEFAULT_QUERY_TIMEOUTS;
+    this.lists = new ListService(db, this.names, timeouts);
     this.details = new DetailService(db, this.lists);
-    this.media = new MediaService(db);
+    this.media = new MediaService(db, timeouts.queryMs);
     this.retention = retention ?? new RetentionService({ db, log, writeConcernTimeoutMs: 15_000, nodeId: hostname(), now });
   }
 
-  /** Portal collections' indexes and one index per filter the UI offers. */
+  /**
+   * Portal collections' indexes (small: awaited), and one index per filter the UI offers on the record collections,
+   * built in the background (recordIndexes; /readyz lists those still building) so a large database cannot keep the
+   * portal from starting.
+   */
   async ensureIndexes(): Promise<void> {
     await this.sessions.ensureIndexes();
     await this.throttle.ensureIndexes();
     await this.audit.ensureIndexes();
-    await ensureRecordIndexes(this.db);
+    await ensurePlaybackIndex(this.audit);
+    this.recordIndexes.start(this.db, RECORD_INDEXES, this.log);
   }
 }

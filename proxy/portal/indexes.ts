@@ -1,12 +1,11 @@
-import type { Db } from 'mongodb';
-import { ensureIndexes, type IndexSpec } from '../db/ensure-indexes.js';
+import type { IndexSpec } from '../db/ensure-indexes.js';
 import { RECORD_COLLECTIONS } from './queries/types.js';
 
 const ix = (name: string, key: Record<string, 1 | -1>): IndexSpec => ({ name: `portal_${name}`, key });
 
 /**
  * One index per filter and sort the portal offers (list pages sort on (field, _id); filters combine with the main
- * date). Created at start when missing, one at a time (see ensureIndexes for FerretDB's limits).
+ * date). Built in the background after start when missing, one at a time (IndexBuild; FerretDB's limits: ensureIndexes).
  */
 export const RECORD_INDEXES: Readonly<Record<string, readonly IndexSpec[]>> = {
   [RECORD_COLLECTIONS.enquiries]: [
@@ -40,7 +39,3 @@ export const RECORD_INDEXES: Readonly<Record<string, readonly IndexSpec[]>> = {
   [RECORD_COLLECTIONS.staff]: [ix('staffId', { staffId: 1 }), ix('displayName', { displayName: 1, _id: 1 }), ix('status', { status: 1 })],
   [RECORD_COLLECTIONS.contacts]: [ix('contactId', { contactId: 1 }), ix('name', { name: 1, _id: 1 }), ix('tags', { tags: 1 }), ix('phones', { 'phones.number': 1 })],
 };
-
-export async function ensureRecordIndexes(db: Db): Promise<void> {
-  for (const [collection, specs] of Object.entries(RECORD_INDEXES)) await ensureIndexes(db.collection(collection), specs);
-}

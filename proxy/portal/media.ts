@@ -10,13 +10,20 @@ export interface MediaFile {
   fileId: string;
   name: string;
   mimeType: string;
-  /** Recorded in the file record (file-management.files). */
+  /** Recorded in the file record (file-management.files): the vendor's value, compared by verify. */
   sha256: string;
+  /**
+   * The hash computed over the bytes at import (GridFS metadata.sha256), when it is 64 lower-case hex digits: the
+   * only value put into headers (ETag, X-Content-SHA256). The vendor's record may hold anything.
+   */
+  storedSha256?: string;
   /** GridFS id = filename = archive path. */
   storagePath: string;
   length: number;
   category: string;
 }
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetadata> & { archived?: unknown } }
 
@@ -24,7 +31,8 @@ interface GridFile { _id: string; length: number; metadata?: Partial<MediaMetada
 export class MediaService {
   private readonly bucket: GridFSBucket;
 
-  constructor(private readonly db: Db) {
+  /** maxTimeMS: the server-side limit of describe's look-ups (portal.queryTimeoutMs). */
+  constructor(private readonly db: Db, private readonly maxTimeMS = 15_000) {
     this.bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET });
   }
 
@@ -33,14 +41,16 @@ export class MediaService {
    * `includeArchived`: an admin's view (hold export), archived records and binaries included.
    */
   async describe(fileId: string, opts: { includeArchived?: boolean } = {}): Promise<MediaFile> {
-    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(opts.includeArchived ? { fileId } : visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 } });
+    const rec = await this.db.collection(LIST_DEFS.files.collection).findOne(opts.includeArchived ? { fileId } : visible({ fileId }), { projection: { fileId: 1, name: 1, mimeType: 1, sha256: 1, storagePath: 1, category: 1 }, maxTimeMS: this.maxTimeMS });
     if (!rec || typeof rec.storagePath !== 'string') throw new ProxyError('NOT_FOUND', `file ${fileId}`);
-    const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 } });
+    const stored = await this.db.collection<GridFile>(`${MEDIA_BUCKET}.files`).findOne({ _id: rec.storagePath }, { projection: { length: 1, metadata: 1 }, maxTimeMS: this.maxTimeMS });
     if (!stored) throw new ProxyError('MEDIA_MISSING', fileId);
     // An archived binary is as invisible as an archived record (retention): 404, not "missing".
     if (stored.metadata?.archived !== undefined && !opts.includeArchived) throw new ProxyError('NOT_FOUND', `file ${fileId}`);
+    const computed = stored.metadata?.sha256;
     return {
       fileId,
+      ...(typeof computed === 'string' && SHA256_HEX.test(computed) ? { storedSha256: computed } : {}),
       name: String(rec.name ?? fileId),
       mimeType: typeof rec.mimeType === 'string' && rec.mimeType !== '' ? rec.mimeType : (stored.metadata?.contentType ?? 'application/octet-stream'),
       sha256: String(rec.sha256 ?? stored.metadata?.sha256 ?? ''),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ensureIndexes } from '../db/ensure-indexes.js';
 import type { AuditLog } from './audit.js';
 import type { ByteRange } from './range.js';
 
@@ -16,4 +17,14 @@ export async function startsPlayback(log: AuditLog, range: ByteRange | undefined
   if (!range || range.start === 0) return true;
   const seen = await log.col.findOne({ user: who.user, action: action as never, target, 'details.session': who.session }, { projection: { _id: 1 } });
   return seen === null;
+}
+
+/**
+ * The index startsPlayback's look-up needs: without it every seek scans the user's audit history. Sparse: only
+ * entries with a playback session (media.play / media.download) are in it. Kept here, next to the query it serves.
+ */
+export function ensurePlaybackIndex(log: AuditLog): Promise<void> {
+  return ensureIndexes(log.col, [
+    { name: 'playback_session', key: { 'details.session': 1, target: 1, action: 1 }, options: { sparse: true } },
+  ]);
 }

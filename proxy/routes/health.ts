@@ -21,6 +21,8 @@ export interface HealthRoutesOptions {
   replicaSet?: () => Promise<ReplicaSetHealth>;
   /** The staging disk; omitted: no `disk` in the answer. */
   disk?: () => Promise<DiskStatus>;
+  /** The portal's record indexes still building in the background (and failed ones); omitted: no `indexes`. */
+  indexes?: () => { building: string[]; failed: string[] };
 }
 
 const nullable = (type: string): { type: string[] } => ({ type: [type, 'null'] });
@@ -64,6 +66,11 @@ const ReadySchema = {
         full: { type: 'boolean' },
         waitingArchives: { type: 'integer', description: 'How many archives wait for disk space (their names: `check`)' },
       },
+    },
+    indexes: {
+      type: 'object',
+      description: 'The portal\'s record indexes (`collection.index`) still building in the background after start, and those that failed (retried at the next start); lists are slower until `building` is empty',
+      properties: { building: { type: 'array', items: { type: 'string' } }, failed: { type: 'array', items: { type: 'string' } } },
     },
     replicaSet: {
       type: 'object',
@@ -115,6 +122,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
     const disk = status && { freeBytes: status.freeBytes, reserveBytes: status.reserveBytes, belowReserve: status.belowReserve, full: status.full, waitingArchives: status.waiting.length };
     return reply.code(ready ? 200 : 503).send({
       ready, database, outboxDepth, lastSuccessfulCycle, sync: opts.runnerStatus(), lease, ...(disk ? { disk } : {}), ...(replicaSet ? { replicaSet } : {}),
+      ...(opts.indexes ? { indexes: opts.indexes() } : {}),
     });
   });
   await Promise.resolve();

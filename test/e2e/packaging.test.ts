@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { assertPortalTransport } from '../../proxy/cli/portal-options.js';
 import { configFromObject } from '../../proxy/config/load-config.js';
 import { ansibleTools, run } from '../helpers/ansible.js';
 
@@ -27,7 +28,7 @@ describe('Dockerfile and docker-compose example', () => {
 
   it('the compose example: a mongo:4.2 PSA replica set initiated once, the proxy with file secrets, a valid config', async () => {
     const compose = parseYaml(await readFile(join(REPO, 'deploy/docker-compose.yml'), 'utf8'), { merge: true }) as {
-      services: Record<string, { image?: string; secrets?: string[]; depends_on?: Record<string, { condition: string }>; entrypoint?: string[] }>;
+      services: Record<string, { image?: string; secrets?: string[]; volumes?: string[]; depends_on?: Record<string, { condition: string }>; entrypoint?: string[] }>;
       secrets: Record<string, { file: string }>;
     };
     for (const s of ['mongo1', 'mongo2', 'arbiter']) expect(compose.services[s]?.image).toBe('mongo:4.2');
@@ -43,6 +44,14 @@ describe('Dockerfile and docker-compose example', () => {
       (example[section] as Record<string, unknown>)[key] = 'Secret-Value-123';
     }
     (example.sftp as Record<string, unknown>).hostKeyFingerprint = `SHA256:${'A'.repeat(43)}`;
-    expect(() => configFromObject(example)).not.toThrow();
+    // The portal listens on the container's network (0.0.0.0) with HTTPS: the certificate is mounted, its key a secret.
+    const tls = (example.portal?.tls ?? {}) as Record<string, unknown>;
+    expect(compose.secrets[String(tls.keyFile)], 'portal.tls.keyFile names a compose secret').toBeDefined();
+    expect(compose.services.proxy?.volumes?.some((v) => v.split(':')[1] === tls.certFile), 'portal.tls.certFile is mounted').toBe(true);
+    delete tls.keyFile;
+    tls.key = '-----BEGIN PRIVATE KEY-----';
+    const config = configFromObject(example);
+    // `run` refuses plain HTTP on a non-loopback host: the example must start as written.
+    expect(() => assertPortalTransport(config)).not.toThrow();
   });
 });

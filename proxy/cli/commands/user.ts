@@ -6,6 +6,7 @@ import { AuditLog } from '../../portal/audit.js';
 import { ROLES, type Role } from '../../portal/roles.js';
 import { auditSystemChange } from '../../portal/system-audit.js';
 import { UserStore } from '../../portal/users.js';
+import { auditedChange } from '../audited-change.js';
 import { loadConfigFor, loggerFor } from '../common.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 
@@ -73,17 +74,14 @@ export async function userCommand(argv: string[], io: CliIo, stdin: NodeJS.Reada
     const users = new UserStore(db);
     const auditLog = new AuditLog(db);
     const username = v.username ?? '';
-    // Every account change is audited (user `cli`), refused ones too (with the error code).
-    const audited = async <T>(action: 'user.create' | 'user.update', details: Record<string, unknown>, change: () => Promise<T>): Promise<T> => {
-      try {
-        const out = await change();
-        await auditSystemChange(auditLog, 'cli', { action, target: `users/${username}`, details });
-        return out;
-      } catch (err) {
-        await auditSystemChange(auditLog, 'cli', { action, target: `users/${username}`, outcome: 'failed', details: { ...details, error: errorCodeOf(err) } });
-        throw err;
-      }
-    };
+    // Every account change is audited (user `cli`), refused ones too (with the error code); a change that went
+    // through is never recorded as failed because its audit entry could not be written (auditedChange).
+    const audited = <T>(action: 'user.create' | 'user.update', details: Record<string, unknown>, change: () => Promise<T>): Promise<T> => auditedChange(
+      change,
+      (outcome, extra) => auditSystemChange(auditLog, 'cli', { action, target: `users/${username}`, ...(outcome === 'failed' ? { outcome } : {}), details: { ...details, ...extra } }),
+      errorCodeOf,
+      () => io.err(`${sub === 'add' ? 'account created' : 'password set'} for ${username}, but its audit entry could not be written`),
+    );
     switch (sub) {
       case 'add': {
         const user = await audited('user.create', { role }, () => users.create(username, password ?? '', role ?? 'auditor'));

@@ -10,13 +10,17 @@ export function contentDisposition(kind: 'attachment' | 'inline', fileName: stri
   return fallback === name ? `${kind}; filename="${fallback}"` : `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
-/** No control characters, no path separators, never empty. */
+/**
+ * No control characters, no path separators, no lone surrogates (vendor JSON may carry them; encodeURIComponent
+ * throws on them), never empty; at most 200 characters, cut between code points so no surrogate pair is split.
+ */
 function cleanName(name: string): string {
   const cleaned = [...name].map((c) => {
     const code = c.codePointAt(0) ?? 0;
-    return code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0) || c === '/' || c === '\\' ? '_' : c;
+    const bad = code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0) || (code >= 0xd800 && code <= 0xdfff) || c === '/' || c === '\\';
+    return bad ? '_' : c;
   }).join('').trim();
-  return cleaned === '' ? 'file' : cleaned.slice(0, 200);
+  return cleaned === '' ? 'file' : [...cleaned].slice(0, 200).join('');
 }
 
 /** Printable ASCII without `"`, `\` and `%` (some clients decode it); every other character becomes `_`. */

@@ -28,11 +28,13 @@ export const MEDIA_CSP = "default-src 'none'; img-src 'self' data:; media-src 's
 
 /**
  * Headers on EVERY response (API, UI, health, errors, 404s): no MIME sniffing, the app CSP (media routes replace it
- * with MEDIA_CSP), no framing, no referrer, isolated browsing context; HSTS when served over TLS.
+ * with MEDIA_CSP), no framing, no referrer, isolated browsing context; HSTS when served over TLS, or when the request
+ * came over HTTPS through a trusted TLS-terminating proxy (req.protocol honours X-Forwarded-Proto only from
+ * portal.trustProxy).
  * Registered on the root instance before any route or other hook, so even a refused request carries them.
  */
 export function installSecurityHeaders(app: FastifyInstance, opts: { tls: boolean }): void {
-  app.addHook('onRequest', (_req, reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     void reply
       .header('X-Content-Type-Options', 'nosniff')
       .header('Content-Security-Policy', APP_CSP)
@@ -40,7 +42,7 @@ export function installSecurityHeaders(app: FastifyInstance, opts: { tls: boolea
       .header('Referrer-Policy', 'no-referrer')
       .header('Cross-Origin-Opener-Policy', 'same-origin')
       .header('Cross-Origin-Resource-Policy', 'same-origin');
-    if (opts.tls) void reply.header('Strict-Transport-Security', 'max-age=31536000');
+    if (opts.tls || req.protocol === 'https') void reply.header('Strict-Transport-Security', 'max-age=31536000');
     done();
   });
 }

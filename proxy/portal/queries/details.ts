@@ -95,7 +95,7 @@ export class DetailService {
 
   private async roomExtras(room: Row): Promise<Document> {
     const [conferenceCount, recentMessages] = await Promise.all([
-      this.db.collection(RECORD_COLLECTIONS.conferences).countDocuments(visible({ roomId: room.id })),
+      this.db.collection(RECORD_COLLECTIONS.conferences).countDocuments(visible({ roomId: room.id }), { maxTimeMS: this.lists.timeouts.queryMs }),
       this.rowsOf(LIST_DEFS.messages, { roomId: room.id }, { sentAt: 1, _id: 1 }, 50),
     ]);
     return {

@@ -50,7 +50,7 @@ export class ListService {
     const page = more ? docs.slice(0, limit) : docs;
     const last = page[page.length - 1];
     const nextCursor = more && last ? encodeCursor({ field: sortField, order, value: valueAt(last, sortField), id: last._id as string }) : null;
-    return { items: await enrichRows(this.db, this.names, def, page.map((d) => toRow(def, d))), nextCursor };
+    return { items: await enrichRows(this.db, this.names, def, page.map((d) => toRow(def, d)), this.timeouts.queryMs), nextCursor };
   }
 
   /** Every matching row, enriched in batches, for streaming exports (memory bounded by the batch). */
@@ -61,11 +61,11 @@ export class ListService {
       for await (const doc of cursor.batchSize(EXPORT_BATCH)) {
         batch.push(toRow(def, doc));
         if (batch.length >= EXPORT_BATCH) {
-          yield* await enrichRows(this.db, this.names, def, batch);
+          yield* await enrichRows(this.db, this.names, def, batch, this.timeouts.queryMs);
           batch = [];
         }
       }
-      if (batch.length > 0) yield* await enrichRows(this.db, this.names, def, batch);
+      if (batch.length > 0) yield* await enrichRows(this.db, this.names, def, batch, this.timeouts.queryMs);
     } finally {
       await cursor.close();
     }
@@ -77,6 +77,6 @@ export class ListService {
   }
 
   async enrich(def: ListTypeDef, rows: Row[]): Promise<Row[]> {
-    return enrichRows(this.db, this.names, def, rows);
+    return enrichRows(this.db, this.names, def, rows, this.timeouts.queryMs);
   }
 }

@@ -27,7 +27,7 @@ export class NameResolver {
     this.cache.set(key, { name, until: now + CACHE_TTL_MS });
   }
 
-  async names(staffIds: Iterable<unknown>, contactIds: Iterable<unknown>): Promise<Map<string, string>> {
+  async names(staffIds: Iterable<unknown>, contactIds: Iterable<unknown>, maxTimeMS: number): Promise<Map<string, string>> {
     const now = this.now();
     const out = new Map<string, string>();
     const missing = (ids: Iterable<unknown>, prefix: string): string[] =>
@@ -39,8 +39,8 @@ export class NameResolver {
     const s = missing(staffIds, 's:');
     const c = missing(contactIds, 'c:');
     const [staff, contacts] = await Promise.all([
-      s.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.staff).find(visible({ staffId: { $in: s } }), { projection: { _id: 0, staffId: 1, displayName: 1 } }).toArray(),
-      c.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.contacts).find(visible({ contactId: { $in: c } }), { projection: { _id: 0, contactId: 1, name: 1 } }).toArray(),
+      s.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.staff).find(visible({ staffId: { $in: s } }), { projection: { _id: 0, staffId: 1, displayName: 1 }, maxTimeMS }).toArray(),
+      c.length === 0 ? [] : this.db.collection(RECORD_COLLECTIONS.contacts).find(visible({ contactId: { $in: c } }), { projection: { _id: 0, contactId: 1, name: 1 }, maxTimeMS }).toArray(),
     ]);
     for (const d of staff) {
       if (typeof d.staffId !== 'string') continue;

@@ -31,27 +31,27 @@ type Activity = { messageCount: number; callCount: number; firstActivityAt?: Dat
 const isNotImplemented = (err: unknown): boolean => (err as { code?: unknown }).code === 238;
 
 /** Count, first and last date per room: $group with $min/$max; where that is missing (FerretDB 1.24), $sum plus an indexed first/last lookup per room. */
-async function groupByRoom(db: Db, collection: string, dateField: string, roomIds: string[]): Promise<Document[]> {
+async function groupByRoom(db: Db, collection: string, dateField: string, roomIds: string[], maxTimeMS: number): Promise<Document[]> {
   const match = { $match: visible({ roomId: { $in: roomIds } }) };
   try {
-    return await db.collection(collection).aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } }]).toArray();
+    return await db.collection(collection).aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } }], { maxTimeMS }).toArray();
   } catch (err) {
     if (!isNotImplemented(err)) throw err;
   }
   const col = db.collection(collection);
-  const counts = await col.aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 } } }]).toArray();
+  const counts = await col.aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 } } }], { maxTimeMS }).toArray();
   const edge = async (roomId: string, dir: 1 | -1): Promise<unknown> =>
-    (await col.find(visible({ roomId }), { projection: { _id: 0, [dateField]: 1 } }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
+    (await col.find(visible({ roomId }), { projection: { _id: 0, [dateField]: 1 }, maxTimeMS }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
   return Promise.all(counts.map(async (c) => ({ ...c, first: await edge(String(c._id), 1), last: await edge(String(c._id), -1) })));
 }
 
-async function roomActivity(db: Db, roomIds: string[]): Promise<Map<string, Activity>> {
+async function roomActivity(db: Db, roomIds: string[], maxTimeMS: number): Promise<Map<string, Activity>> {
   const out = new Map<string, Activity>();
   for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
   if (roomIds.length === 0) return out;
   const [messages, calls] = await Promise.all([
-    groupByRoom(db, RECORD_COLLECTIONS.messages, 'sentAt', roomIds),
-    groupByRoom(db, RECORD_COLLECTIONS.calls, 'startedAt', roomIds),
+    groupByRoom(db, RECORD_COLLECTIONS.messages, 'sentAt', roomIds, maxTimeMS),
+    groupByRoom(db, RECORD_COLLECTIONS.calls, 'startedAt', roomIds, maxTimeMS),
   ]);
   const merge = (docs: Document[], key: 'messageCount' | 'callCount'): void => {
     for (const d of docs) {
@@ -69,12 +69,12 @@ async function roomActivity(db: Db, roomIds: string[]): Promise<Map<string, Acti
   return out;
 }
 
-async function fileOwners(db: Db, rows: Row[]): Promise<void> {
+async function fileOwners(db: Db, rows: Row[], maxTimeMS: number): Promise<void> {
   const callIds = rows.map((r) => r.callId).filter((x): x is string => typeof x === 'string');
   const confIds = rows.map((r) => r.conferenceId).filter((x): x is string => typeof x === 'string');
   const [calls, confs] = await Promise.all([
-    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find(visible({ callId: { $in: callIds } }), { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, direction: 1, result: 1 } }).toArray(),
-    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find(visible({ conferenceId: { $in: confIds } }), { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1 } }).toArray(),
+    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find(visible({ callId: { $in: callIds } }), { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, direction: 1, result: 1 }, maxTimeMS }).toArray(),
+    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find(visible({ conferenceId: { $in: confIds } }), { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1 }, maxTimeMS }).toArray(),
   ]);
   const callById = new Map(calls.map((c) => [String(c.callId), c]));
   const confById = new Map(confs.map((c) => [String(c.conferenceId), c]));
@@ -84,18 +84,21 @@ async function fileOwners(db: Db, rows: Row[]): Promise<void> {
   }
 }
 
-/** Adds what a row of this type shows beyond its document: resolved names, counts, the call a file belongs to. */
-export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, rows: Row[]): Promise<Row[]> {
+/**
+ * Adds what a row of this type shows beyond its document: resolved names, counts, the call a file belongs to. Every
+ * query it sends is limited to maxTimeMS on the server (portal.queryTimeoutMs).
+ */
+export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, rows: Row[], maxTimeMS: number): Promise<Row[]> {
   if (rows.length === 0) return rows;
   switch (def.name) {
     case 'enquiries': {
-      const n = await names.names(rows.map((r) => r.assignee), []);
+      const n = await names.names(rows.map((r) => r.assignee), [], maxTimeMS);
       for (const r of rows) if (typeof r.assignee === 'string') r.assigneeName = n.get(r.assignee) ?? null;
       return rows;
     }
     case 'rooms': {
       const ps = split(parties(rows, 'participants'));
-      const [n, activity] = await Promise.all([names.names(ps.staff, ps.contacts), roomActivity(db, rows.map((r) => r.id))]);
+      const [n, activity] = await Promise.all([names.names(ps.staff, ps.contacts, maxTimeMS), roomActivity(db, rows.map((r) => r.id), maxTimeMS)]);
       for (const r of rows) {
         r.participants = parties([r], 'participants').map((p) => ({ ...p, name: (p.id && n.get(p.id)) ?? null }));
         Object.assign(r, activity.get(r.id));
@@ -104,7 +107,7 @@ export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, 
     }
     case 'calls': {
       const ps = split(rows.flatMap((r) => [partyOf(r, 'from'), partyOf(r, 'to')]));
-      const n = await names.names(ps.staff, ps.contacts);
+      const n = await names.names(ps.staff, ps.contacts, maxTimeMS);
       for (const r of rows) {
         for (const key of ['from', 'to']) {
           const p = partyOf(r, key);
@@ -114,13 +117,13 @@ export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, 
       return rows;
     }
     case 'conferences': {
-      const n = await names.names(rows.map((r) => r.host), []);
+      const n = await names.names(rows.map((r) => r.host), [], maxTimeMS);
       for (const r of rows) if (typeof r.host === 'string') r.hostName = n.get(r.host) ?? null;
       return rows;
     }
     case 'voicemails':
     case 'recordings':
-      await fileOwners(db, rows);
+      await fileOwners(db, rows, maxTimeMS);
       return rows;
     case 'files':
     case 'messages':

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProxyError } from '../../errors.js';
 import { audit, clientOf, SESSION_COOKIE, userOf } from '../access.js';
 import type { PortalContext } from '../context.js';
@@ -8,7 +8,9 @@ export interface AuthRoutesOptions { ctx: PortalContext; secureCookies: boolean 
 
 /** Sign-in, sign-out, the current session, and changing one's own password. */
 export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: AuthRoutesOptions): Promise<void> {
-  const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: secureCookies };
+  // Secure when the portal serves TLS itself, or when the request reached a trusted TLS-terminating proxy over HTTPS
+  // (req.protocol follows X-Forwarded-Proto only from addresses in portal.trustProxy).
+  const cookieOptions = (req: FastifyRequest) => ({ httpOnly: true, sameSite: 'strict' as const, path: '/', secure: secureCookies || req.protocol === 'https' });
 
   app.post('/api/v1/auth/login', {
     config: { role: 'public' },
@@ -37,7 +39,7 @@ export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: A
     await ctx.throttle.succeeded(attempt);
     const { token, session } = await ctx.sessions.create(user, client);
     await ctx.audit.record({ user: user.username, role: user.role, action: 'login.ok', target: `users/${user.username}`, ...client, outcome: 'ok' });
-    void reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions, expires: session.expiresAt });
+    void reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(req), expires: session.expiresAt });
     return { user: { username: session.username, role: session.role }, csrfToken: session.csrfToken };
   });
 
@@ -50,7 +52,7 @@ export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: A
     const user = userOf(req);
     await ctx.sessions.destroy(user.token);
     await audit(ctx, req, { action: 'logout', target: `users/${user.username}` });
-    void reply.clearCookie(SESSION_COOKIE, cookieOptions);
+    void reply.clearCookie(SESSION_COOKIE, cookieOptions(req));
     return reply.code(204).send();
   });
 

@@ -29,10 +29,11 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCo
     void reply
       .header('Content-Security-Policy', MEDIA_CSP)
       .header('Accept-Ranges', 'bytes')
-      .header('ETag', `"${file.sha256}"`)
-      .header('X-Content-SHA256', file.sha256)
       .header('Cache-Control', 'private, no-cache')
       .header('Content-Disposition', delivery.disposition === 'inline' ? 'inline' : contentDisposition('attachment', file.name));
+    // Only the hash computed at import, and only when it is 64 hex digits: the vendor's record may hold anything.
+    const etag = file.storedSha256 === undefined ? undefined : `"${file.storedSha256}"`;
+    if (file.storedSha256 !== undefined) void reply.header('ETag', etag).header('X-Content-SHA256', file.storedSha256);
     if (range === 'unsatisfiable') {
       void reply.header('Content-Range', `bytes */${file.length}`);
       throw new ProxyError('RANGE_NOT_SATISFIABLE', `${req.headers.range ?? ''} of ${file.length} bytes`);
@@ -43,7 +44,7 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCo
     if (await startsPlayback(ctx.audit, range, who, action, `media/${fileId}`)) {
       await audit(ctx, req, { action, target: `media/${fileId}`, details: { name: file.name, sha256: file.sha256, session: who.session, ...(range ? { range: `${range.start}-${range.end}` } : {}) } });
     }
-    if (req.headers['if-none-match'] === `"${file.sha256}"` && !range) return reply.code(304).send();
+    if (etag !== undefined && req.headers['if-none-match'] === etag && !range) return reply.code(304).send();
     void reply.type(delivery.contentType);
     if (!range) return reply.header('Content-Length', String(file.length)).send(ctx.media.open(file));
     return reply

@@ -109,4 +109,32 @@ describe('portal media safety and security headers, over a real socket', () => {
     const csv = await (await get('/api/v1/files/export.csv')).text();
     expect(csv).toContain('報告.pdf');
   });
+
+  it('ETag and X-Content-SHA256 come from the hash computed at import, never from the vendor record; absent when not 64 hex', async () => {
+    const records = t.db.collection('file-management.files');
+    const gridFiles = t.db.collection<{ _id: string; metadata?: { sha256?: string } }>('media.files');
+    // A vendor record whose sha256 would break the header (a quote, non-Latin-1 text).
+    await records.updateOne({ fileId: files.png.fileId }, { $set: { sha256: 'ab"c 報告' } });
+    const r = await get(`/api/v1/media/${files.png.fileId}`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('etag')).toBe(`"${files.png.sha256}"`);
+    expect(r.headers.get('x-content-sha256')).toBe(files.png.sha256);
+    expect(Buffer.from(await r.arrayBuffer()).length).toBe(files.png.size);
+    const cached = await get(`/api/v1/media/${files.png.fileId}`, { 'if-none-match': `"${files.png.sha256}"` });
+    expect(cached.status).toBe(304);
+    // A stored hash that is not 64 hex digits: no ETag, no X-Content-SHA256, the bytes still served.
+    const stored = await gridFiles.findOne({ 'metadata.sha256': files.png.sha256 });
+    expect(stored).not.toBeNull();
+    await gridFiles.updateOne({ _id: stored!._id }, { $set: { 'metadata.sha256': 'x"\u00e9' } });
+    try {
+      const bad = await get(`/api/v1/media/${files.png.fileId}`);
+      expect(bad.status).toBe(200);
+      expect(bad.headers.get('etag')).toBeNull();
+      expect(bad.headers.get('x-content-sha256')).toBeNull();
+      expect(Buffer.from(await bad.arrayBuffer()).length).toBe(files.png.size);
+    } finally {
+      await gridFiles.updateOne({ _id: stored!._id }, { $set: { 'metadata.sha256': files.png.sha256 } });
+      await records.updateOne({ fileId: files.png.fileId }, { $set: { sha256: files.png.sha256 } });
+    }
+  });
 });

@@ -48,4 +48,34 @@ describe('portal.trustProxy', () => {
       await app.close();
     }
   });
+
+  it('behind a trusted TLS-terminating proxy (X-Forwarded-Proto: https) the session cookie is Secure and HSTS is sent', async () => {
+    await t.db.collection('portal.login_attempts').deleteMany({});
+    const app = await portalApp(t.name, { trustProxy: '127.0.0.1', portal: portalSettings(policy) });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: AUDITOR, headers: { 'x-forwarded-for': '203.0.113.30', 'x-forwarded-proto': 'https' } });
+      expect(res.statusCode).toBe(200);
+      expect(String(res.headers['set-cookie'])).toMatch(/;\s*Secure/i);
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+      const cookie = res.cookies[0];
+      const out = await app.inject({ method: 'POST', url: '/api/v1/auth/logout', cookies: { [cookie!.name]: cookie!.value }, headers: { 'x-forwarded-proto': 'https', 'x-csrf-token': res.json<{ csrfToken: string }>().csrfToken } });
+      expect(out.statusCode).toBe(204);
+      expect(String(out.headers['set-cookie'])).toMatch(/;\s*Secure/i);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('plain HTTP, or X-Forwarded-Proto from an untrusted client: no Secure cookie, no HSTS', async () => {
+    await t.db.collection('portal.login_attempts').deleteMany({});
+    const app = await portalApp(t.name, { portal: portalSettings(policy) });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: AUDITOR, headers: { 'x-forwarded-proto': 'https' } });
+      expect(res.statusCode).toBe(200);
+      expect(String(res.headers['set-cookie'])).not.toMatch(/;\s*Secure/i);
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
 });
