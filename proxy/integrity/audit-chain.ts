@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BSON, MongoServerError, type Collection, type Document, type Filter } from 'mongodb';
 import { ProxyError } from '../errors.js';
+import { setOwn } from './record-hash.js';
 
 /** `prevHash` of the first chained entry (seq 1). */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -26,7 +27,7 @@ export interface ChainFields {
  */
 export function auditEntryHash(doc: Document): string {
   const content: Document = {};
-  for (const key of Object.keys(doc)) if (!UNHASHED.has(key)) content[key] = doc[key] as unknown;
+  for (const key of Object.keys(doc)) if (!UNHASHED.has(key)) setOwn(content, key, doc[key]);
   return createHash('sha256').update(BSON.EJSON.stringify(content, { relaxed: false })).digest('hex');
 }
 
