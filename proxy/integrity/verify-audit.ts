@@ -1,9 +1,9 @@
 import type { Collection, Document } from 'mongodb';
-import { auditEntryHash, GENESIS_HASH } from './audit-chain.js';
+import { auditEntryHash, GENESIS_HASH, type ChainHead } from './audit-chain.js';
 import type { ProblemSink, VerifyCounts } from './problems.js';
 import { EXACT_READ } from './record-hash.js';
 
-export interface ChainHead { seq: number; hash: string }
+export type { ChainHead };
 
 const BATCH = 500;
 

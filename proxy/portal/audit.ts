@@ -1,6 +1,6 @@
 import type { Collection, Db, Filter, ObjectId } from 'mongodb';
 import { ensureIndexes } from '../db/ensure-indexes.js';
-import { appendChained, type ChainFields } from '../integrity/audit-chain.js';
+import { ChainAppender, type ChainFields } from '../integrity/audit-chain.js';
 import { PORTAL_COLLECTIONS } from './collections.js';
 import type { ListTypeDef } from './queries/types.js';
 import type { Role } from './roles.js';
@@ -40,9 +40,11 @@ export type AuditInput = Omit<AuditEntry, 'at'>;
  */
 export class AuditLog {
   readonly col: Collection<AuditDoc>;
+  private readonly chain: ChainAppender;
 
   constructor(db: Db, private readonly now: () => Date = () => new Date()) {
     this.col = db.collection<AuditDoc>(PORTAL_COLLECTIONS.audit);
+    this.chain = new ChainAppender(db.collection(PORTAL_COLLECTIONS.audit));
   }
 
   ensureIndexes(): Promise<void> {
@@ -55,9 +57,12 @@ export class AuditLog {
     ]);
   }
 
-  /** Appends one entry to the chain (safe with several writers at once, e.g. both proxies of the HA pair). */
+  /**
+   * Appends one entry to the chain (safe with several writers at once, e.g. both proxies of the HA pair; the appends
+   * of this instance run one after the other).
+   */
   async record(entry: AuditInput): Promise<void> {
-    await appendChained(this.col, { at: this.now(), ...entry });
+    await this.chain.append({ at: this.now(), ...entry });
   }
 }
 
