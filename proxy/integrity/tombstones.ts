@@ -4,7 +4,7 @@ import { idText } from './record-hash.js';
 
 /**
  * Written by retention disposition: one document per destroyed record or media file,
- * `{_id: '<collection>|<EJSON of _id>', collection, recordId, sha256, policyId, runId, destroyedAt, kind}`
+ * `{_id: '<collection>|<EJSON of _id>', collection, recordId, sha256, policyId, runId, destroyedAt, kind, archive}`
  * (media: collection `media.files`, recordId = the file's `_id`, its archive path).
  */
 export const TOMBSTONES_COLLECTION = 'retention.tombstones';
@@ -18,6 +18,8 @@ export interface TombstoneDoc {
   runId: string;
   destroyedAt: Date;
   kind: 'record' | 'media';
+  /** The archive that imported it (tombstones written by older releases have none). */
+  archive?: string;
 }
 
 /** Reports every tombstoned record or media file that is present again (destroyed, then restored or re-imported). */
