@@ -6,7 +6,7 @@ import type { ListTypeDef } from './queries/types.js';
 import type { Role } from './roles.js';
 
 export const AUDIT_ACTIONS = [
-  'login.ok', 'login.failed', 'logout', 'record.view', 'media.play', 'media.download', 'search', 'export',
+  'login.ok', 'login.failed', 'logout', 'record.view', 'record.verify', 'media.play', 'media.download', 'search', 'export',
   'user.create', 'user.update', 'user.delete', 'password.change',
   // retention governance (docs/retention.md)
   'retention.policy.create', 'retention.policy.update', 'retention.policy.delete', 'retention.policy.mode',
