@@ -1,12 +1,13 @@
 import type { Db, Document, Filter } from 'mongodb';
 import { JOBS_COLLECTION } from '../db/collections.js';
+import { ProxyError } from '../errors.js';
 import { MEDIA_BUCKET } from '../importer/index.js';
 import { PORTAL_COLLECTIONS } from '../portal/collections.js';
 import { verifyDigest, type Digest } from './digest.js';
 import { emptyCounts, PROBLEM_KINDS, type Destroyed, type DestroyedSink, type Problem, type ProblemKind, type ProblemSink, type VerifyCounts } from './problems.js';
 import { verifyAuditChain, type ChainHead } from './verify-audit.js';
 import { verifyMediaFiles, verifyOrphanChunks } from './verify-media.js';
-import { recordCollections, verifyRecordCollection } from './verify-records.js';
+import { isRecordCollectionName, recordCollections, verifyRecordCollection } from './verify-records.js';
 import { verifyTombstones } from './tombstones.js';
 
 export const MEDIA_FILES_COLLECTION = `${MEDIA_BUCKET}.files`;
@@ -71,6 +72,9 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     return { ...finish(options, startedAt, counts, problemCounts, problems, [], null), destroyed };
   }
   const only = options.collection;
+  if (only !== undefined && only !== MEDIA_FILES_COLLECTION && only !== AUDIT_COLLECTION && !isRecordCollectionName(only)) {
+    throw new ProxyError('USAGE', `--collection ${only} holds no records: name a record collection, ${MEDIA_FILES_COLLECTION} or ${AUDIT_COLLECTION}`);
+  }
   const wants = (name: string): boolean => only === undefined || only === name;
   const archives = options.since === undefined ? undefined : await archivesSince(db, options.since);
   const recordFilter: Filter<Document> = archives === undefined ? {} : { '_retention.archive': { $in: archives } };

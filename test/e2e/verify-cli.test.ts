@@ -126,4 +126,11 @@ describe('retention-proxy verify (built CLI, real database)', () => {
     const res = await runCli(['verify', '--since', 'last tuesday', '--config', config.configPath]);
     expect([res.code, res.stderr]).toEqual([2, expect.stringContaining('USAGE') as string]);
   });
+
+  it('refuses --collection naming a collection that holds no records (portal.users, media.chunks) with USAGE and exit 2', async () => {
+    for (const name of ['portal.users', 'media.chunks', 'retention.tombstones']) {
+      const res = await runCli(['verify', '--collection', name, '--config', config.configPath]);
+      expect([res.code, res.stderr], name).toEqual([2, expect.stringContaining('USAGE') as string]);
+    }
+  });
 });

@@ -16,7 +16,8 @@ Prints one line per problem: changed, missing, untracked, tombstoned-present (re
 removed, inserted (audit entries); then a summary. Exit 0: clean; 1: any problem; 2: usage or configuration error.
 With --digest, records and files destroyed by a retention policy run since are listed as DESTROYED (not a problem).
 
-  --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain)
+  --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain);
+                      other proxy.*, portal.*, retention.*, integrity.*, system.*, media.* names: USAGE error
   --since DATE        only records and media of archives created at or after DATE (ISO 8601, e.g. 2026-03-01)
   --json              the whole report as JSON on stdout
   --digest FILE       instead: check the database against kept digest lines (retention-proxy digest): the same
