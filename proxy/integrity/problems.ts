@@ -1,5 +1,5 @@
 /** What `verify` and the fixity sweep report. docs/integrity.md explains each kind. */
-export const PROBLEM_KINDS = ['changed', 'missing', 'untracked', 'tombstoned-present', 'tombstone-unproven', 'removed', 'inserted'] as const;
+export const PROBLEM_KINDS = ['changed', 'missing', 'untracked', 'tombstoned-present', 'tombstone-unproven', 'removed', 'inserted', 'unchained'] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 export type ProblemArea = 'record' | 'media' | 'audit' | 'digest';
 

@@ -13,7 +13,7 @@ export const VERIFY_HELP = `retention-proxy verify [--collection NAME] [--since 
 Recomputes the SHA-256 of every stored record (_retention.sha256) and of every media file from its GridFS chunks
 (metadata.sha256), checks the tombstones of destroyed records, and walks the audit log's hash chain. Reads only.
 Prints one line per problem: changed, missing, untracked, tombstoned-present, tombstone-unproven (records, media), and changed,
-removed, inserted (audit entries); then a summary. Exit 0: clean; 1: any problem; 2: usage or configuration error.
+removed, inserted, unchained (audit entries); then a summary. Exit 0: clean; 1: any problem; 2: usage or configuration error.
 With --digest, records and files destroyed by a retention policy run since are listed as DESTROYED (not a problem).
 
   --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain);
