@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { BSON, MongoServerError, type Collection, type Document, type Filter } from 'mongodb';
+import { BSON, MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
 import { ProxyError } from '../errors.js';
+import { setOwn } from './record-hash.js';
 
 /** `prevHash` of the first chained entry (seq 1). */
 export const GENESIS_HASH = '0'.repeat(64);
 /** Fields of a chained audit entry that are not part of its hashed content. */
 const UNHASHED = new Set(['_id', 'hash']);
 const DUPLICATE_KEY = 11000;
-const MAX_APPEND_ATTEMPTS = 100;
+const MAX_APPEND_ATTEMPTS = 60;
+const MAX_BACKOFF_MS = 250;
 
 /** The chain fields every audit entry written since the chain exists carries. */
 export interface ChainFields {
@@ -26,7 +28,7 @@ export interface ChainFields {
  */
 export function auditEntryHash(doc: Document): string {
   const content: Document = {};
-  for (const key of Object.keys(doc)) if (!UNHASHED.has(key)) content[key] = doc[key] as unknown;
+  for (const key of Object.keys(doc)) if (!UNHASHED.has(key)) setOwn(content, key, doc[key]);
   return createHash('sha256').update(BSON.EJSON.stringify(content, { relaxed: false })).digest('hex');
 }
 
@@ -38,29 +40,62 @@ function asStored(doc: Document): Document {
   return BSON.deserialize(BSON.serialize(doc, { ignoreUndefined: false }), { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
 }
 
+export interface ChainHead { seq: number; hash: string }
+
 /**
- * Appends `entry` to the chain: reads the head, inserts seq + 1 linked to it, and retries when another writer (the
- * other proxy of the HA pair) took that seq first (the unique index on seq refuses the second insert). There is no
- * separate head document, so a crash between steps leaves no gap and nothing to repair. Returns the chain fields.
+ * Appends entries to the chain of one audit collection. Within the process, appends run one after the other (a
+ * promise chain), so only the proxies of the HA pair race for a seq, not the requests of one proxy; the head this
+ * writer wrote last is kept and the collection is read again only after a lost race (duplicate seq) or an error.
+ * A lost race is retried after a random pause (full jitter, growing with each attempt). Each attempt inserts with a
+ * fresh `_id`: when a duplicate key error is in fact the driver's retry of an insert that had committed, that entry
+ * is found by its `_id` and returned instead of being appended a second time. There is no separate head document,
+ * so a crash between steps leaves no gap and nothing to repair.
  */
-export async function appendChained<T extends Document>(col: Collection<T>, entry: Document): Promise<ChainFields> {
-  for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-    const head = await col.findOne({ seq: { $exists: true } } as unknown as Filter<T>, { sort: { seq: -1 }, projection: { seq: 1, hash: 1 }, promoteValues: true });
-    const seq = head ? Number(head.seq) + 1 : 1;
-    const prevHash = head ? String(head.hash) : GENESIS_HASH;
-    const content = asStored({ ...entry, seq, prevHash });
-    const hash = auditEntryHash(content);
-    try {
-      await col.insertOne({ ...content, hash } as unknown as Parameters<Collection<T>['insertOne']>[0]);
-      return { seq, prevHash, hash };
-    } catch (err) {
-      // Only `seq` can collide (the `_id` is a fresh ObjectId); FerretDB does not name the index in the error.
-      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) {
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 5 * (attempt + 1))));
-        continue;
-      }
-      throw err;
-    }
+export class ChainAppender {
+  private tail: Promise<unknown> = Promise.resolve();
+  /** undefined: not known (read it); null: the chain is empty. */
+  private head: ChainHead | null | undefined;
+
+  constructor(private readonly col: Collection<Document>) {}
+
+  /** Appends `entry` (after every append this writer was given before it). Returns its chain fields. */
+  append(entry: Document): Promise<ChainFields> {
+    const run = this.tail.then(() => this.appendNow(entry));
+    this.tail = run.catch(() => undefined);
+    return run;
   }
-  throw new ProxyError('DB_WRITE_REJECTED', `audit entry not appended: ${MAX_APPEND_ATTEMPTS} attempts lost the race for the next seq`);
+
+  private async appendNow(entry: Document): Promise<ChainFields> {
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      if (this.head === undefined) this.head = await this.readHead();
+      const seq = this.head ? this.head.seq + 1 : 1;
+      const prevHash = this.head ? this.head.hash : GENESIS_HASH;
+      const content = asStored({ ...entry, seq, prevHash });
+      const hash = auditEntryHash(content);
+      const _id = new ObjectId();
+      try {
+        await this.col.insertOne({ _id, ...content, hash });
+        this.head = { seq, hash };
+        return { seq, prevHash, hash };
+      } catch (err) {
+        this.head = undefined;
+        if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+        // FerretDB does not name the index: the duplicate is either this very insert, committed by an earlier try
+        // the driver retried, or a seq another writer took first.
+        const mine = await this.col.findOne({ _id }, { projection: { seq: 1, prevHash: 1, hash: 1 }, promoteValues: true });
+        if (mine !== null) {
+          const fields = { seq: Number(mine.seq), prevHash: String(mine.prevHash), hash: String(mine.hash) };
+          this.head = { seq: fields.seq, hash: fields.hash };
+          return fields;
+        }
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
+      }
+    }
+    throw new ProxyError('DB_WRITE_REJECTED', `audit entry not appended: ${String(MAX_APPEND_ATTEMPTS)} attempts lost the race for the next seq`);
+  }
+
+  private async readHead(): Promise<ChainHead | null> {
+    const head = await this.col.findOne({ seq: { $exists: true } }, { sort: { seq: -1 }, projection: { seq: 1, hash: 1 }, promoteValues: true });
+    return head ? { seq: Number(head.seq), hash: String(head.hash) } : null;
+  }
 }

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { BSON, type Db, type Document, type Filter } from 'mongodb';
 import { MEDIA_BUCKET, RETENTION_FIELD } from '../importer/index.js';
 import { MerkleSet } from './merkle.js';
-import { EXACT_READ, storedRecordHash } from './record-hash.js';
+import type { DestroyedSink } from './problems.js';
+import { EXACT_READ, idText, storedRecordHash } from './record-hash.js';
+import { TOMBSTONES_COLLECTION, type TombstoneDoc } from './tombstones.js';
 import { recordCollections } from './verify-records.js';
 
 export const MEDIA_FILES = `${MEDIA_BUCKET}.files`;
@@ -10,9 +12,11 @@ export const MEDIA_FILES = `${MEDIA_BUCKET}.files`;
 /**
  * The hashes of everything the given archives imported, per collection (`media.files` for media). `recorded`: the
  * hashes recorded at import (`_retention.sha256`, `metadata.sha256`), read with a projection; `recomputed`: each
- * record re-hashed from its stored content and each file from its chunks (what `verify --digest` does).
+ * record re-hashed from its stored content and each file from its chunks (what `verify --digest` does). A record or
+ * file that a retention policy run destroyed counts with the sha256 its tombstone keeps (and is passed to
+ * `onDestroyed`): a destroyed record keeps its day's digest.
  */
-export async function dayHashes(db: Db, archives: readonly string[], mode: 'recorded' | 'recomputed', tick?: () => void): Promise<Map<string, MerkleSet>> {
+export async function dayHashes(db: Db, archives: readonly string[], mode: 'recorded' | 'recomputed', tick?: () => void, onDestroyed?: DestroyedSink): Promise<Map<string, MerkleSet>> {
   const out = new Map<string, MerkleSet>();
   const list = [...archives];
   for (const name of await recordCollections(db)) {
@@ -34,7 +38,26 @@ export async function dayHashes(db: Db, archives: readonly string[], mode: 'reco
     tick?.();
   }
   if (media.count > 0) out.set(MEDIA_FILES, media);
+  await addTombstones(db, list, out, onDestroyed);
   return out;
+}
+
+/** The tombstones of these archives whose record or file is gone (one that is present again is already counted). */
+async function addTombstones(db: Db, archives: string[], out: Map<string, MerkleSet>, onDestroyed?: DestroyedSink): Promise<void> {
+  const stones = db.collection<TombstoneDoc>(TOMBSTONES_COLLECTION).find({ archive: { $in: archives } }, { batchSize: 500 });
+  for await (const t of stones) {
+    if (typeof t.collection !== 'string' || typeof t.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256)) continue;
+    const present = await db.collection(t.collection).findOne({ _id: t.recordId } as Filter<Document>, { projection: { _id: 1 } });
+    if (present !== null) continue;
+    let set = out.get(t.collection);
+    if (set === undefined) out.set(t.collection, (set = new MerkleSet()));
+    set.add(t.sha256);
+    const media = t.collection === MEDIA_FILES;
+    onDestroyed?.({
+      area: media ? 'media' : 'record', collection: t.collection, id: media ? String(t.recordId) : idText(t.recordId), sha256: t.sha256,
+      policyId: String(t.policyId), runId: String(t.runId), destroyedAt: t.destroyedAt instanceof Date ? t.destroyedAt.toISOString() : String(t.destroyedAt), archive: String(t.archive),
+    });
+  }
 }
 
 /** SHA-256 of a GridFS file's chunks in order of n (whatever is there: gaps show as a different hash). */

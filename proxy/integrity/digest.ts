@@ -5,7 +5,7 @@ import { ProxyError } from '../errors.js';
 import { PORTAL_COLLECTIONS } from '../portal/collections.js';
 import { dayHashes, MEDIA_FILES } from './day-hashes.js';
 import { MerkleSet } from './merkle.js';
-import type { ProblemSink } from './problems.js';
+import type { DestroyedSink, ProblemSink } from './problems.js';
 
 /** Every digest made, newest last (never updated or deleted by the proxy). */
 export const DIGESTS_COLLECTION = 'integrity.digests';
@@ -107,10 +107,11 @@ export function parseDigestFile(text: string, fileName: string): Digest[] {
 /**
  * Checks the database against a kept digest: the same archives' records and media re-hashed from what is stored now
  * must give the same counts and Merkle roots (per collection and overall), and the audit entry that was the chain's
- * head must still be there with the same hash. Returns the number of items re-hashed.
+ * head must still be there with the same hash. A record or file destroyed by a retention policy run counts with its
+ * tombstone's sha256 and is passed to `onDestroyed` (not a problem). Returns the number of items re-hashed.
  */
-export async function verifyDigest(db: Db, digest: Digest, sink: ProblemSink, tick?: () => void): Promise<number> {
-  const now = summarise(await dayHashes(db, digest.archives, 'recomputed', tick));
+export async function verifyDigest(db: Db, digest: Digest, sink: ProblemSink, tick?: () => void, onDestroyed?: DestroyedSink): Promise<number> {
+  const now = summarise(await dayHashes(db, digest.archives, 'recomputed', tick, onDestroyed));
   const id = `day ${digest.day}`;
   const kept = new Map(digest.collections.map((c) => [c.collection, c]));
   const found = new Map(now.collections.map((c) => [c.collection, c]));

@@ -21,38 +21,76 @@ export function merkleRoot(hexHashes: readonly string[]): string {
 }
 
 export function merkleRootOfSorted(sorted: readonly Buffer[]): string {
-  if (sorted.length === 0) return sha256().toString('hex');
-  let level = sorted.map((b) => sha256(LEAF, b));
-  while (level.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i] as Buffer;
-      const right = level[i + 1];
-      next.push(right === undefined ? left : sha256(NODE, left, right));
-    }
-    level = next;
-  }
-  return (level[0] as Buffer).toString('hex');
+  const packed = Buffer.allocUnsafe(sorted.length * HASH);
+  sorted.forEach((b, i) => b.copy(packed, i * HASH));
+  return rootOfPacked(packed, sorted.length);
 }
 
-/** Collects hashes (as 32-byte buffers, half the memory of hex text) and gives their Merkle root. */
+const HASH = 32;
+
+/** The root over `n` sorted 32-byte hashes packed in `packed`; one buffer of 32 * n bytes for the levels. */
+function rootOfPacked(packed: Buffer, n: number): string {
+  if (n === 0) return sha256().toString('hex');
+  const level = Buffer.allocUnsafe(n * HASH);
+  for (let i = 0; i < n; i++) sha256(LEAF, packed.subarray(i * HASH, (i + 1) * HASH)).copy(level, i * HASH);
+  let count = n;
+  while (count > 1) {
+    let out = 0;
+    for (let i = 0; i < count; i += 2, out++) {
+      const left = level.subarray(i * HASH, (i + 1) * HASH);
+      const node = i + 1 < count ? sha256(NODE, left, level.subarray((i + 1) * HASH, (i + 2) * HASH)) : Buffer.from(left);
+      node.copy(level, out * HASH);
+    }
+    count = out;
+  }
+  return level.subarray(0, HASH).toString('hex');
+}
+
+/**
+ * Collects hashes and gives their Merkle root. The hashes are kept packed in one growable buffer (32 bytes each, no
+ * per-hash object), so `verify --digest` needs about 32 bytes per item of the day, plus the same again for the root.
+ */
 export class MerkleSet {
-  private readonly hashes: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(HASH * 1024);
+  private n = 0;
 
   add(hex: string): void {
-    this.hashes.push(Buffer.from(hex, 'hex'));
+    this.reserve(1);
+    const at = this.n * HASH;
+    const written = this.buf.write(hex, at, HASH, 'hex');
+    this.buf.fill(0, at + written, at + HASH); // not 64 hex digits (a tampered stamp): a hash that matches nothing
+    this.n++;
   }
 
   get count(): number {
-    return this.hashes.length;
+    return this.n;
   }
 
   /** Adds every hash of `other` (for the root over all collections together). */
   addAll(other: MerkleSet): void {
-    for (const h of other.hashes) this.hashes.push(h);
+    this.reserve(other.n);
+    other.buf.copy(this.buf, this.n * HASH, 0, other.n * HASH);
+    this.n += other.n;
   }
 
   root(): string {
-    return merkleRootOfSorted([...this.hashes].sort((a, b) => Buffer.compare(a, b)));
+    const order = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[i] = i;
+    const buf = this.buf;
+    order.sort((a, b) => buf.compare(buf, b * HASH, (b + 1) * HASH, a * HASH, (a + 1) * HASH));
+    const sorted = Buffer.allocUnsafe(this.n * HASH);
+    for (let i = 0; i < this.n; i++) {
+      const at = (order[i] as number) * HASH;
+      buf.copy(sorted, i * HASH, at, at + HASH);
+    }
+    return rootOfPacked(sorted, this.n);
+  }
+
+  private reserve(more: number): void {
+    const need = (this.n + more) * HASH;
+    if (need <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.n * HASH);
+    this.buf = next;
   }
 }

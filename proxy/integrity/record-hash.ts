@@ -26,9 +26,17 @@ export function storedRecordHash(doc: Document): RecordHashResult {
   for (const key of Object.keys(doc)) {
     if (PROXY_OWNED_FIELDS.includes(key)) continue;
     if (key === '_id' && recorded !== undefined && doc._id === recorded) continue;
-    content[key] = doc[key] as unknown;
+    setOwn(content, key, doc[key]);
   }
   return { recorded, computed: recordSha256(content) };
+}
+
+/**
+ * Sets `key` as an own enumerable property, also for `__proto__` (a plain assignment would set the prototype and the
+ * field would silently drop out of the hashed text; BSON returns `__proto__` as an ordinary field).
+ */
+export function setOwn(target: Document, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function recordedSha256(stamp: unknown): string | undefined {

@@ -1,16 +1,17 @@
 import type { Collection, Document } from 'mongodb';
-import { auditEntryHash, GENESIS_HASH } from './audit-chain.js';
+import { auditEntryHash, GENESIS_HASH, type ChainHead } from './audit-chain.js';
 import type { ProblemSink, VerifyCounts } from './problems.js';
 import { EXACT_READ } from './record-hash.js';
 
-export interface ChainHead { seq: number; hash: string }
+export type { ChainHead };
 
 const BATCH = 500;
 
 /**
  * Walks the audit chain in seq order and reports each entry that was changed (its content no longer matches its
  * hash, or its hash was recomputed so that the next entry no longer links to it), removed (a gap in seq) or inserted
- * (an entry that links to nothing, a second entry with one seq, or an unchained entry dated after the chain began).
+ * (an entry that links to nothing, or a second entry with one seq); an entry without chain fields dated after the chain
+ * began is `unchained` (written by a proxy of an older release during a rolling upgrade, or by hand).
  * Returns the chain head as stored (to compare with a kept digest: removing the newest entries is visible only there).
  */
 export async function verifyAuditChain(col: Collection<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void): Promise<ChainHead | null> {
@@ -53,14 +54,17 @@ export async function verifyAuditChain(col: Collection<Document>, sink: ProblemS
   return prev === undefined ? null : { seq: prev.seq, hash: prev.hash };
 }
 
-/** Entries without chain fields: legacy when written before the chain began, inserted when dated after. */
+/**
+ * Entries without chain fields: legacy when written before the chain began; `unchained` when dated after (an older
+ * proxy still writing during a rolling upgrade, or an entry added by hand: the chain cannot tell which).
+ */
 async function checkUnchained(col: Collection<Document>, firstAt: Date | undefined, sink: ProblemSink, counts: VerifyCounts): Promise<void> {
   const cursor = col.find({ seq: { $exists: false } }, { projection: { at: 1, action: 1, user: 1 }, batchSize: BATCH });
   for await (const doc of cursor) {
     const at: unknown = doc.at;
     if (firstAt !== undefined && (!(at instanceof Date) || at >= firstAt)) {
       const when = at instanceof Date ? at.toISOString() : 'no date';
-      sink({ kind: 'inserted', area: 'audit', collection: col.collectionName, id: `_id ${String(doc._id)}`, detail: `entry outside the chain dated ${when}, after the chain began` });
+      sink({ kind: 'unchained', area: 'audit', collection: col.collectionName, id: `_id ${String(doc._id)}`, detail: `entry without chain fields dated ${when}, after the chain began (an older proxy during a rolling upgrade, or added by hand)` });
     } else counts.legacyAuditEntries++;
   }
 }

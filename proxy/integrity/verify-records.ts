@@ -10,11 +10,16 @@ const NOT_RECORDS = ['proxy.', 'portal.', 'retention.', 'integrity.', 'system.',
 export const FILE_RECORDS_COLLECTION = 'file-management.files';
 const BATCH = 500;
 
+/** Whether `name` can hold vendor records (is not one of the proxy's, the portal's, the media bucket's, ...). */
+export function isRecordCollectionName(name: string): boolean {
+  return !NOT_RECORDS.some((p) => name.startsWith(p));
+}
+
 /** Every record collection, known or not (anything the importer could have written), sorted by name. */
 export async function recordCollections(db: Db): Promise<string[]> {
   const all = await db.listCollections({}, { nameOnly: true }).toArray();
   return all
-    .filter((c) => (c as { type?: string }).type !== 'view' && !NOT_RECORDS.some((p) => c.name.startsWith(p)))
+    .filter((c) => (c as { type?: string }).type !== 'view' && isRecordCollectionName(c.name))
     .map((c) => c.name)
     .sort();
 }

@@ -1,12 +1,13 @@
 import type { Db, Document, Filter } from 'mongodb';
 import { JOBS_COLLECTION } from '../db/collections.js';
+import { ProxyError } from '../errors.js';
 import { MEDIA_BUCKET } from '../importer/index.js';
 import { PORTAL_COLLECTIONS } from '../portal/collections.js';
 import { verifyDigest, type Digest } from './digest.js';
-import { emptyCounts, PROBLEM_KINDS, type Problem, type ProblemKind, type ProblemSink, type VerifyCounts } from './problems.js';
+import { emptyCounts, PROBLEM_KINDS, type Destroyed, type DestroyedSink, type Problem, type ProblemKind, type ProblemSink, type VerifyCounts } from './problems.js';
 import { verifyAuditChain, type ChainHead } from './verify-audit.js';
 import { verifyMediaFiles, verifyOrphanChunks } from './verify-media.js';
-import { recordCollections, verifyRecordCollection } from './verify-records.js';
+import { isRecordCollectionName, recordCollections, verifyRecordCollection } from './verify-records.js';
 import { verifyTombstones } from './tombstones.js';
 
 export const MEDIA_FILES_COLLECTION = `${MEDIA_BUCKET}.files`;
@@ -22,6 +23,8 @@ export interface VerifyOptions {
   /** Check the database against these kept digests instead (the same archives re-hashed, the audit head kept). */
   digests?: readonly Digest[];
   onProblem?: ProblemSink;
+  /** `digests` only: each record or file of a kept day that a retention policy run destroyed (not a problem). */
+  onDestroyed?: DestroyedSink;
   /** Called after each record, file chunk and audit entry (progress). */
   onProgress?: (counts: Readonly<VerifyCounts>) => void;
 }
@@ -36,6 +39,8 @@ export interface VerifyReport {
   /** The first MAX_KEPT_PROBLEMS problems. */
   problems: Problem[];
   problemsTruncated: boolean;
+  /** `digests` only: the first MAX_KEPT_PROBLEMS records and files destroyed by retention (counts.destroyed: all). */
+  destroyed: Destroyed[];
   /** The newest audit entry as stored (compare it with a kept digest: only there is removing the newest visible). */
   auditHead: ChainHead | null;
 }
@@ -56,11 +61,20 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     options.onProblem?.(p);
   };
   const tick = (): void => progress();
+  const destroyed: Destroyed[] = [];
   if (options.digests) {
-    for (const d of options.digests) counts.digestItems += await verifyDigest(db, d, sink, tick);
-    return finish(options, startedAt, counts, problemCounts, problems, [], null);
+    const onDestroyed: DestroyedSink = (d) => {
+      counts.destroyed++;
+      if (destroyed.length < MAX_KEPT_PROBLEMS) destroyed.push(d);
+      options.onDestroyed?.(d);
+    };
+    for (const d of options.digests) counts.digestItems += await verifyDigest(db, d, sink, tick, onDestroyed);
+    return { ...finish(options, startedAt, counts, problemCounts, problems, [], null), destroyed };
   }
   const only = options.collection;
+  if (only !== undefined && only !== MEDIA_FILES_COLLECTION && only !== AUDIT_COLLECTION && !isRecordCollectionName(only)) {
+    throw new ProxyError('USAGE', `--collection ${only} holds no records: name a record collection, ${MEDIA_FILES_COLLECTION} or ${AUDIT_COLLECTION}`);
+  }
   const wants = (name: string): boolean => only === undefined || only === name;
   const archives = options.since === undefined ? undefined : await archivesSince(db, options.since);
   const recordFilter: Filter<Document> = archives === undefined ? {} : { '_retention.archive': { $in: archives } };
@@ -78,10 +92,10 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   if (only !== AUDIT_COLLECTION) await verifyTombstones(db, only, sink, counts);
   const auditHead = wants(AUDIT_COLLECTION) ? await verifyAuditChain(db.collection(AUDIT_COLLECTION), sink, counts, tick) : null;
   progress();
-  return finish(options, startedAt, counts, problemCounts, problems, collections, auditHead);
+  return { ...finish(options, startedAt, counts, problemCounts, problems, collections, auditHead), destroyed };
 }
 
-function finish(options: VerifyOptions, startedAt: Date, counts: VerifyCounts, problemCounts: Record<ProblemKind, number>, problems: Problem[], collections: string[], auditHead: ChainHead | null): VerifyReport {
+function finish(options: VerifyOptions, startedAt: Date, counts: VerifyCounts, problemCounts: Record<ProblemKind, number>, problems: Problem[], collections: string[], auditHead: ChainHead | null): Omit<VerifyReport, 'destroyed'> {
   const total = Object.values(problemCounts).reduce((a, b) => a + b, 0);
   return {
     ok: total === 0,

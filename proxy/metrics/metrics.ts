@@ -161,7 +161,7 @@ export class ProxyMetrics implements PipelineMetrics, ProgressSink {
       },
     });
     new Gauge({
-      name: `${PREFIX}integrity_last_sweep_problems`, help: 'Problems the last fixity sweep found, by kind (changed, missing, untracked, tombstoned-present, removed, inserted)', labelNames: ['kind'], registers: [this.registry],
+      name: `${PREFIX}integrity_last_sweep_problems`, help: 'Problems the last fixity sweep found, by kind (changed, missing, untracked, tombstoned-present, tombstone-unproven, removed, inserted, unchained)', labelNames: ['kind'], registers: [this.registry],
       async collect() {
         this.reset();
         const s = await last().catch(() => null);

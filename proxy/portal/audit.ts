@@ -1,12 +1,12 @@
 import type { Collection, Db, Filter, ObjectId } from 'mongodb';
 import { ensureIndexes } from '../db/ensure-indexes.js';
-import { appendChained, type ChainFields } from '../integrity/audit-chain.js';
+import { ChainAppender, type ChainFields } from '../integrity/audit-chain.js';
 import { PORTAL_COLLECTIONS } from './collections.js';
 import type { ListTypeDef } from './queries/types.js';
 import type { Role } from './roles.js';
 
 export const AUDIT_ACTIONS = [
-  'login.ok', 'login.failed', 'logout', 'record.view', 'media.play', 'media.download', 'search', 'export',
+  'login.ok', 'login.failed', 'logout', 'record.view', 'record.verify', 'media.play', 'media.download', 'search', 'export',
   'user.create', 'user.update', 'user.delete', 'password.change',
   // retention governance (docs/retention.md)
   'retention.policy.create', 'retention.policy.update', 'retention.policy.delete', 'retention.policy.mode',
@@ -42,9 +42,11 @@ export type AuditInput = Omit<AuditEntry, 'at'>;
  */
 export class AuditLog {
   readonly col: Collection<AuditDoc>;
+  private readonly chain: ChainAppender;
 
   constructor(db: Db, private readonly now: () => Date = () => new Date()) {
     this.col = db.collection<AuditDoc>(PORTAL_COLLECTIONS.audit);
+    this.chain = new ChainAppender(db.collection(PORTAL_COLLECTIONS.audit));
   }
 
   ensureIndexes(): Promise<void> {
@@ -57,9 +59,12 @@ export class AuditLog {
     ]);
   }
 
-  /** Appends one entry to the chain (safe with several writers at once, e.g. both proxies of the HA pair). */
+  /**
+   * Appends one entry to the chain (safe with several writers at once, e.g. both proxies of the HA pair; the appends
+   * of this instance run one after the other).
+   */
   async record(entry: AuditInput): Promise<void> {
-    await appendChained(this.col, { at: this.now(), ...entry });
+    await this.chain.append({ at: this.now(), ...entry });
   }
 }
 

@@ -31,7 +31,7 @@ export interface ExecContext {
   signal?: AbortSignal;
 }
 
-interface MediaFileDoc { _id: string; length?: number; metadata?: { sha256?: string; archived?: ArchivedMark } }
+interface MediaFileDoc { _id: string; length?: number; metadata?: { sha256?: string; archive?: string; archived?: ArchivedMark } }
 
 /** The lock is taken for at most this long per batch wait. */
 const LOCK_WAIT_MS = 30_000;
@@ -88,13 +88,14 @@ async function archiveRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
 async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeDef, policy: Policy, filter: Document): Promise<BatchResult> {
   const db = ctx.deps.db;
   const col = db.collection(def.collection);
-  const docs = await col.find(filter, { projection: { _id: 1, [`${RETENTION_FIELD}.sha256`]: 1, storagePath: 1 } }).limit(ctx.deps.batchSize).toArray();
+  const docs = await col.find(filter, { projection: { _id: 1, [`${RETENTION_FIELD}.sha256`]: 1, [`${RETENTION_FIELD}.archive`]: 1, storagePath: 1 } }).limit(ctx.deps.batchSize).toArray();
   if (docs.length === 0) return { selected: 0, written: 0 };
   const ids = docs.map((d) => d._id as unknown);
   const at = ctx.deps.now();
   const stones: Tombstone[] = docs.map((d) => ({
     _id: tombstoneId(def.collection, d._id), collection: def.collection, recordId: d._id, kind: 'record',
     sha256: (d[RETENTION_FIELD] as { sha256?: string } | undefined)?.sha256 ?? null, policyId: policy._id, runId: ctx.runId, destroyedAt: at,
+    ...archiveOf((d[RETENTION_FIELD] as { archive?: unknown } | undefined)?.archive),
   }));
   // File records take their binaries with them when no other file record references them.
   let orphans: MediaFileDoc[] = [];
@@ -132,7 +133,12 @@ function mediaFiles(ctx: ExecContext): Collection<MediaFileDoc> {
 }
 
 function mediaStone(m: MediaFileDoc, policy: Policy, runId: string, at: Date): Tombstone {
-  return { _id: tombstoneId(MEDIA_FILES, m._id), collection: MEDIA_FILES, recordId: m._id, kind: 'media', sha256: m.metadata?.sha256 ?? null, policyId: policy._id, runId, destroyedAt: at };
+  return { _id: tombstoneId(MEDIA_FILES, m._id), collection: MEDIA_FILES, recordId: m._id, kind: 'media', sha256: m.metadata?.sha256 ?? null, policyId: policy._id, runId, destroyedAt: at, ...archiveOf(m.metadata?.archive) };
+}
+
+/** The archive that imported it, kept in its tombstone: its hash stays part of that day's digest (docs/integrity.md). */
+function archiveOf(archive: unknown): { archive?: string } {
+  return typeof archive === 'string' ? { archive } : {};
 }
 
 /**

@@ -148,6 +148,8 @@ export interface Tombstone {
   runId: string;
   destroyedAt: Date;
   kind: 'record' | 'media';
+  /** The archive that imported the record or file (`_retention.archive`, `metadata.archive`); absent before 1.x. */
+  archive?: string;
 }
 
 /** GET /api/v1/retention/record/:type/:id: the "Retention" panel of a detail page. */

@@ -72,6 +72,32 @@ describe('retention-proxy digest, and verify --digest FILE (built CLI, real data
     expect(await counts('2024-05-01T02:00:01Z')).toEqual([0, 0, 0]);
   });
 
+  it('verify --digest: a record destroyed by a retention run since keeps its day\'s digest and is listed as DESTROYED (exit 0)', async () => {
+    await writeFile(digestFile(), `${line}\n`);
+    const messages = t.db.collection('history.messages');
+    const doomed = (await messages.findOne({ _id: oid(3) }, { promoteValues: false, promoteLongs: false, promoteBuffers: false })) as BSON.Document;
+    const sha = (doomed._retention as { sha256: string }).sha256;
+    // What a retention policy run leaves (proxy/retention/executor.ts): its run document, the tombstone, no record.
+    await t.db.collection<{ _id: string; [k: string]: unknown }>('retention.runs').insertOne({ _id: 'run-1', state: 'done', policyIds: ['p-1'], startedAt: new Date() });
+    const stone = { _id: `history.messages|${BSON.EJSON.stringify(oid(3), { relaxed: false })}`, collection: 'history.messages', recordId: oid(3), kind: 'record', sha256: sha, policyId: 'p-1', runId: 'run-1', destroyedAt: new Date('2026-01-02T03:04:05Z'), archive: ARCHIVE };
+    await t.db.collection<{ _id: string; [k: string]: unknown }>('retention.tombstones').insertOne(stone);
+    await messages.deleteOne({ _id: oid(3) });
+    try {
+      const res = await runCli(['verify', '--digest', digestFile(), '--config', config.configPath]);
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      const out = res.stdout.trim().split('\n');
+      expect(out).toHaveLength(2);
+      expect(out[0]).toMatch(new RegExp(`^DESTROYED +record history.messages .*${oid(3).toHexString()}.*by policy p-1 run run-1 at 2026-01-02T03:04:05.000Z`));
+      expect(out[1]).toBe(`checked 4 records and files against the digests of ${DAY} (1 of them destroyed by retention, counted by their tombstones): match`);
+      const json = JSON.parse((await runCli(['verify', '--digest', digestFile(), '--json', '--config', config.configPath])).stdout) as VerifyReport;
+      expect(json.destroyed).toMatchObject([{ area: 'record', collection: 'history.messages', sha256: sha, policyId: 'p-1', runId: 'run-1', archive: ARCHIVE }]);
+    } finally {
+      await messages.insertOne(doomed);
+      await t.db.collection<{ _id: string }>('retention.tombstones').deleteOne({ _id: stone._id });
+      await t.db.collection<{ _id: string }>('retention.runs').deleteOne({ _id: 'run-1' });
+    }
+  });
+
   it('verify --digest: the untouched database matches (exit 0); a changed record and a removed audit head do not (exit 1)', async () => {
     await writeFile(digestFile(), `# kept in the ticket system\n${line}\n`);
     const ok = await runCli(['verify', '--digest', digestFile(), '--config', config.configPath]);

@@ -112,18 +112,29 @@ describe('retention-proxy verify (built CLI, real database)', () => {
     await t.db.collection<{ _id: string } & Document>('retention.tombstones').insertMany([
       { _id: `history.messages|{"$oid":"${oid(4).toHexString()}"}`, collection: 'history.messages', recordId: oid(4), sha256: 'a'.repeat(64), policyId: 'p1', runId: 'r1', destroyedAt: new Date(), kind: 'record' },
       { _id: `history.messages|{"$oid":"${oid(40).toHexString()}"}`, collection: 'history.messages', recordId: oid(40), sha256: 'b'.repeat(64), policyId: 'p1', runId: 'r1', destroyedAt: new Date(), kind: 'record' },
+      // A tombstone no policy run wrote: it must not silence the record's absence.
+      { _id: `history.messages|{"$oid":"${oid(41).toHexString()}"}`, collection: 'history.messages', recordId: oid(41), sha256: 'c'.repeat(64), policyId: 'p1', runId: 'no-such-run', destroyedAt: new Date(), kind: 'record' },
     ]);
+    await t.db.collection<{ _id: string } & Document>('retention.runs').insertOne({ _id: 'r1', state: 'done', policyIds: ['p1'] });
     const { code, report } = await verify('--collection', 'history.messages');
     expect(named(report)).toEqual([
       `changed record history.messages {"$oid":"${oid(2).toHexString()}"}`,
+      `tombstone-unproven record history.messages {"$oid":"${oid(41).toHexString()}"}`,
       `tombstoned-present record history.messages {"$oid":"${oid(4).toHexString()}"}`,
       `untracked record history.messages {"$oid":"${oid(9).toHexString()}"}`,
     ]);
-    expect([code, report.counts.tombstones, report.counts.auditEntries]).toEqual([1, 2, 0]);
+    expect([code, report.counts.tombstones, report.counts.auditEntries]).toEqual([1, 3, 0]);
   });
 
   it('refuses a bad --since with USAGE and exit 2', async () => {
     const res = await runCli(['verify', '--since', 'last tuesday', '--config', config.configPath]);
     expect([res.code, res.stderr]).toEqual([2, expect.stringContaining('USAGE') as string]);
+  });
+
+  it('refuses --collection naming a collection that holds no records (portal.users, media.chunks) with USAGE and exit 2', async () => {
+    for (const name of ['portal.users', 'media.chunks', 'retention.tombstones']) {
+      const res = await runCli(['verify', '--collection', name, '--config', config.configPath]);
+      expect([res.code, res.stderr], name).toEqual([2, expect.stringContaining('USAGE') as string]);
+    }
   });
 });

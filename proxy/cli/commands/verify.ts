@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { connectDatabase } from '../../db/connect.js';
 import { ProxyError } from '../../errors.js';
 import { parseDigestFile } from '../../integrity/digest.js';
-import type { Problem, VerifyCounts } from '../../integrity/problems.js';
+import type { Destroyed, Problem, VerifyCounts } from '../../integrity/problems.js';
 import { verifyDatabase, type VerifyReport } from '../../integrity/verify.js';
 import { loadConfigFor, loggerFor } from '../common.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
@@ -12,10 +12,12 @@ export const VERIFY_HELP = `retention-proxy verify [--collection NAME] [--since 
 
 Recomputes the SHA-256 of every stored record (_retention.sha256) and of every media file from its GridFS chunks
 (metadata.sha256), checks the tombstones of destroyed records, and walks the audit log's hash chain. Reads only.
-Prints one line per problem: changed, missing, untracked, tombstoned-present (records, media), and changed,
-removed, inserted (audit entries); then a summary. Exit 0: clean; 1: any problem; 2: usage or configuration error.
+Prints one line per problem: changed, missing, untracked, tombstoned-present, tombstone-unproven (records, media), and changed,
+removed, inserted, unchained (audit entries); then a summary. Exit 0: clean; 1: any problem; 2: usage or configuration error.
+With --digest, records and files destroyed by a retention policy run since are listed as DESTROYED (not a problem).
 
-  --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain)
+  --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain);
+                      other proxy.*, portal.*, retention.*, integrity.*, system.*, media.* names: USAGE error
   --since DATE        only records and media of archives created at or after DATE (ISO 8601, e.g. 2026-03-01)
   --json              the whole report as JSON on stdout
   --digest FILE       instead: check the database against kept digest lines (retention-proxy digest): the same
@@ -58,6 +60,7 @@ export async function verifyCommand(argv: string[], io: CliIo, isTty: boolean = 
       ...(since === undefined ? {} : { since }),
       ...(digests === undefined ? {} : { digests }),
       ...(v.json ? {} : { onProblem: (p: Problem) => { progress?.clear(); io.out(problemLine(p)); } }),
+      ...(v.json ? {} : { onDestroyed: (d: Destroyed) => { progress?.clear(); io.out(destroyedLine(d)); } }),
       ...(progress ? { onProgress: progress.update } : {}),
     });
     progress?.clear();
@@ -89,10 +92,16 @@ export function problemLine(p: Problem): string {
   return `${p.kind.toUpperCase().padEnd(18)} ${p.area.padEnd(6)} ${p.collection} ${p.id}: ${p.detail}${hashes}`;
 }
 
+/** A record or file of a kept day destroyed by retention (not a problem): DESTROYED  AREA  COLLECTION  ID  by ... */
+export function destroyedLine(d: Destroyed): string {
+  return `${'DESTROYED'.padEnd(18)} ${d.area.padEnd(6)} ${d.collection} ${d.id}: by policy ${d.policyId} run ${d.runId} at ${d.destroyedAt} (archive ${d.archive}; its tombstone's sha256 ${d.sha256} counted)`;
+}
+
 export function summaryLine(r: VerifyReport): string {
   const c = r.counts;
   if (r.scope.digestDays.length > 0) {
-    const what = `checked ${String(c.digestItems)} records and files against the digests of ${r.scope.digestDays.join(', ')}`;
+    const gone = c.destroyed > 0 ? ` (${String(c.destroyed)} of them destroyed by retention, counted by their tombstones)` : '';
+    const what = `checked ${String(c.digestItems)} records and files against the digests of ${r.scope.digestDays.join(', ')}${gone}`;
     if (r.ok) return `${what}: match`;
     return `${what}: PROBLEMS (${Object.entries(r.problemCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')})`;
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ProxyError } from '../../errors.js';
 import { verifyOneRecord } from '../../integrity/record-verify.js';
+import { audit } from '../access.js';
 import type { PortalContext } from '../context.js';
 import { LIST_DEFS, LIST_TYPES } from '../queries/types.js';
 
@@ -13,7 +14,10 @@ const Result = {
   },
 } as const;
 
-/** `GET /api/v1/<type>/:id/verify`: the record's hash recomputed from what is stored vs `_retention.sha256`. */
+/**
+ * `GET /api/v1/<type>/:id/verify`: the record's hash recomputed from what is stored vs `_retention.sha256`. Audited
+ * as `record.verify` (details: `ok`, the recorded and computed hashes), like every look at a record.
+ */
 export async function recordVerifyRoutes(app: FastifyInstance, { ctx }: { ctx: PortalContext }): Promise<void> {
   for (const type of LIST_TYPES) {
     const def = LIST_DEFS[type];
@@ -24,6 +28,7 @@ export async function recordVerifyRoutes(app: FastifyInstance, { ctx }: { ctx: P
       const { id } = req.params as { id: string };
       const result = await verifyOneRecord(ctx.db, def, id);
       if (!result) throw new ProxyError('NOT_FOUND', `${type}/${id}`);
+      await audit(ctx, req, { action: 'record.verify', target: `${type}/${id}`, details: { ok: result.ok, sha256Recorded: result.sha256Recorded, sha256Computed: result.sha256Computed } });
       return result;
     });
   }

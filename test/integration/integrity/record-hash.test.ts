@@ -61,3 +61,31 @@ describe('the record hash recomputed from what is stored', () => {
     expect(b.computed).not.toBe(b.recorded);
   });
 });
+
+describe('a field named __proto__', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await testDatabase('rechashproto');
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('is part of the recomputed hash: imported with it verifies, set through the driver is changed', async () => {
+    const x = await extractedDir({ 'vendor-new/protos.json': '{"_id":"p-1","__proto__":{"$numberInt":"1"},"a":"x"}\n{"_id":"p-2","a":"y"}\n' });
+    try {
+      const plan = await planImport(x.dir, x.entries, log);
+      await applyImport(t.db, x.dir, plan, { jobId: JOB_ID, archive: ARCHIVE }, { wtimeoutMs: 10_000, log, batchSize: 10 });
+    } finally {
+      await x.remove();
+    }
+    const coll = t.db.collection('vendor-new.protos');
+    const p1 = storedRecordHash((await coll.findOne({ _id: 'p-1' } as Document, EXACT_READ)) as Document);
+    expect(p1.computed).toBe(p1.recorded);
+    await coll.updateOne({ _id: 'p-2' } as Document, { $set: { ['__proto__']: 'tampered' } });
+    const stored = (await coll.findOne({ _id: 'p-2' } as Document, EXACT_READ)) as Document;
+    expect(Object.keys(stored)).toContain('__proto__');
+    const p2 = storedRecordHash(stored);
+    expect(p2.computed).not.toBe(p2.recorded);
+  });
+});

@@ -50,6 +50,9 @@ describe('fixity of an imported simulator day: verifyDatabase and the record "Ve
     const bad = await get<VerifyBody>(`/api/v1/calls/${String(call?.callId)}/verify`);
     expect([bad.status, bad.body.ok, bad.body.collection]).toEqual([200, false, RECORD_COLLECTIONS.calls]);
     expect(bad.body.sha256Computed).not.toBe(bad.body.sha256Recorded);
+    const entry = await t.db.collection('portal.audit').findOne({ action: 'record.verify', target: `calls/${String(call?.callId)}` }, { sort: { seq: -1 } });
+    expect(entry).toMatchObject({ user: AUDITOR.username, role: 'auditor', outcome: 'ok', details: { ok: false, sha256Recorded: bad.body.sha256Recorded, sha256Computed: bad.body.sha256Computed } });
+    expect(await t.db.collection('portal.audit').countDocuments({ action: 'record.verify' })).toBe(LIST_TYPES.length + 1);
   });
 
   it('an unknown record is NOT_FOUND; without a session AUTH_REQUIRED', async () => {

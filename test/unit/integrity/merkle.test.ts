@@ -32,4 +32,16 @@ describe('merkleRoot (docs/integrity.md, "The daily digest")', () => {
     expect([set.count, set.root()]).toEqual([4, merkleRoot([a, a, b, c])]);
     expect(set.root()).toBe(node(node(leaf(a), leaf(a)), node(leaf(b), leaf(c))).toString('hex'));
   });
+
+  it('MerkleSet (hashes packed in one buffer) gives merkleRoot for many hashes, odd counts and addAll', () => {
+    const many = Array.from({ length: 4097 }, (_, i) => hex(`item ${String(i)}`));
+    const x = new MerkleSet();
+    const y = new MerkleSet();
+    many.forEach((m, i) => (i % 3 === 0 ? x : y).add(m));
+    const all = new MerkleSet();
+    all.addAll(x);
+    all.addAll(y);
+    expect([all.count, all.root()]).toEqual([4097, merkleRoot(many)]);
+    expect(x.root()).toBe(merkleRoot(many.filter((_, i) => i % 3 === 0)));
+  });
 });

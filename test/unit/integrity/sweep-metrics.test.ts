@@ -10,7 +10,7 @@ describe('/metrics: the last fixity sweep', () => {
     const sweep: LastSweep = {
       finishedAt: new Date('2026-12-01T03:00:00Z'), ok: false,
       counts: { records: 1200, mediaFiles: 40, mediaBytes: 5_000_000, auditEntries: 77 },
-      problemCounts: { changed: 2, missing: 1, untracked: 0, 'tombstoned-present': 0, removed: 0, inserted: 0 },
+      problemCounts: { changed: 2, missing: 1, untracked: 0, 'tombstoned-present': 0, 'tombstone-unproven': 0, removed: 0, inserted: 0, unchained: 0 },
     };
     const m = new ProxyMetrics({ outboxDepth: () => Promise.resolve(0), lease: () => undefined, replicaSet: () => Promise.resolve(standalone), lastSweep: () => Promise.resolve(sweep) });
     const { body } = await m.exposition();
