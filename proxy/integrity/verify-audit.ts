@@ -18,9 +18,9 @@ export async function verifyAuditChain(col: Collection<Document>, sink: ProblemS
   const collection = col.collectionName;
   let prev: { seq: number; hash: string; reported: boolean } | undefined;
   let firstAt: Date | undefined;
-  const cursor = col.find({ seq: { $exists: true } }, { ...EXACT_READ, sort: { seq: 1 }, batchSize: BATCH });
-  for await (const doc of cursor) {
-    counts.auditEntries++;
+  const cursor = col.find({ seq: { $exists: true } }, { ...EXACT_READ, sort: { seq: 1, _id: 1 }, batchSize: BATCH });
+  for await (const { doc, group } of entriesOnePerSeq(cursor, () => prev, sink, collection)) {
+    counts.auditEntries += group;
     tick?.();
     const seq = Number(doc.seq);
     const id = `seq ${String(seq)}`;
@@ -28,8 +28,8 @@ export async function verifyAuditChain(col: Collection<Document>, sink: ProblemS
     const computed = auditEntryHash(doc);
     const selfOk = computed === stored;
     if (firstAt === undefined && doc.at instanceof Date) firstAt = doc.at;
-    if (!Number.isSafeInteger(seq) || seq < 1 || (prev !== undefined && seq === prev.seq)) {
-      sink({ kind: 'inserted', area: 'audit', collection, id, detail: prev !== undefined && seq === prev.seq ? 'a second entry with this seq' : 'seq is not a positive integer' });
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      sink({ kind: 'inserted', area: 'audit', collection, id, detail: 'seq is not a positive integer' });
       continue; // the chain goes on from the entry before
     }
     const expected = prev === undefined ? 1 : prev.seq + 1;
@@ -67,4 +67,31 @@ async function checkUnchained(col: Collection<Document>, firstAt: Date | undefin
       sink({ kind: 'unchained', area: 'audit', collection: col.collectionName, id: `_id ${String(doc._id)}`, detail: `entry without chain fields dated ${when}, after the chain began (an older proxy during a rolling upgrade, or added by hand)` });
     } else counts.legacyAuditEntries++;
   }
+}
+
+interface Entry { doc: Document; group: number }
+
+/**
+ * The entries in seq order, one per seq: of several entries with one seq (only a forger makes them: the unique index
+ * refuses a second), the genuine one (its hash right and linking to the entry before) goes on, whatever order they
+ * come in; each other one is reported `inserted` by its `_id`. `group`: how many entries had that seq.
+ */
+async function* entriesOnePerSeq(cursor: AsyncIterable<Document>, prev: () => { hash: string } | undefined, sink: ProblemSink, collection: string): AsyncGenerator<Entry> {
+  let group: Document[] = [];
+  const pick = (): Entry => {
+    const before = prev();
+    const genuine = group.find((d) => typeof d.hash === 'string' && auditEntryHash(d) === d.hash && d.prevHash === (before === undefined ? GENESIS_HASH : before.hash)) ?? group[0];
+    for (const d of group) {
+      if (d !== genuine) sink({ kind: 'inserted', area: 'audit', collection, id: `seq ${String(Number(d.seq))}`, detail: `a second entry with this seq (_id ${String(d._id)})` });
+    }
+    return { doc: genuine as Document, group: group.length };
+  };
+  for await (const doc of cursor) {
+    if (group.length > 0 && Number(doc.seq) !== Number(group[0]?.seq)) {
+      yield pick();
+      group = [];
+    }
+    group.push(doc);
+  }
+  if (group.length > 0) yield pick();
 }

@@ -1,4 +1,4 @@
-import { MongoClient, type Document } from 'mongodb';
+import { MongoClient, ObjectId, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditEntryHash, GENESIS_HASH } from '../../../proxy/integrity/audit-chain.js';
 import { emptyCounts, type Problem } from '../../../proxy/integrity/problems.js';
@@ -86,5 +86,28 @@ describe('the audit log as a hash chain', () => {
       ['removed', 'seq 20'],
       ['changed', 'seq 30'],
     ]);
+  });
+});
+
+describe('an entry forged with the seq of a genuine one', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await testDatabase('auditdup');
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('is the one named (by its _id), also when it sorts before the genuine entry; the genuine one is not blamed', async () => {
+    const a = new AuditLog(t.db);
+    await a.ensureIndexes();
+    for (let i = 0; i < 8; i++) await a.record(entry('proxy-a', i));
+    const col = t.db.collection<AuditDoc>('portal.audit');
+    const genuine = (await col.findOne({ seq: 5 })) as AuditDoc;
+    await col.dropIndex('seq_unique'); // the forger has database access
+    const forgedId = ObjectId.createFromTime(1); // sorts before every real entry
+    await col.insertOne({ ...entry('forger', 0), at: new Date(), _id: forgedId, seq: 5, prevHash: genuine.prevHash, hash: 'e'.repeat(64) });
+    const { problems } = await walk(t);
+    expect(problems.map((p) => [p.kind, p.id, p.detail])).toEqual([['inserted', 'seq 5', `a second entry with this seq (_id ${forgedId.toHexString()})`]]);
   });
 });
