@@ -40,13 +40,27 @@ export type AuditInput = Omit<AuditEntry, 'at'>;
  * The append-only audit trail: this class inserts and reads; nothing in the application updates or deletes. Every
  * entry is a link of a hash chain (`seq`, `prevHash`, `hash`: proxy/integrity/audit-chain.ts, docs/integrity.md).
  */
+/**
+ * One chain appender per database in a process: the portal, the digest, the retention service and the CLI each make
+ * their own AuditLog, and appends within a process must queue behind one another (only the two nodes race).
+ */
+const APPENDERS = new WeakMap<Db, ChainAppender>();
+function appenderFor(db: Db): ChainAppender {
+  let appender = APPENDERS.get(db);
+  if (!appender) {
+    appender = new ChainAppender(db.collection(PORTAL_COLLECTIONS.audit));
+    APPENDERS.set(db, appender);
+  }
+  return appender;
+}
+
 export class AuditLog {
   readonly col: Collection<AuditDoc>;
   private readonly chain: ChainAppender;
 
   constructor(db: Db, private readonly now: () => Date = () => new Date()) {
     this.col = db.collection<AuditDoc>(PORTAL_COLLECTIONS.audit);
-    this.chain = new ChainAppender(db.collection(PORTAL_COLLECTIONS.audit));
+    this.chain = appenderFor(db);
   }
 
   ensureIndexes(): Promise<void> {

@@ -1,14 +1,48 @@
 import { randomUUID } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Collection, Db } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProxyError } from '../errors.js';
 import type { ResolvedDeps } from './deps.js';
 import { RETENTION_COLLECTIONS } from './types.js';
 
-interface LockDoc { _id: string; owner: string; what: string; expiresAt: Date; node?: string; pid?: number; fence?: number; runId?: string }
+interface LockDoc {
+  _id: string; owner: string; what: string; expiresAt: Date; node?: string; pid?: number; fence?: number | null; runId?: string | null;
+  /** Where `pid` means something: the host name and the pid namespace of the holder's process. */
+  host?: string; pidNs?: string | null;
+}
+
+/**
+ * This process's pid namespace (`pid:[4026531836]`), or null where it cannot be read: a holder's pid is only checked
+ * for liveness from the same host AND the same pid namespace (another container on the same node, with the same
+ * `ha.nodeId`, sees other pids), and never where that cannot be established.
+ */
+function pidNamespace(): string | null {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
+}
+const HOST = hostname();
+const PID_NS = pidNamespace();
 
 /** Extra facts stored on the lock document (who holds it, for which run). */
 export interface LockInfo { runId?: string; fence?: number }
+
+/** Where a holder's pid means something to this process (stored with every lock and run document). */
+export const PROCESS_SPACE = { host: HOST, pidNs: PID_NS };
+
+/**
+ * True only when the holder's process is provably gone: same node, same host and pid namespace as this process,
+ * and no process with its pid. Anything that cannot be established (another host or container, no /proc) is
+ * "not gone": its lock is waited out, never broken.
+ */
+export function holderGone(doc: { node?: string; host?: string; pidNs?: string | null; pid?: number }, nodeId: string): boolean {
+  return doc.node === nodeId && doc.host === HOST && PID_NS !== null && doc.pidNs === PID_NS &&
+    typeof doc.pid === 'number' && doc.pid !== process.pid && !alive(doc.pid);
+}
 
 /** True while a process of this machine with that pid exists (EPERM: it exists, owned by someone else). */
 function alive(pid: number): boolean {
@@ -72,7 +106,7 @@ export class DispositionLock {
   private async breakable(info: LockInfo): Promise<Record<string, unknown>[]> {
     const doc = await this.col.findOne({ _id: this.id });
     if (!doc) return [];
-    const deadHere = doc.node === this.deps.nodeId && typeof doc.pid === 'number' && doc.pid !== process.pid && !alive(doc.pid);
+    const deadHere = holderGone(doc, this.deps.nodeId);
     const olderTerm = typeof doc.fence === 'number' && info.fence !== undefined && doc.fence < info.fence;
     if (!deadHere && !olderTerm) return [];
     this.deps.log.warn({ lock: this.id, holder: { node: doc.node, pid: doc.pid, runId: doc.runId, fence: doc.fence } }, deadHere ? 'breaking a retention lock left by a process that is gone' : 'breaking a retention lock of an older leader term');
@@ -97,7 +131,9 @@ export class DispositionLock {
       try {
         const r = await this.col.updateOne(
           { _id: this.id, $or: [{ expiresAt: { $lte: now } }, ...stale] },
-          { $set: { owner, what, expiresAt, node: this.deps.nodeId, pid: process.pid, ...info } },
+          // The whole holder every time: a fence or run id left by an earlier holder must not stay on the document
+          // (a hold placement carrying an old batch's fence could otherwise be broken as "an older leader term").
+          { $set: { owner, what, expiresAt, node: this.deps.nodeId, host: HOST, pidNs: PID_NS, pid: process.pid, fence: info.fence ?? null, runId: info.runId ?? null } },
           { upsert: true, writeConcern: this.deps.writeConcern },
         );
         if (r.modifiedCount + r.upsertedCount === 1) return this.handle(owner, what, sent);

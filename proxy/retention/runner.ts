@@ -7,14 +7,14 @@ import type { ResolvedDeps } from './deps.js';
 import { executePolicy, type ExecContext } from './executor.js';
 import { HoldSet } from './hold-filter.js';
 import type { HoldStore } from './hold-store.js';
-import { DispositionLock, serverNow, type LockHandle } from './lock.js';
+import { DispositionLock, holderGone, PROCESS_SPACE, serverNow, type LockHandle } from './lock.js';
 import { planPolicy } from './planner.js';
 import { POLICY_FACTS, policiesFingerprint, type PolicyStore } from './policy-store.js';
 import { settleInFlight } from './tombstones.js';
 import { RETENTION_COLLECTIONS, type Actor, type DataType, type PolicyMode, type Run, type RunDone, type RunError, type RunTrigger } from './types.js';
 
 /** A run document while a destructive batch is under way: the ids of the tombstones it wrote. */
-export interface RunDoc extends Run { inFlight?: string[]; inFlightAt?: Date; pid?: number }
+export interface RunDoc extends Run { inFlight?: string[]; inFlightAt?: Date; pid?: number; host?: string; pidNs?: string | null }
 
 export interface RunRequest {
   /** Only these policies (default: every policy). */
@@ -144,7 +144,7 @@ export class RunManager {
     const guard = fenceGuard(deps.lease);
     const modes: Record<string, PolicyMode> = Object.fromEntries(selected.map((p) => [p._id, p.mode]));
     const run: RunDoc = {
-      _id: runId, policyIds: selected.map((p) => p._id), trigger: req.trigger, modes, state: 'planning', startedAt: now, node: deps.nodeId, pid: process.pid,
+      _id: runId, policyIds: selected.map((p) => p._id), trigger: req.trigger, modes, state: 'planning', startedAt: now, node: deps.nodeId, pid: process.pid, ...PROCESS_SPACE,
       ...(guard.token !== undefined ? { fence: guard.token } : {}), requestedBy: req.requestedBy, planOnly, plan: [], done: [], errors: [],
     };
     await dbCall('starting a retention run', () => this.col.insertOne(run, { writeConcern: deps.writeConcern }));
@@ -233,9 +233,9 @@ export class RunManager {
    */
   private async settleOthers(runId: string): Promise<void> {
     const now = await serverNow(this.deps.db);
-    for (const r of await this.col.find({ inFlight: { $exists: true }, _id: { $ne: runId } }, { projection: { inFlight: 1, inFlightAt: 1, node: 1, pid: 1 } }).toArray()) {
+    for (const r of await this.col.find({ inFlight: { $exists: true }, _id: { $ne: runId } }, { projection: { inFlight: 1, inFlightAt: 1, node: 1, pid: 1, host: 1, pidNs: 1 } }).toArray()) {
       const young = r.inFlightAt instanceof Date && now.getTime() - r.inFlightAt.getTime() < this.deps.lockTtlMs;
-      const gone = r.node === this.deps.nodeId && typeof r.pid === 'number' && r.pid !== process.pid && !processExists(r.pid);
+      const gone = holderGone(r, this.deps.nodeId);
       if (young && !gone) {
         this.deps.log.warn({ runId: r._id }, 'a retention batch begun less than the lock time ago is left in flight for a later run');
         continue;
@@ -273,15 +273,5 @@ export class RunManager {
     if (r.modifiedCount > 0) this.deps.log.warn({ runs: r.modifiedCount }, 'retention runs cut short by a restart marked interrupted');
     for (let i = 0; i < r.modifiedCount; i++) this.counters.runFinished('interrupted', this.deps.now());
     return r.modifiedCount;
-  }
-}
-
-/** True while a process with that pid exists on this machine. */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
