@@ -121,9 +121,16 @@ export class RunManager {
       throw new ProxyError('RUN_IN_PROGRESS', `another process runs retention (${err.message})`, { details: { ...err.details } });
     }
     const lost = new AbortController();
+    // One confirmation at a time: a slow one (majority write) must not make the next beat find the local deadline
+    // passed and give the lock up while it is still valid in the database.
+    let confirming = false;
     const beat = setInterval(() => {
-      handle.confirm().catch((err: unknown) => lost.abort(err));
-    }, Math.max(100, Math.floor(this.deps.lockTtlMs / 4)));
+      if (confirming) return;
+      confirming = true;
+      handle.confirm().catch((err: unknown) => lost.abort(err)).finally(() => {
+        confirming = false;
+      });
+    }, Math.max(100, Math.floor(Math.min(this.deps.lockTtlMs / 4, (this.deps.lockTtlMs - 2 * this.deps.writeConcernTimeoutMs - 1_000) / 3))));
     beat.unref();
     try {
       return await this.executeLocked(runId, req, planOnly, AbortSignal.any([signal, lost.signal]));

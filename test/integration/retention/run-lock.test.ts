@@ -3,7 +3,7 @@ import type { Collection } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
-import { serverNow } from '../../../proxy/retention/lock.js';
+import { PROCESS_SPACE, serverNow } from '../../../proxy/retention/lock.js';
 import { RetentionService } from '../../../proxy/retention/service.js';
 import { tombstoneId } from '../../../proxy/retention/tombstones.js';
 import { RETENTION_COLLECTIONS } from '../../../proxy/retention/types.js';
@@ -55,10 +55,11 @@ describe('retention: one run at a time across processes, settling only batches t
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     expect(dead).toBeGreaterThan(0);
     const expiresAt = new Date((await serverNow(t.db)).getTime() + 60_000);
-    await runs().insertOne({ _id: 'killed', state: 'running', startedAt: new Date(), node: 'node-a', pid: dead, planOnly: false });
+    // As the dead process wrote them: with its host and pid namespace (this machine's).
+    await runs().insertOne({ _id: 'killed', state: 'running', startedAt: new Date(), node: 'node-a', pid: dead, planOnly: false, ...PROCESS_SPACE });
     await locks().insertMany([
-      { _id: 'run', owner: 'killed-run', what: 'retention run killed', expiresAt, node: 'node-a', pid: dead, runId: 'killed' },
-      { _id: 'disposition', owner: 'killed-batch', what: 'retention destroy p', expiresAt, node: 'node-a', pid: dead },
+      { _id: 'run', owner: 'killed-run', what: 'retention run killed', expiresAt, node: 'node-a', pid: dead, runId: 'killed', ...PROCESS_SPACE },
+      { _id: 'disposition', owner: 'killed-batch', what: 'retention destroy p', expiresAt, node: 'node-a', pid: dead, ...PROCESS_SPACE },
     ]);
     const started = Date.now();
     const run = await svc.run({ trigger: 'manual', requestedBy: 'scheduler' });
