@@ -5,6 +5,7 @@ import { DIGESTS_COLLECTION } from '../../integrity/digest.js';
 import type { DigestDoc } from '../../integrity/digest-service.js';
 import { SWEEP_PROBLEMS_COLLECTION, SWEEPS_COLLECTION, type SweepDoc, type SweepProblemDoc } from '../../integrity/sweep.js';
 import type { PortalContext } from '../context.js';
+import { attachment } from './records.js';
 
 const Limit = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } as const;
 const DigestItem = {
@@ -58,7 +59,7 @@ export async function integrityRoutes(app: FastifyInstance, { ctx }: { ctx: Port
       for await (const d of cursor) yield `${d.line}\n`;
     }
     const name = `integrity-digests-${new Date().toISOString().slice(0, 10)}.txt`;
-    return reply.type('text/plain; charset=utf-8').header('Content-Disposition', `attachment; filename="${name}"`).header('Cache-Control', 'no-store').send(Readable.from(lines()));
+    return attachment(reply, name, 'text/plain; charset=utf-8').send(Readable.from(lines()));
   });
   const sweeps = ctx.db.collection<SweepDoc>(SWEEPS_COLLECTION);
   const problems = ctx.db.collection<SweepProblemDoc>(SWEEP_PROBLEMS_COLLECTION);
