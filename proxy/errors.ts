@@ -94,6 +94,10 @@ export const ERRORS = {
   DISPOSITION_LOCKED: { status: 503, message: 'The disposition lock is held (a hold is being placed or a batch is running); try again' },
   NOT_IMPLEMENTED: { status: 501, message: 'Not implemented yet' },
 
+  // saved searches (docs/portal-api.md)
+  SAVED_SEARCH_EXISTS: { status: 409, message: 'You already have a saved search with this name for this list' },
+  SAVED_SEARCH_LIMIT: { status: 409, message: 'You have reached the number of saved searches you may keep; delete one first' },
+
   // generic
   NOT_FOUND: { status: 404, message: 'Not found' },
   VALIDATION: { status: 400, message: 'Request is not valid' },

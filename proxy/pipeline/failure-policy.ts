@@ -91,6 +91,8 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'HOLD_TOO_LARGE':
     case 'DISPOSITION_LOCKED':
     case 'NOT_IMPLEMENTED':
+    case 'SAVED_SEARCH_EXISTS':
+    case 'SAVED_SEARCH_LIMIT':
     case 'QUERY_TIMEOUT':
       return 'retry';
   }

@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'retention.archived.view', 'integrity.digest',
   // Reads of record content not covered above: a list request without `q`, and a media re-hash.
   'list', 'media.verify',
+  // saved searches
+  'search.save', 'search.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

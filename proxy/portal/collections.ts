@@ -6,6 +6,7 @@ export const PORTAL_COLLECTIONS = {
   sessions: 'portal.sessions',
   audit: 'portal.audit',
   loginAttempts: 'portal.login_attempts',
+  savedSearches: 'portal.saved_searches',
 } as const;
 
 export interface UserDoc {

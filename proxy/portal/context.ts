@@ -10,6 +10,7 @@ import { RECORD_INDEXES } from './indexes.js';
 import { MediaService } from './media.js';
 import { ensurePlaybackIndex } from './playback.js';
 import { DetailService } from './queries/details.js';
+import { SavedSearchStore } from './saved-searches.js';
 import { DEFAULT_QUERY_TIMEOUTS, ListService, type QueryTimeouts } from './queries/list-service.js';
 import { NameResolver } from './queries/names.js';
 import { UserStore } from './users.js';
@@ -37,6 +38,7 @@ export class PortalContext {
   readonly lists: ListService;
   readonly details: DetailService;
   readonly media: MediaService;
+  readonly savedSearches: SavedSearchStore;
   /** The record collections' portal indexes, built in the background after start. */
   readonly recordIndexes = new IndexBuild();
   /** Retention governance (policies, holds, runs, archived data, record status): the retention routes use this. */
@@ -52,6 +54,7 @@ export class PortalContext {
     this.lists = new ListService(db, this.names, timeouts);
     this.details = new DetailService(db, this.lists);
     this.media = new MediaService(db, timeouts.queryMs);
+    this.savedSearches = new SavedSearchStore(db, now);
     this.retention = retention ?? new RetentionService({ db, log, writeConcernTimeoutMs: 15_000, nodeId: hostname(), now });
   }
 
@@ -64,6 +67,7 @@ export class PortalContext {
     await this.sessions.ensureIndexes();
     await this.throttle.ensureIndexes();
     await this.audit.ensureIndexes();
+    await this.savedSearches.ensureIndexes();
     await ensurePlaybackIndex(this.audit);
     this.recordIndexes.start(this.db, RECORD_INDEXES, this.log);
   }

@@ -11,6 +11,7 @@ import { openapiRoutes } from './routes/openapi.js';
 import { recordVerifyRoutes } from './routes/record-verify.js';
 import { recordRoutes } from './routes/records.js';
 import { retentionRoutes } from './routes/retention.js';
+import { savedSearchRoutes } from './routes/saved-searches.js';
 import { userRoutes } from './routes/users.js';
 import { zipRoutes } from './routes/zip.js';
 
@@ -44,5 +45,6 @@ export async function portalRoutes(app: FastifyInstance, { ctx, secureCookies }:
   await app.register(auditRoutes, { ctx });
   await app.register(retentionRoutes, { ctx });
   await app.register(integrityRoutes, { ctx });
+  await app.register(savedSearchRoutes, { ctx });
   await app.register(openapiRoutes);
 }
