@@ -40,6 +40,7 @@ export const routes: RouteRecordRaw[] = [
   ...recordRoutes('messages', 'Text Messages', 'message', () => import('./views/MessageDetailView.vue')),
   ...recordRoutes('staff', 'Staff', 'staff-member', () => import('./views/StaffDetailView.vue')),
   ...recordRoutes('contacts', 'External Contacts', 'contact', () => import('./views/ContactDetailView.vue')),
+  { path: '/saved-searches', name: 'saved-searches', component: () => import('./views/SavedSearchesView.vue'), meta: { title: 'Saved searches' } },
   { path: '/account', name: 'my-account', component: () => import('./views/MyAccountView.vue'), meta: { title: 'My account' } },
   { path: '/admin/accounts', name: 'accounts', component: () => import('./views/AccountsView.vue'), meta: { admin: true, title: 'Accounts' } },
   { path: '/admin/sync', name: 'sync', component: () => import('./views/SyncStatusView.vue'), meta: { admin: true, title: 'Sync status' } },

@@ -1,6 +1,6 @@
 import { apiUrl, request, type Query } from './http';
 import type { ArchivedDetail, ArchivedItem, HoldScope, LegalHold, NewPolicy, PolicyChange, PolicyMode, RecordRetention, RetentionPolicy, RetentionRun } from './retention-types';
-import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, SavedSearch, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
 
@@ -32,6 +32,13 @@ export const users = {
   update: (username: string, body: { role?: Role; password?: string; disabled?: boolean }) =>
     request<UserAccount>('PATCH', `/users/${encodeURIComponent(username)}`, { body }),
   remove: (username: string) => request<undefined>('DELETE', `/users/${encodeURIComponent(username)}`),
+};
+
+export const savedSearches = {
+  mine: () => request<{ items: SavedSearch[] }>('GET', '/saved-searches'),
+  all: () => request<{ items: SavedSearch[]; truncated: boolean }>('GET', '/saved-searches/all'),
+  create: (body: { name: string; list: RecordType; query: Record<string, string> }) => request<SavedSearch>('POST', '/saved-searches', { body }),
+  remove: (id: string) => request<undefined>('DELETE', `/saved-searches/${encodeURIComponent(id)}`),
 };
 
 export const sync = {

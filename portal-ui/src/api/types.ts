@@ -214,3 +214,6 @@ export interface IntegritySweep {
 
 /** GET /integrity/sweeps/:id/problems: one problem a sweep found. */
 export interface IntegrityProblem { kind: string; area: string; collection: string; id: string; detail: string; recorded?: string; computed?: string }
+
+/** A saved search: a list's filters under a name (GET /saved-searches, /saved-searches/all). */
+export interface SavedSearch { id: string; owner: string; name: string; list: RecordType; query: Record<string, string>; createdAt: string }
