@@ -137,6 +137,11 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     expect(config).not.toContain(ARCHIVE_KEY);
     expect(config).not.toContain(SIGNING_SECRET);
     expect(config).toContain('keyFile: archive-key');
+    // The upload inbox (sftp_inbox role) is off: the vendor's SFTP server and the key it authorised, nothing of the inbox.
+    expect(await readFile(join(root, 'etc/retention-proxy/credentials/sftp-key'), 'utf8')).toBe(await readFile(h.clientKeyPath, 'utf8'));
+    expect(config).toContain('username: vendor');
+    expect(config).not.toMatch(/peers|deleteAfterDownloaded|rp-collect/);
+    expect(await stat(join(root, 'etc/ssh/sshd_config.d/60-rp-inbox.conf')).catch(() => null)).toBeNull();
     // No certificate given: a self-signed one was generated, and the portal is configured with it.
     expect(await mode('etc/retention-proxy/tls')).toEqual({ mode: '750', uid: 0, gid: user.gid });
     expect(await mode('etc/retention-proxy/tls/portal.key')).toEqual({ mode: '640', uid: 0, gid: user.gid });
