@@ -61,6 +61,8 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
   vars:
     rp_inbox_enabled: true
     rp_inbox_vendor_pubkey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHLqudCutVdg46MyPW3lubcPKL2ofLTB922GRldQqjuX vendor
+    keepalived_enabled: true
+    keepalived_vip: 192.0.2.20/24
     rp_inbox_collector_key_dir: ${join(work, 'collector')}
     rp_inbox_authorized_keys_dir: ${join(work, 'keys')}
   tasks:
@@ -84,9 +86,9 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
     expect(res.get('retention1')?.sftp).toMatchObject({ host: '127.0.0.1', port: 22, username: 'rp-collect', remoteDir: '/upload', hostKeyFingerprint: localFingerprint, deleteAfterDownloaded: true });
     expect(res.get('retention1')?.sftp.peers).toEqual([{ host: '192.0.2.12', port: 22, hostKeyFingerprint: localFingerprint }]);
     expect(res.get('retention2')?.sftp.peers).toEqual([{ host: '192.0.2.11', port: 22, hostKeyFingerprint: localFingerprint }]);
-    // One key pair for the group, authorised from the two nodes and loopback only.
+    // One key pair for the group, authorised from the two nodes, the VIP the leader holds and loopback only.
     expect(res.get('retention1')?.collectorKey).toBe(res.get('retention2')?.collectorKey);
-    expect(await readFile(join(work, 'keys/rp-collect'), 'utf8')).toBe(`restrict,from="127.0.0.1,::1,192.0.2.11,192.0.2.12" ${res.get('retention1')?.collectorKey ?? ''}\n`);
+    expect(await readFile(join(work, 'keys/rp-collect'), 'utf8')).toBe(`restrict,from="127.0.0.1,::1,192.0.2.11,192.0.2.12,192.0.2.20" ${res.get('retention1')?.collectorKey ?? ''}\n`);
   });
 
   it('a run limited to the second node keeps the key pair and the peers', async () => {
