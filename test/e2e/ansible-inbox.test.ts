@@ -317,6 +317,36 @@ describe('ansible: the sftp_inbox role (vendor upload inbox) applied to a Debian
     });
   });
 
+  it('a drop-in sshd does not apply as written is taken back: the previous one is restored and the play stops', async () => {
+    const dropin = join(root, 'etc/ssh/sshd_config.d/60-rp-inbox.conf');
+    const conflict = join(root, 'etc/ssh/sshd_config.d/10-conflict.conf');
+    const installed = await readFile(dropin, 'utf8');
+    const previous = `${installed}# the previous version\n`;
+    await writeFile(dropin, previous);
+    // An earlier file gives the vendor account another ForceCommand: sshd -t accepts it, sshd -T shows it wins.
+    await writeFile(conflict, 'Match User rp-vendor\n\tForceCommand /bin/sh\n');
+    try {
+      await writeFile(join(work, 'sshd-only.yml'), `- name: The drop-in tasks alone
+  hosts: retention_proxy
+  gather_facts: false
+  become: true
+  vars:
+    rp_inbox_systemd_running: false
+  tasks:
+    - name: Sshd drop-in
+      ansible.builtin.include_role: { name: sftp_inbox, tasks_from: sshd.yml }
+`);
+      const res = await run(tools.playbook, ['-i', join(work, 'inventory.yml'), join(work, 'sshd-only.yml'), '-e', `@${join(work, 'vars.json')}`], { cwd: ANSIBLE_DIR, env, timeoutMs: 120_000 });
+      expect(res.code, res.out.slice(-3000)).not.toBe(0);
+      expect(res.out).toContain('The inbox drop-in was refused and taken back');
+      expect(res.out).toMatch(/forcecommand internal-sftp/);
+      expect(await readFile(dropin, 'utf8')).toBe(previous);
+    } finally {
+      await rm(conflict, { force: true });
+      await writeFile(dropin, installed);
+    }
+  });
+
   it('a second run of the play changes nothing', async () => {
     const again = await playbook();
     expect(again.code, again.out.slice(-4000)).toBe(0);
