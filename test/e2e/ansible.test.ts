@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ARCHIVE_KEY, SERVICE_ID, SIGNING_SECRET, startSim, type SimHandle } from '../helpers/scenario.js';
 import { ansibleTools, chrootUser, run, waitForHttp } from '../helpers/ansible.js';
 import { freePort } from '../helpers/sshd.js';
@@ -137,6 +138,13 @@ describe('ansible: the retention_proxy role applied to a Debian chroot', () => {
     expect(config).not.toContain(ARCHIVE_KEY);
     expect(config).not.toContain(SIGNING_SECRET);
     expect(config).toContain('keyFile: archive-key');
+    // The upload inbox (sftp_inbox role) is off: the vendor's SFTP server and the key it authorised, nothing of the inbox.
+    expect(await readFile(join(root, 'etc/retention-proxy/credentials/sftp-key'), 'utf8')).toBe(await readFile(h.clientKeyPath, 'utf8'));
+    const sftp = (parseYaml(config) as { sftp: Record<string, unknown> }).sftp;
+    expect(sftp).toMatchObject({ host: '127.0.0.1', port: h.sim.sftpPort, username: 'vendor', remoteDir: '/', privateKeyFile: 'sftp-key' });
+    expect(Object.keys(sftp)).not.toContain('peers');
+    expect(Object.keys(sftp)).not.toContain('deleteAfterDownloaded');
+    expect(await stat(join(root, 'etc/ssh/sshd_config.d/60-rp-inbox.conf')).catch(() => null)).toBeNull();
     // No certificate given: a self-signed one was generated, and the portal is configured with it.
     expect(await mode('etc/retention-proxy/tls')).toEqual({ mode: '750', uid: 0, gid: user.gid });
     expect(await mode('etc/retention-proxy/tls/portal.key')).toEqual({ mode: '640', uid: 0, gid: user.gid });

