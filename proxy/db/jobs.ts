@@ -227,8 +227,8 @@ export class JobStore {
     const field = `copies.${key}`;
     const res = await dbCall('record archive copy', () =>
       this.col.updateOne(
-        { _id: fileName, [field]: { $exists: false }, ...guard.filter } as Filter<JobDoc>,
-        { $set: { [field]: copy, ...guard.set, updatedAt: this.now() }, $unset: { remoteRemovedAt: '' } } as UpdateFilter<JobDoc>,
+        { _id: fileName, [field]: { $exists: false }, ...guard.filter },
+        { $set: { [field]: copy, ...guard.set, updatedAt: this.now() }, $unset: { remoteRemovedAt: '' } },
         { writeConcern: majority(this.wtimeoutMs) },
       ),
     );
@@ -277,7 +277,7 @@ export class JobStore {
     const res = await dbCall('archive copy removed', () =>
       this.col.updateOne(
         { _id: fileName, ...guard.filter },
-        { $set: { [`copies.${key}.removedAt`]: at, ...guard.set, updatedAt: at } } as UpdateFilter<JobDoc>,
+        { $set: { [`copies.${key}.removedAt`]: at, ...guard.set, updatedAt: at } },
         { writeConcern: majority(this.wtimeoutMs) },
       ),
     );
