@@ -101,9 +101,10 @@ function configText(dir: string, root: string, port: number, username: string, i
 
 /**
  * Starts sshd; fails loudly with sshd's stderr when it does not come up. `clientPrivateKey`: authorize this client key
- * (OpenSSH format, no passphrase) instead of a new one, e.g. two servers one client logs in to with the same key.
+ * (OpenSSH format, no passphrase) instead of a new one, e.g. two servers one client logs in to with the same key;
+ * `extraAuthorizedKeys`: further OpenSSH public keys let in as the same user (e.g. the vendor's, pushing into an inbox).
  */
-export async function startSshd(options?: { root?: string; clientPrivateKey?: string }): Promise<SshdHandle> {
+export async function startSshd(options?: { root?: string; clientPrivateKey?: string; extraAuthorizedKeys?: string[] }): Promise<SshdHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'rp-sshd-'));
   const root = options?.root ?? join(dir, 'root');
   if (/\s|%/.test(root)) throw new Error(`sshd root must not contain blanks or '%': ${root}`);
@@ -120,7 +121,8 @@ export async function startSshd(options?: { root?: string; clientPrivateKey?: st
   } else {
     await generateKey(join(dir, 'client_ed25519'), 'retention-proxy-test-client');
   }
-  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client_ed25519.pub')));
+  const extra = (options?.extraAuthorizedKeys ?? []).map((k) => `${k.trim()}\n`).join('');
+  await writeFile(join(dir, 'authorized_keys'), `${(await readFile(join(dir, 'client_ed25519.pub'), 'utf8')).trim()}\n${extra}`);
   await chmod(join(dir, 'authorized_keys'), 0o600);
   const privateKey = await readFile(join(dir, 'client_ed25519'), 'utf8');
   const { stdout: fpLine } = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'host_ed25519.pub')]);
