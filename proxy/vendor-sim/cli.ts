@@ -42,7 +42,7 @@ export async function runVendorSimCli(args: VendorSimCliArgs, log: Logger, signa
     const base = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), 2, 0, 0);
     for (let d = args.days; d >= 1 && !signal.aborted; d--) {
       const r = await sim.publishDay({ date: new Date(base - (d - 1) * DAY_MS), records: args.records, mediaBytes: args.mediaBytes });
-      log.info({ fileName: r.fileName, bytes: r.bytes, files: r.fileCount, ...(push && { pushedTo: `${push.host}:${push.port}${push.remoteDir}` }) }, 'published');
+      log.info({ fileName: r.fileName, bytes: r.bytes, files: r.fileCount, ...(push && { pushedTo: `${push.host}:${push.port} ${push.remoteDir}` }) }, 'published');
     }
     const httpBase = sim.statusUrl.replace(/\/retention\/v1\/status$/, '');
     log.info(
