@@ -284,6 +284,15 @@ export class JobStore {
     if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
   }
 
+  /** A differing copy (ARCHIVE_COPIES_DIFFER) is no longer on its server: someone resolved it; the flag goes. */
+  async forgetCopy(fileName: string, key: string): Promise<void> {
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('forget archive copy', () =>
+      this.col.updateOne({ _id: fileName, [`copies.${key}.differs`]: true, ...guard.filter }, { $unset: { [`copies.${key}`]: '' }, $set: { ...guard.set, updatedAt: this.now() } }, { writeConcern: majority(this.wtimeoutMs) }),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+  }
+
   /** sftp.deleteAfterDownloaded: nothing (more) to remove for this job. */
   async markRemoteRemoved(fileName: string): Promise<void> {
     const guard = fenceGuard(this.fence);

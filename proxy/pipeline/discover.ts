@@ -75,6 +75,7 @@ export async function discoverAll(ctx: PipelineContext, loggedIgnored: Set<strin
     try {
       const files = relevant(await (await pool.get(source)).list(dir));
       result.reachable.add(source.id);
+      await forgetResolvedCopies(ctx, source, new Set(files.map((f) => f.name)), log);
       const fresh: RemoteFile[] = [];
       for (const f of files) {
         const job = await ctx.jobs.get(f.name);
@@ -116,6 +117,15 @@ export async function discoverAll(ctx: PipelineContext, loggedIgnored: Set<strin
     result.unstable.push(f);
   }
   return result;
+}
+
+/** Differing copies (ARCHIVE_COPIES_DIFFER) that are gone from their server: an operator resolved them. */
+async function forgetResolvedCopies(ctx: PipelineContext, source: SftpSource, listed: ReadonlySet<string>, log: PipelineContext['log']): Promise<void> {
+  for (const job of await ctx.jobs.list({ [`copies.${source.key}.differs`]: true })) {
+    if (listed.has(job.fileName)) continue;
+    await ctx.jobs.forgetCopy(job.fileName, source.key);
+    log.info({ fileName: job.fileName, server: source.label }, 'the differing copy is gone from its server; ARCHIVE_COPIES_DIFFER cleared');
+  }
 }
 
 /** The published checksum of a copy, if its sidecar is there and readable (the download step judges it again). */

@@ -141,8 +141,12 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     // The copy that was imported is removed; the other one waits for a person.
     expect(await onServer(local, a.fileName)).toEqual([false, false]);
     expect(await onServer(peer, a.fileName)).toEqual([true, true]);
+    // Someone compared the two and removed the wrong one: the next cycle clears the flag.
     await rm(join(peer.root, a.fileName));
     await rm(join(peer.root, `${a.fileName}.sha256`));
+    const after = await runSyncCycle(ctx, state);
+    expect(after.ok).toBe(true);
+    expect(Object.keys((await ctx.jobs.get(a.fileName))?.copies ?? {})).toHaveLength(1);
   });
 
   it('still collects the local inbox while the peer is unreachable, with a warning', async () => {
