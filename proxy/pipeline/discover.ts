@@ -57,7 +57,6 @@ export async function discoverAll(ctx: PipelineContext, loggedIgnored: Set<strin
       return ctx.config.serviceId === undefined || parsed.serviceId === ctx.config.serviceId;
     });
   const failed = async (source: SftpSource, err: unknown): Promise<void> => {
-    if (ctx.signal?.aborted) throw err;
     const problem = { code: errorCodeOf(err), message: (err as Error).message };
     await pool.drop(source);
     result.reachable.delete(source.id);
@@ -91,7 +90,13 @@ export async function discoverAll(ctx: PipelineContext, loggedIgnored: Set<strin
   if (unknown.size === 0) return result;
 
   // Only files the database does not know yet (on that server) need the settle wait: one wait for all servers.
-  await sleep(ctx.config.sftp.settleSeconds * 1000, undefined, ctx.signal ? { signal: ctx.signal } : {});
+  try {
+    await sleep(ctx.config.sftp.settleSeconds * 1000, undefined, ctx.signal ? { signal: ctx.signal } : {});
+  } catch (err) {
+    // Shutdown or a lost lease during the wait: nothing new is recorded; the cycle winds down as after a listing error.
+    result.listingError = { code: errorCodeOf(err), message: (err as Error).message };
+    return result;
+  }
   const stillChanging: RemoteFile[] = [];
   for (const [source, first] of unknown) {
     let stableNew: RemoteFile[];
