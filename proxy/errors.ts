@@ -45,6 +45,8 @@ export const ERRORS = {
   DOWNLOAD_CHECKSUM_MISMATCH: { status: 502, message: 'Downloaded file does not match the published checksum' },
   REMOTE_FILE_CHANGED: { status: 409, message: 'Remote file changed while it was being downloaded' },
   DOWNLOAD_ABORTED: { status: 503, message: 'Download was aborted (shutdown or cancel)' },
+  ARCHIVE_COPIES_DIFFER: { status: 409, message: 'The same archive name is on two SFTP servers with different content (size or published checksum); the other copy is neither imported nor removed' },
+  SFTP_REMOVE_FAILED: { status: 502, message: 'Could not remove a collected archive from the SFTP server' },
 
   // database
   DB_UNAVAILABLE: { status: 503, message: 'Database is not reachable' },

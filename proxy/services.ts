@@ -18,6 +18,7 @@ import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
+import { sftpTargetFrom as targetOf } from './sftp/sources.js';
 import { Mutex } from './retention/mutex.js';
 import { RetentionService } from './retention/service.js';
 import type { ConfigPolicy } from './retention/types.js';
@@ -50,17 +51,9 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/** The primary server's connection settings (proxy/sftp/sources.ts has the peers too). */
 export function sftpTargetFrom(config: Config): SftpTarget {
-  const { sftp } = config;
-  return {
-    host: sftp.host,
-    port: sftp.port,
-    username: sftp.username,
-    privateKey: sftp.privateKey,
-    ...(sftp.passphrase ? { passphrase: sftp.passphrase } : {}),
-    hostKeyFingerprint: sftp.hostKeyFingerprint,
-    readyTimeoutMs: sftp.readyTimeoutMs,
-  };
+  return targetOf(config);
 }
 
 /** Connects the database and wires the pipeline. The caller owns the result and must close() it. */

@@ -13,6 +13,7 @@ import { isLoopbackHost, plainHttpProblem } from '../portal/http/listen-policy.j
 import { probeVendor } from '../report/send-report.js';
 import { sftpTargetFrom } from '../services.js';
 import { openSftp } from '../sftp/connect.js';
+import { sftpSources, type SftpSource } from '../sftp/sources.js';
 import { readReplicaSetHealth } from '../ha/replica-set-health.js';
 import { durabilityLine, leaseReport, replicaSetLine } from './replica-set.js';
 import { retentionReport } from './retention-report.js';
@@ -34,6 +35,7 @@ export async function runChecks(config: Config, log: Logger): Promise<CheckLine[
   lines.push(await checkPortalTransport(config));
   lines.push(...(await checkStaging(config)));
   lines.push(...(await checkSftp(config, log)));
+  for (const peer of sftpSources(config).filter((source) => !source.primary)) lines.push(await checkPeer(config, peer, log));
   lines.push(...(await checkDatabase(config, log)));
   try {
     const status = await probeVendor(config.vendor);
@@ -125,6 +127,25 @@ async function checkSftp(config: Config, log: Logger): Promise<CheckLine[]> {
       lines.push(fail('sftp authentication', err));
     }
     return lines;
+  }
+}
+
+/**
+ * One sftp.peers server (e.g. the other HA node's inbox): WARN, not FAIL, when it cannot be reached or listed, as the
+ * proxy then still collects from the others (the peer's archives wait until it is back).
+ */
+async function checkPeer(config: Config, peer: SftpSource, log: Logger): Promise<CheckLine> {
+  const name = `sftp peer ${peer.label}`;
+  try {
+    const session = await openSftp(peer.target, log);
+    try {
+      const files = await session.list(config.sftp.remoteDir);
+      return { name, status: 'PASS', detail: `host key ${peer.id} matches; ${config.sftp.remoteDir} lists ${files.length} file(s)` };
+    } finally {
+      await session.close();
+    }
+  } catch (err) {
+    return { name, status: 'WARN', detail: `${errorCodeOf(err)}: ${(err as Error).message} (archives uploaded there wait until it is reachable; the other servers are collected)` };
   }
 }
 

@@ -27,6 +27,24 @@ export const ConfigSchema = Type.Object(
         settleSeconds: Type.Number({ minimum: 0, maximum: 3600, default: 5, description: 'Gap between the two listings that decide a file is complete' }),
         readyTimeoutMs: Type.Integer({ minimum: 1000, default: 20_000 }),
         stallTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+        peers: Type.Array(
+          Type.Object(
+            {
+              host: Type.String({ minLength: 1 }),
+              port: Type.Integer({ minimum: 1, maximum: 65535, default: 22 }),
+              hostKeyFingerprint: Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}=?$' }),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description: 'Further SFTP servers (same username, key and remoteDir) collected from too, e.g. the other HA node\'s inbox: a list of {host, port (default 22), hostKeyFingerprint}; JSON in the environment variable. An archive on several servers is imported once',
+          },
+        ),
+        deleteAfterDownloaded: Type.Boolean({
+          default: false,
+          description: 'Remove each archive and its .sha256 from every server it was found on once "Data Downloaded" was delivered (HA: the leader only). For the customer\'s own inbox; off when the vendor runs the server',
+        }),
       },
       { additionalProperties: false },
     ),

@@ -16,6 +16,22 @@ export interface RecordCount { collection: string; records: number }
 
 export interface JobError { code: ErrorCode; message: string; at: Date; permanent: boolean }
 
+/** One SFTP server the archive was found on (`sftp.host` or one of `sftp.peers`; see proxy/sftp/sources.ts). */
+export interface JobCopy {
+  /** The server's pinned host key fingerprint (its identity on both HA nodes). */
+  server: string;
+  /** host:port as the discovering node reached it (for people). */
+  label: string;
+  size: number;
+  mtimeMs: number;
+  /** The published `<name>.sha256` of this copy, when there was one at discovery. */
+  publishedSha256?: string;
+  /** ARCHIVE_COPIES_DIFFER: this copy's size or published checksum differs from the one imported; never removed. */
+  differs?: boolean;
+  /** sftp.deleteAfterDownloaded: when this copy (and its sidecar) was removed from its server. */
+  removedAt?: Date;
+}
+
 export interface JobDoc {
   _id: string; // archive file name
   fileName: string;
@@ -56,9 +72,16 @@ export interface JobDoc {
   retiredAt?: Date;
   /** HA: fencing token of the last leader that wrote this job (see proxy/ha/fence.ts). */
   fence?: number;
+  /** The server (host key fingerprint) the archive is downloaded from; missing = `sftp.host` (jobs of older versions). */
+  server?: string;
+  /** Every server the archive was found on, by copyKeyOf(server). Missing on jobs of older versions. */
+  copies?: Record<string, JobCopy>;
+  /** sftp.deleteAfterDownloaded: every copy that may be removed was removed (unset again when a new copy shows up). */
+  remoteRemovedAt?: Date;
 }
 
-export type NewJob = Pick<JobDoc, 'fileName' | 'serviceId' | 'jobId' | 'siteId' | 'archiveCreatedAt' | 'source' | 'localPath' | 'remoteSize' | 'remoteMtimeMs'>;
+export type NewJob = Pick<JobDoc, 'fileName' | 'serviceId' | 'jobId' | 'siteId' | 'archiveCreatedAt' | 'source' | 'localPath' | 'remoteSize' | 'remoteMtimeMs'>
+  & Partial<Pick<JobDoc, 'server' | 'copies' | 'publishedSha256'>>;
 
 /**
  * The job documents: one per archive, the state machine's only source of truth. Every write is majority-acknowledged
@@ -193,6 +216,90 @@ export class JobStore {
       throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: not active, cannot fail`);
     }
     return res;
+  }
+
+  /**
+   * Records that the archive is also on `key`'s server (another inbox: the vendor retried after a failover). Never
+   * changes a copy already recorded; a new copy makes sftp.deleteAfterDownloaded look at the job again.
+   */
+  async addCopy(fileName: string, key: string, copy: JobCopy): Promise<boolean> {
+    const guard = fenceGuard(this.fence);
+    const field = `copies.${key}`;
+    const res = await dbCall('record archive copy', () =>
+      this.col.updateOne(
+        { _id: fileName, [field]: { $exists: false }, ...guard.filter },
+        { $set: { [field]: copy, ...guard.set, updatedAt: this.now() }, $unset: { remoteRemovedAt: '' } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+    return res.modifiedCount === 1;
+  }
+
+  /** Downloads the archive from another server holding the same copy (its own is unreachable): from byte 0 again. */
+  async switchServer(fileName: string, server: string): Promise<JobDoc> {
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('switch download server', () =>
+      this.col.findOneAndUpdate(
+        { _id: fileName, state: { $in: ['discovered', 'downloading'] }, ...guard.filter },
+        { $set: { server, highWaterMark: 0, ...guard.set, updatedAt: this.now() } },
+        { returnDocument: 'after', writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (!res) {
+      await throwIfFenced(this.col, fileName, guard);
+      throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: not waiting for its download`);
+    }
+    return res;
+  }
+
+  /**
+   * HA: proves, with a majority-acknowledged fenced write, that this node still leads for this job. Called right before
+   * an irreversible step outside the database (removing the archive from an SFTP server): a deposed leader gets
+   * LEASE_LOST here instead. No-op without HA.
+   */
+  async confirmLeader(fileName: string): Promise<void> {
+    if (!this.fence) return;
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('confirm leadership', () =>
+      this.col.updateOne({ _id: fileName, ...guard.filter }, { $set: guard.set }, { writeConcern: majority(this.wtimeoutMs) }),
+    );
+    if (res.matchedCount === 0) {
+      await throwIfFenced(this.col, fileName, guard);
+      throw new ProxyError('JOB_STATE_CONFLICT', `${fileName}: no such job`);
+    }
+  }
+
+  /** sftp.deleteAfterDownloaded: one copy is gone from its server. */
+  async markCopyRemoved(fileName: string, key: string): Promise<void> {
+    const guard = fenceGuard(this.fence);
+    const at = this.now();
+    const res = await dbCall('archive copy removed', () =>
+      this.col.updateOne(
+        { _id: fileName, ...guard.filter },
+        { $set: { [`copies.${key}.removedAt`]: at, ...guard.set, updatedAt: at } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+  }
+
+  /** A differing copy (ARCHIVE_COPIES_DIFFER) is no longer on its server: someone resolved it; the flag goes. */
+  async forgetCopy(fileName: string, key: string): Promise<void> {
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('forget archive copy', () =>
+      this.col.updateOne({ _id: fileName, [`copies.${key}.differs`]: true, ...guard.filter }, { $unset: { [`copies.${key}`]: '' }, $set: { ...guard.set, updatedAt: this.now() } }, { writeConcern: majority(this.wtimeoutMs) }),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+  }
+
+  /** sftp.deleteAfterDownloaded: nothing (more) to remove for this job. */
+  async markRemoteRemoved(fileName: string): Promise<void> {
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('archive copies removed', () =>
+      this.col.updateOne({ _id: fileName, ...guard.filter }, { $set: { remoteRemovedAt: this.now(), ...guard.set } }, { writeConcern: majority(this.wtimeoutMs) }),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
   }
 
   /**

@@ -30,6 +30,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'ARCHIVE_TOO_LARGE':
     case 'ARCHIVE_TOO_MANY_ENTRIES':
     case 'ARCHIVE_SIZE_MISMATCH':
+    case 'ARCHIVE_COPIES_DIFFER':
     case 'MANIFEST_INVALID':
     case 'MANIFEST_MISMATCH':
     case 'MANIFEST_MISSING':
@@ -47,6 +48,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'SFTP_LIST_FAILED':
     case 'SFTP_TRANSFER_FAILED':
     case 'SFTP_TIMEOUT':
+    case 'SFTP_REMOVE_FAILED':
     case 'DOWNLOAD_ABORTED':
     case 'DB_UNAVAILABLE':
     case 'DB_NOT_DURABLE':

@@ -1,14 +1,14 @@
 import { readdir } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArchiveName } from '../archive/archive-name.js';
-import { errorCodeOf, isProxyError } from '../errors.js';
-import type { JobState } from '../db/jobs.js';
+import { isProxyError } from '../errors.js';
+import type { JobDoc, JobState } from '../db/jobs.js';
 import { reconcileReported, type DeliverResult } from '../report/deliver-outbox.js';
-import type { RemoteFile, SftpSession } from '../sftp/connect.js';
-import { stableFiles } from '../sftp/stable-listing.js';
+import type { SftpSession } from '../sftp/connect.js';
 import type { PipelineContext } from './context.js';
+import { copiesDifferError, discoverAll, type CycleWarning, type Discovery } from './discover.js';
 import { processJob, type JobOutcome } from './process-job.js';
+import { removeCollected } from './remove-collected.js';
 import { deliverReports } from './reports.js';
+import { SftpPool } from './sftp-pool.js';
 import { digestImportedDays } from '../integrity/daily-digest.js';
 
 export interface ArchiveStatus { fileName: string; state: JobState | 'unstable'; error?: { code: string; message: string } }
@@ -16,18 +16,18 @@ export interface ArchiveStatus { fileName: string; state: JobState | 'unstable';
 export interface CycleSummary {
   startedAt: string;
   finishedAt: string;
-  /** Names on the server that follow the archive contract (and this serviceId, when configured). */
+  /** Names on the servers that follow the archive contract (and this serviceId, when configured). */
   archives: ArchiveStatus[];
   ignored: string[];
   outcomes: JobOutcome[];
   outbox: DeliverResult;
   listingError?: { code: string; message: string };
+  /** Problems that did not stop the cycle: a peer server that could not be listed, an archive that could not be removed. */
+  warnings: CycleWarning[];
   /** Every archive found ended imported and reported, and nothing is left to send. */
   ok: boolean;
 }
 
-/** Sidecars and temporary names that are part of the contract, not archives: not "ignored". */
-const SIDECAR = /\.(sha256|part|uploading|tmp)$/;
 /** Connection-level failures: reconnect and resume at once within the cycle (a dropped tunnel). */
 const RECONNECT = new Set(['SFTP_TRANSFER_FAILED', 'SFTP_TIMEOUT', 'SFTP_CONNECT_FAILED']);
 const IN_CYCLE_RESUMES = 3;
@@ -37,7 +37,10 @@ export interface CycleState {
   readonly loggedIgnored: Set<string>;
 }
 
-/** One full cycle: discover → download → import → report, then housekeeping. Safe to interrupt anywhere. */
+/**
+ * One full cycle: discover (on sftp.host and every peer) → download → import → report → remove what was reported
+ * (sftp.deleteAfterDownloaded), then housekeeping. Safe to interrupt anywhere.
+ */
 export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Promise<CycleSummary> {
   const startedAt = ctx.now().toISOString();
   const log = ctx.log.child({ component: 'cycle' });
@@ -47,50 +50,45 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   await ctx.outbox.claimPending();
   await reconcileReported(ctx.jobs, ctx.outbox, ctx.config.siteId, ctx.now());
 
-  let session: SftpSession | undefined;
-  const getSession = async (): Promise<SftpSession> => (session ??= await ctx.connectSftp());
-  const dropSession = async (): Promise<void> => {
-    const s = session;
-    session = undefined;
-    await s?.close().catch(() => undefined);
-  };
-
+  // One session per server (sftp.host and each of sftp.peers), opened on first use.
+  const pool = new SftpPool(ctx);
   const ignored = new Set<string>();
   const found = new Map<string, ArchiveStatus>();
-  let listingError: CycleSummary['listingError'];
-  try {
-    const listing = await discover(ctx, state, await getSession(), ignored);
-    for (const f of listing.unstable) found.set(f.name, { fileName: f.name, state: 'unstable' });
-    for (const f of listing.stable) found.set(f.name, { fileName: f.name, state: 'discovered' });
-  } catch (err) {
-    listingError = { code: errorCodeOf(err), message: (err as Error).message };
-    log.error(listingError, 'could not list the vendor directory');
-    await dropSession();
-  }
-
+  let discovery: Discovery;
+  let outbox: DeliverResult;
   const outcomes: JobOutcome[] = [];
+  const warnings: CycleWarning[] = [];
   try {
-    for (const job of await ctx.jobs.due()) {
+    discovery = await discoverAll(ctx, state.loggedIgnored, pool, ignored);
+    warnings.push(...discovery.warnings);
+    for (const f of discovery.unstable) found.set(f.name, { fileName: f.name, state: 'unstable' });
+    for (const name of discovery.stable) found.set(name, { fileName: name, state: 'discovered' });
+
+    for (const due of await ctx.jobs.due()) {
       if (ctx.signal?.aborted) break;
-      let outcome = await processJob(ctx, job, getSession);
+      const job = await pickServer(ctx, pool, due, discovery.reachable);
+      const session = (): Promise<SftpSession> => pool.get(pool.sourceFor(job.server));
+      let outcome = await processJob(ctx, job, session);
       for (let i = 0; i < IN_CYCLE_RESUMES && outcome.error && RECONNECT.has(outcome.error.code); i++) {
-        await dropSession();
+        await pool.drop(pool.sourceFor(job.server));
         const fresh = await ctx.jobs.get(job.fileName);
         if (!fresh || ctx.signal?.aborted) break;
         log.info({ jobId: job.jobId, code: outcome.error.code, highWaterMark: fresh.highWaterMark }, 'reconnecting to resume');
-        outcome = await processJob(ctx, fresh, getSession);
+        outcome = await processJob(ctx, fresh, session);
       }
       outcomes.push(outcome);
     }
-  } finally {
-    await dropSession();
-  }
-  // This node lost the leader lease mid-cycle: the new leader delivers the reports and tidies up.
-  if (isProxyError(ctx.signal?.reason, 'LEASE_LOST')) throw ctx.signal.reason;
+    // This node lost the leader lease mid-cycle: the new leader delivers the reports and tidies up.
+    if (isProxyError(ctx.signal?.reason, 'LEASE_LOST')) throw ctx.signal.reason;
 
-  const reportStarted = performance.now();
-  const outbox = await deliverReports(ctx);
-  ctx.metrics?.stageSeconds('report', (performance.now() - reportStarted) / 1000);
+    const reportStarted = performance.now();
+    outbox = await deliverReports(ctx);
+    ctx.metrics?.stageSeconds('report', (performance.now() - reportStarted) / 1000);
+    // sftp.deleteAfterDownloaded: archives whose "Data Downloaded" is delivered leave the servers they were found on.
+    warnings.push(...(await removeCollected(ctx, pool, discovery.reachable)));
+  } finally {
+    await pool.dropAll();
+  }
   await housekeeping(ctx);
   if (ctx.config.integrity.enabled) {
     const imported = outcomes.filter((o) => o.state === 'imported' || o.state === 'reported').map((o) => o.fileName);
@@ -100,63 +98,34 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
   for (const [name, status] of found) {
     if (status.state === 'unstable') continue;
     const job = await ctx.jobs.get(name);
-    if (job) found.set(name, job.error ? { fileName: name, state: job.state, error: { code: job.error.code, message: job.error.message } } : { fileName: name, state: job.state });
+    if (!job) continue;
+    const error = job.error ? { code: job.error.code, message: job.error.message } : copiesDifferError(job);
+    found.set(name, error ? { fileName: name, state: job.state, error } : { fileName: name, state: job.state });
   }
   const archives = [...found.values()];
-  const ok = !listingError && archives.every((a) => a.state === 'reported') && outbox.pending === 0;
-  const summary: CycleSummary = { startedAt, finishedAt: ctx.now().toISOString(), archives, ignored: [...ignored], outcomes, outbox, ok };
+  const listingError = discovery.listingError;
+  const ok = !listingError && archives.every((a) => a.state === 'reported' && !a.error) && outbox.pending === 0;
+  const summary: CycleSummary = { startedAt, finishedAt: ctx.now().toISOString(), archives, ignored: [...ignored], outcomes, outbox, warnings, ok };
   if (listingError) summary.listingError = listingError;
-  log.info({ archives: archives.length, processed: outcomes.length, ok, outboxPending: outbox.pending }, 'cycle finished');
+  log.info({ archives: archives.length, processed: outcomes.length, ok, outboxPending: outbox.pending, warnings: warnings.length }, 'cycle finished');
   return summary;
 }
 
-async function discover(ctx: PipelineContext, state: CycleState, session: SftpSession, ignored: Set<string>): Promise<{ stable: RemoteFile[]; unstable: RemoteFile[] }> {
-  const log = ctx.log.child({ component: 'discover' });
-  const dir = ctx.config.sftp.remoteDir;
-  const relevant = (files: RemoteFile[]): RemoteFile[] =>
-    files.filter((f) => {
-      if (SIDECAR.test(f.name)) return false;
-      const parsed = parseArchiveName(f.name);
-      if (!parsed) {
-        ignored.add(f.name);
-        if (!state.loggedIgnored.has(f.name)) {
-          state.loggedIgnored.add(f.name);
-          log.info({ name: f.name }, 'ignoring a file whose name is not an archive name');
-        }
-        return false;
-      }
-      return ctx.config.serviceId === undefined || parsed.serviceId === ctx.config.serviceId;
-    });
-  const first = relevant(await session.list(dir));
-  // Only files the database does not know yet need the settle wait.
-  const unknown: RemoteFile[] = [];
-  for (const f of first) if (!(await ctx.jobs.get(f.name))) unknown.push(f);
-  let stableNew: RemoteFile[] = [];
-  if (unknown.length > 0) {
-    await sleep(ctx.config.sftp.settleSeconds * 1000, undefined, ctx.signal ? { signal: ctx.signal } : {});
-    const second = relevant(await session.list(dir));
-    stableNew = stableFiles(unknown, second);
-  }
-  for (const f of stableNew) {
-    const parsed = parseArchiveName(f.name);
-    if (!parsed) continue;
-    const created = await ctx.jobs.discover({
-      fileName: f.name,
-      serviceId: parsed.serviceId,
-      jobId: parsed.jobId,
-      siteId: ctx.config.siteId,
-      archiveCreatedAt: parsed.createdAt,
-      source: 'sftp',
-      remoteSize: f.size,
-      remoteMtimeMs: f.mtimeMs,
-    });
-    if (created) log.info({ jobId: parsed.jobId, fileName: f.name, bytes: f.size }, 'new archive discovered');
-  }
-  const stableNames = new Set(stableNew.map((f) => f.name));
-  const unstable = unknown.filter((f) => !stableNames.has(f.name));
-  for (const f of unstable) log.info({ fileName: f.name, bytes: f.size }, 'archive still changing (vendor uploading?); waiting for the next cycle');
-  const known = first.filter((f) => !unknown.includes(f));
-  return { stable: [...known, ...stableNew], unstable };
+/**
+ * A job still to download whose server could not be listed this cycle is fetched from another server holding the same
+ * copy, if one was reachable (the vendor uploaded it again to the other inbox after a failover).
+ */
+async function pickServer(ctx: PipelineContext, pool: SftpPool, job: JobDoc, reachable: ReadonlySet<string>): Promise<JobDoc> {
+  if (job.source !== 'sftp' || (job.state !== 'discovered' && job.state !== 'downloading')) return job;
+  const current = pool.sourceFor(job.server);
+  if (reachable.has(current.id)) return job;
+  const alternative = Object.values(job.copies ?? {}).find((c) => !c.differs && !c.removedAt && c.size === job.remoteSize && reachable.has(pool.byId(c.server)?.id ?? ''));
+  if (!alternative) return job;
+  ctx.log.info({ fileName: job.fileName, from: current.label, to: alternative.label }, 'the archive\'s server is unreachable; downloading the same copy from another server');
+  return ctx.jobs.switchServer(job.fileName, alternative.server).catch((err: unknown) => {
+    if (isProxyError(err, 'LEASE_LOST')) throw err;
+    return job;
+  });
 }
 
 /** After "downloaded" was delivered: delete or keep the raw archive; prune old offline copies. */

@@ -13,6 +13,8 @@ export interface RunnerStatus {
   lastOk?: boolean;
   lastSuccessAt?: string;
   lastError?: { code: string; message: string };
+  /** What the last cycle got past without stopping (a peer SFTP server unreachable, an archive not removed). */
+  warnings?: { code: string; message: string; server?: string }[];
 }
 
 /**
@@ -77,6 +79,8 @@ export class SyncRunner {
       this.status.lastOk = summary.ok;
       if (summary.ok) this.status.lastSuccessAt = summary.finishedAt;
       delete this.status.lastError;
+      if (summary.warnings.length > 0) this.status.warnings = summary.warnings;
+      else delete this.status.warnings;
       this.ctx.metrics?.stageSeconds('cycle', (performance.now() - started) / 1000);
       this.ctx.metrics?.cycleFinished(summary.ok, new Date(summary.finishedAt));
       if (summary.ok) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
-import { JOB_STATES, type JobState, type JobStore } from '../db/jobs.js';
+import { JOB_STATES, type JobDoc, type JobState, type JobStore } from '../db/jobs.js';
+import { copiesDifferError } from '../pipeline/discover.js';
 import type { Outbox } from '../db/outbox.js';
 import { probeDatabase } from '../db/probe.js';
 import type { RunnerStatus } from '../pipeline/sync-runner.js';
@@ -59,6 +60,7 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
     },
     async (req) => {
       const { limit, state } = req.query as { limit: number; state?: JobState };
+      const errorOf = (j: JobDoc): { code: string; message: string } | undefined => (j.error ? { code: j.error.code, message: j.error.message } : copiesDifferError(j));
       const items = await opts.jobs.col.find(state ? { state } : {}).sort({ archiveCreatedAt: -1 }).limit(limit).toArray();
       return {
         items: items.map((j) => ({
@@ -70,7 +72,7 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
           status: vendorStatus(j.state),
           bytes: j.bytes ?? j.remoteSize,
           fileCount: j.fileCount ?? 0,
-          ...(j.error ? { error: { code: j.error.code, message: j.error.message } } : {}),
+          ...(errorOf(j) ? { error: errorOf(j) } : {}),
           updatedAt: j.updatedAt.toISOString(),
           ...(j.reportedAt ? { reportedAt: j.reportedAt.toISOString() } : {}),
         })),

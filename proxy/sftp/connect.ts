@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import { fingerprintOf, fingerprintsEqual, isFingerprint } from './host-key.js';
 import { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
-import { listRegularFiles, readSmallRemoteFile, statRegularFile, type RemoteFile } from './remote-ops.js';
+import { listRegularFiles, readSmallRemoteFile, removeRemoteFile, statRegularFile, type RemoteFile } from './remote-ops.js';
 
 export type { RemoteFile } from './remote-ops.js';
 export type { DownloadOptions, DownloadResult } from './download.js';
@@ -32,6 +32,8 @@ export interface SftpSession {
   /** Whole content of a small file (e.g. a published `<name>.sha256`); undefined when missing. */
   readSmallFile(path: string, maxBytes: number): Promise<Buffer | undefined>;
   download(options: DownloadOptions): Promise<DownloadResult>;
+  /** Removes a file: true when removed, false when already gone; SFTP_REMOVE_FAILED otherwise. */
+  remove(path: string): Promise<boolean>;
   close(): Promise<void>;
   /** What the server presented. */
   readonly hostKeyFingerprint: string;
@@ -207,6 +209,10 @@ function createSession(client: Client, sftp: SFTPWrapper, presented: string, log
     async download(options) {
       ensureOpen('SFTP_TRANSFER_FAILED');
       return downloadFile(sftp, options, { log, maxReadLen });
+    },
+    async remove(path) {
+      ensureOpen('SFTP_TRANSFER_FAILED');
+      return removeRemoteFile(sftp, path);
     },
     async close() {
       if (closed) return;

@@ -137,3 +137,17 @@ export async function readSmallRemoteFile(sftp: SFTPWrapper, path: string, maxBy
     await closeRemote(sftp, handle);
   }
 }
+
+/**
+ * Removes a file; true when it was removed, false when it was already gone (idempotent). SFTP_REMOVE_FAILED otherwise
+ * (e.g. no write permission on the directory).
+ */
+export function removeRemoteFile(sftp: SFTPWrapper, path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    sftp.unlink(path, (err) => {
+      if (!err) resolve(true);
+      else if (sftpStatusOf(err) === SFTP_STATUS.NO_SUCH_FILE) resolve(false);
+      else reject(wrap('SFTP_REMOVE_FAILED', `remove ${path}`, err));
+    });
+  });
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
-import type { VendorSimCliArgs } from './types.js';
+import type { PushTarget, VendorSimCliArgs } from './types.js';
 import { startVendorSim } from './vendor-sim.js';
 
 const DAY_MS = 86_400_000;
@@ -17,6 +17,15 @@ export async function runVendorSimCli(args: VendorSimCliArgs, log: Logger, signa
   } catch (err) {
     throw new ProxyError('SECRET_FILE_UNREADABLE', args.authorizedKeyFile, { cause: err });
   }
+  let push: PushTarget | undefined;
+  if (args.push) {
+    const { privateKeyFile, ...rest } = args.push;
+    try {
+      push = { ...rest, privateKey: await readFile(privateKeyFile, 'utf8') };
+    } catch (err) {
+      throw new ProxyError('SECRET_FILE_UNREADABLE', privateKeyFile, { cause: err });
+    }
+  }
   const sim = await startVendorSim({
     dataDir: args.dataDir, serviceId: args.serviceId, archiveKey: args.archiveKey, encryption: args.encryption,
     signingSecret: args.signingSecret,
@@ -25,6 +34,7 @@ export async function runVendorSimCli(args: VendorSimCliArgs, log: Logger, signa
     faults: args.faults,
     ...(args.autoDelete !== undefined && { autoDelete: args.autoDelete }),
     ...(args.backupSites !== undefined && { backupSites: args.backupSites }),
+    ...(push && { push }),
     log,
   });
   try {
@@ -32,7 +42,7 @@ export async function runVendorSimCli(args: VendorSimCliArgs, log: Logger, signa
     const base = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), 2, 0, 0);
     for (let d = args.days; d >= 1 && !signal.aborted; d--) {
       const r = await sim.publishDay({ date: new Date(base - (d - 1) * DAY_MS), records: args.records, mediaBytes: args.mediaBytes });
-      log.info({ fileName: r.fileName, bytes: r.bytes, files: r.fileCount }, 'published');
+      log.info({ fileName: r.fileName, bytes: r.bytes, files: r.fileCount, ...(push && { pushedTo: `${push.host}:${push.port} ${push.remoteDir}` }) }, 'published');
     }
     const httpBase = sim.statusUrl.replace(/\/retention\/v1\/status$/, '');
     log.info(

@@ -1,4 +1,7 @@
 import type { Logger } from 'pino';
+import type { PushTarget } from './push/sftp-push.js';
+
+export type { PushTarget } from './push/sftp-push.js';
 
 export interface SftpFaults {
   /** Close the connection after serving N bytes of one archive's data (once per archive, then heal). 0 = off. */
@@ -101,6 +104,11 @@ export interface VendorSimOptions {
   autoDelete?: boolean;
   /** The configured backup sites (siteIds). Default: every site that has reported about the archive. */
   backupSites?: readonly string[];
+  /**
+   * Push mode: the customer runs the SFTP server (the proxy VM's upload inbox). Each published archive is also uploaded
+   * into it with the vendor's key (`.uploading`, rename, `.sha256`); publishDay rejects when that fails.
+   */
+  push?: PushTarget;
 }
 
 export interface VendorSim {
@@ -131,4 +139,6 @@ export interface VendorSimCliArgs {
   sftpPort: number; httpPort: number; authorizedKeyFile: string; encryption: 'aes-256' | 'zipcrypto'; days: number;
   records: number; mediaBytes: number; faults: Partial<SftpFaults>;
   autoDelete?: boolean; backupSites?: string[];
+  /** Push mode (see VendorSimOptions.push), with the vendor's private key read from a file. */
+  push?: Omit<PushTarget, 'privateKey'> & { privateKeyFile: string };
 }

@@ -10,6 +10,7 @@ import { buildStatusServer, STATUS_PATH } from './http/status-server.js';
 import { FaultState } from './sftp/faults.js';
 import { generateHostKey } from './sftp/host-key.js';
 import { startSftpServer } from './sftp/sftp-server.js';
+import { pushArchive } from './push/sftp-push.js';
 import type { PublishDayOptions, PublishDayResult, VendorSim, VendorSimOptions } from './types.js';
 
 /** How long a "still uploading" archive takes to appear in full. */
@@ -82,6 +83,11 @@ export async function startVendorSim(options: VendorSimOptions): Promise<VendorS
         ...(slow && { slowPublishMs: SLOW_PUBLISH_MS }),
         log,
       });
+      // Push mode: the customer runs the SFTP server; the archive is uploaded into it as the vendor does.
+      if (options.push) {
+        await published.completed;
+        await pushArchive(options.push, published.path, published.fileName, published.sha256, log);
+      }
       const info = { fileName: published.fileName, jobId: published.jobId, createdAt, totalBytes: published.bytes, fileCount: published.fileCount };
       backupLog.addArchive(info, slow ? 'uploading' : 'uploaded');
       if (slow) {

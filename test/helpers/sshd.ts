@@ -99,8 +99,12 @@ function configText(dir: string, root: string, port: number, username: string, i
   ].join('\n');
 }
 
-/** Starts sshd; fails loudly with sshd's stderr when it does not come up. */
-export async function startSshd(options?: { root?: string }): Promise<SshdHandle> {
+/**
+ * Starts sshd; fails loudly with sshd's stderr when it does not come up. `clientPrivateKey`: authorize this client key
+ * (OpenSSH format, no passphrase) instead of a new one, e.g. two servers one client logs in to with the same key;
+ * `extraAuthorizedKeys`: further OpenSSH public keys let in as the same user (e.g. the vendor's, pushing into an inbox).
+ */
+export async function startSshd(options?: { root?: string; clientPrivateKey?: string; extraAuthorizedKeys?: string[] }): Promise<SshdHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'rp-sshd-'));
   const root = options?.root ?? join(dir, 'root');
   if (/\s|%/.test(root)) throw new Error(`sshd root must not contain blanks or '%': ${root}`);
@@ -110,8 +114,15 @@ export async function startSshd(options?: { root?: string }): Promise<SshdHandle
   if (isRoot) await mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory
 
   await generateKey(join(dir, 'host_ed25519'), 'retention-proxy-test-host');
-  await generateKey(join(dir, 'client_ed25519'), 'retention-proxy-test-client');
-  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client_ed25519.pub')));
+  if (options?.clientPrivateKey) {
+    await writeFile(join(dir, 'client_ed25519'), options.clientPrivateKey, { mode: 0o600 });
+    const { stdout: pub } = await run('ssh-keygen', ['-y', '-f', join(dir, 'client_ed25519')]);
+    await writeFile(join(dir, 'client_ed25519.pub'), pub);
+  } else {
+    await generateKey(join(dir, 'client_ed25519'), 'retention-proxy-test-client');
+  }
+  const extra = (options?.extraAuthorizedKeys ?? []).map((k) => `${k.trim()}\n`).join('');
+  await writeFile(join(dir, 'authorized_keys'), `${(await readFile(join(dir, 'client_ed25519.pub'), 'utf8')).trim()}\n${extra}`);
   await chmod(join(dir, 'authorized_keys'), 0o600);
   const privateKey = await readFile(join(dir, 'client_ed25519'), 'utf8');
   const { stdout: fpLine } = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'host_ed25519.pub')]);

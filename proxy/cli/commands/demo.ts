@@ -12,12 +12,20 @@ import { startVendorSim } from '../../vendor-sim/index.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 import { portalAppOptions } from '../portal-options.js';
 import { generateEd25519KeyPair } from '../../vendor-sim/sftp/host-key.js';
+import { startLoopbackInbox } from '../../devsshd/loopback-inbox.js';
 
 const HELP = `retention-proxy demo [--dir DIR] [--portal-port N] [--days N] [--records N] [--publish-every-minutes N]
+                     [--layout vendor|inbox]
 
 Starts, all on 127.0.0.1: the vendor simulator (SFTP + status API + Backup Log), a local MongoDB-compatible
 database (MONGODB_URI, else Docker mongo:4.2, else FerretDB), and the proxy with the Retention Portal port.
-Publishes --days past days at once and a new day every --publish-every-minutes. Ctrl-C stops everything.`;
+Publishes --days past days at once and a new day every --publish-every-minutes. Ctrl-C stops everything.
+
+--layout vendor (default): the proxy pulls from the vendor's SFTP server (the simulator's).
+--layout inbox: the customer runs the SFTP server. The demo starts OpenSSH's sshd (/usr/sbin/sshd, package
+  openssh-server; no root needed) on a loopback port as the upload inbox; the simulator pushes each day into it with
+  the vendor's key (.uploading, rename, .sha256); the proxy collects from it and removes each archive after
+  "Data Downloaded" was delivered (sftp.deleteAfterDownloaded).`;
 
 /** `demo`: the embedded default, everything on loopback; prints where to look. */
 export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal): Promise<ExitCode> {
@@ -27,11 +35,17 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     options: {
       dir: { type: 'string' }, 'portal-port': { type: 'string' }, days: { type: 'string' }, records: { type: 'string' },
       'publish-every-minutes': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      layout: { type: 'string' },
     },
   });
   if (v.help) {
     io.out(HELP);
     return EXIT.OK;
+  }
+  const layout = v.layout ?? 'vendor';
+  if (layout !== 'vendor' && layout !== 'inbox') {
+    io.err(`--layout must be vendor or inbox\n\n${HELP}`);
+    return EXIT.USAGE;
   }
   const dir = resolve(v.dir ?? '.demo');
   const portalPort = Number.parseInt(v['portal-port'] ?? '8080', 10);
@@ -52,9 +66,13 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     // Meets the Archive Key rules (upper, lower, digit) whatever the random part holds.
     const adminPassword = `Demo-${randomBytes(12).toString('base64url')}-7a`;
     await mkdir(join(dir, 'vendor-sftp'), { recursive: true });
+    // Inbox layout: the customer's own SFTP server, which the vendor pushes into and the proxy collects from.
+    const inbox = layout === 'inbox' ? await startLoopbackInbox(join(dir, 'inbox'), log.child({ component: 'demo-inbox' })) : undefined;
+    if (inbox) stop.unshift(() => inbox.stop());
     const sim = await startVendorSim({
       dataDir: join(dir, 'vendor-sftp'), serviceId: 'svc1001', archiveKey, encryption: 'aes-256', signingSecret,
       sftp: { port: 0, username: 'vendor', authorizedPublicKey: keys.public }, http: { port: 0 },
+      ...(inbox && { push: { host: inbox.host, port: inbox.port, username: inbox.username, privateKey: inbox.vendorKey, hostKeyFingerprint: inbox.hostKeyFingerprint, remoteDir: '.' } }),
       log: log.child({ component: 'vendor-sim' }),
     });
     stop.unshift(() => sim.close());
@@ -64,7 +82,9 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
 
     const config = configFromObject({
       siteId: 'demo-site',
-      sftp: { host: '127.0.0.1', port: sim.sftpPort, username: 'vendor', privateKey: keys.private, hostKeyFingerprint: sim.hostKeyFingerprint, settleSeconds: 1 },
+      sftp: inbox
+        ? { host: inbox.host, port: inbox.port, username: inbox.username, privateKey: inbox.proxyKey, hostKeyFingerprint: inbox.hostKeyFingerprint, remoteDir: '.', settleSeconds: 1, deleteAfterDownloaded: true }
+        : { host: '127.0.0.1', port: sim.sftpPort, username: 'vendor', privateKey: keys.private, hostKeyFingerprint: sim.hostKeyFingerprint, settleSeconds: 1 },
       archive: { key: archiveKey },
       mongodb: { uri: database.uri, database: 'retention' },
       vendor: { statusUrl: sim.statusUrl, signingSecret },
@@ -97,7 +117,9 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
       `  Retention Portal      http://127.0.0.1:${portalPort}/   user admin, password ${adminPassword}`,
       `  Portal API            http://127.0.0.1:${portalPort}/api/v1/openapi.json   (health: /readyz, metrics: /metrics)`,
       `  Vendor Backup Log     http://127.0.0.1:${sim.httpPort}/backup-log`,
-      `  Vendor SFTP           sftp -P ${sim.sftpPort} -i ${join(dir, 'client_ed25519')} vendor@127.0.0.1   (host key ${sim.hostKeyFingerprint})`,
+      inbox
+        ? `  Inbox (customer SFTP) sftp -P ${inbox.port} -i ${join(dir, 'inbox', 'proxy_ed25519')} ${inbox.username}@127.0.0.1   (serves ${inbox.root}; host key ${inbox.hostKeyFingerprint}; the vendor pushes into it)`
+        : `  Vendor SFTP           sftp -P ${sim.sftpPort} -i ${join(dir, 'client_ed25519')} vendor@127.0.0.1   (host key ${sim.hostKeyFingerprint})`,
       `  MongoDB               ${database.uri}  database "retention"  (${database.description})`,
       `  Archive Key           ${archiveKey}`,
       `  Staging               ${join(dir, 'staging')}`,

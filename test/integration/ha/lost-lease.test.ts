@@ -30,6 +30,7 @@ function endlessVendor(name: string): SftpSession {
     download: (o) => new Promise((_resolve, reject) => {
       o.signal?.addEventListener('abort', () => reject(new ProxyError('DOWNLOAD_ABORTED', o.remotePath)), { once: true });
     }),
+    remove: () => Promise.resolve(false),
     close: () => Promise.resolve(),
   };
 }

@@ -1,0 +1,72 @@
+import { posix } from 'node:path';
+import type { JobCopy, JobDoc } from '../db/jobs.js';
+import { errorCodeOf, isProxyError } from '../errors.js';
+import { copyKeyOf } from '../sftp/sources.js';
+import type { PipelineContext } from './context.js';
+import type { CycleWarning } from './discover.js';
+import type { SftpPool } from './sftp-pool.js';
+
+/** The copies of a job; a job of an older version only knows the primary's. */
+function copiesOf(job: JobDoc, pool: SftpPool): [string, JobCopy][] {
+  if (job.copies) return Object.entries(job.copies);
+  const p = pool.primary;
+  return [[copyKeyOf(p.id), { server: p.id, label: p.label, size: job.remoteSize, mtimeMs: job.remoteMtimeMs }]];
+}
+
+/**
+ * sftp.deleteAfterDownloaded: removes each reported archive (and its `.sha256`) from every server it was found on.
+ * Only jobs in "reported" are looked at, i.e. after "Data Downloaded" was delivered (deliver-outbox.ts moves the job
+ * there only after the vendor acknowledged it). State lives in the job (`copies.*.removedAt`, `remoteRemovedAt`), so a
+ * crash between the delivery and a removal is finished by the next cycle; removing what is already gone is fine.
+ * Before each removal the leader proves it still leads with a fenced majority write (LEASE_LOST stops it). A copy with
+ * other content (ARCHIVE_COPIES_DIFFER), or one that changed since it was found, is left alone. Unreachable servers
+ * wait for a later cycle and never hold up the others.
+ */
+export async function removeCollected(ctx: PipelineContext, pool: SftpPool, reachable: ReadonlySet<string>): Promise<CycleWarning[]> {
+  const warnings: CycleWarning[] = [];
+  if (!ctx.config.sftp.deleteAfterDownloaded) return warnings;
+  const log = ctx.log.child({ component: 'inbox-cleanup' });
+  const jobs = await ctx.jobs.list({ state: 'reported', source: 'sftp', remoteRemovedAt: { $exists: false } });
+  for (const job of jobs) {
+    if (ctx.signal?.aborted) break;
+    let done = true;
+    for (const [key, copy] of copiesOf(job, pool)) {
+      if (copy.removedAt || copy.differs) continue;
+      const source = pool.byId(copy.server);
+      if (!source) {
+        // A server no longer configured: nothing this node can do; do not keep the job pending for it.
+        log.warn({ fileName: job.fileName, server: copy.label }, 'archive copy on a server that is no longer configured; not removed');
+        continue;
+      }
+      if (!reachable.has(source.id)) {
+        done = false;
+        continue;
+      }
+      try {
+        const path = posix.join(ctx.config.sftp.remoteDir, job.fileName);
+        await ctx.jobs.confirmLeader(job.fileName);
+        const session = await pool.get(source);
+        const now = await session.stat(path);
+        if (now && now.size !== copy.size) {
+          done = false;
+          warnings.push({ code: 'REMOTE_FILE_CHANGED', message: `${job.fileName} on ${source.label} changed since it was collected (${copy.size} → ${now.size} bytes); not removed`, server: source.label });
+          log.warn({ fileName: job.fileName, server: source.label, size: now.size, collectedSize: copy.size }, 'archive changed on the server since it was collected; not removed');
+          continue;
+        }
+        const removed = await session.remove(path);
+        await session.remove(`${path}.sha256`);
+        await ctx.jobs.markCopyRemoved(job.fileName, key);
+        log.info({ fileName: job.fileName, server: source.label, alreadyGone: !removed }, 'archive removed from the SFTP server after "Data Downloaded" was delivered');
+      } catch (err) {
+        if (isProxyError(err, 'LEASE_LOST') || ctx.signal?.aborted) throw err;
+        done = false;
+        const code = errorCodeOf(err);
+        warnings.push({ code, message: `${job.fileName} on ${source.label}: ${(err as Error).message}`, server: source.label });
+        log.warn({ fileName: job.fileName, server: source.label, code, err: (err as Error).message }, 'could not remove a collected archive; retried next cycle');
+        await pool.drop(source);
+      }
+    }
+    if (done) await ctx.jobs.markRemoteRemoved(job.fileName);
+  }
+  return warnings;
+}
