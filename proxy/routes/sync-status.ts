@@ -1,11 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
-import { JOB_STATES, type JobState, type JobStore } from '../db/jobs.js';
+import { JOB_STATES, type JobState, type JobStore, type StoredProgress } from '../db/jobs.js';
 import type { Outbox } from '../db/outbox.js';
+import { readSyncHistory } from '../db/job-history.js';
 import { probeDatabase } from '../db/probe.js';
+import { progressView, type ProgressView } from '../pipeline/progress-store.js';
 import type { RunnerStatus } from '../pipeline/sync-runner.js';
 
-export interface SyncStatusRoutesOptions { jobs: JobStore; db: Db; outbox: Outbox; runnerStatus: () => RunnerStatus }
+export interface SyncStatusRoutesOptions {
+  jobs: JobStore;
+  db: Db;
+  outbox: Outbox;
+  runnerStatus: () => RunnerStatus;
+  /** The portal's record indexes still building on this node (portal/index-build.ts); omitted: no `indexes`. */
+  indexes?: () => { building: string[]; failed: string[] };
+  /** Server-side time limit of the history query (portal.queryTimeoutMs). */
+  queryTimeoutMs?: number;
+  now?: () => Date;
+}
 
 /** The vendor dashboard's wording for a job state. */
 export function vendorStatus(state: JobState): 'Discovered' | 'Downloading' | 'Data Downloaded' | 'Failed' {
@@ -24,6 +36,42 @@ export function vendorStatus(state: JobState): 'Discovered' | 'Downloading' | 'D
   }
 }
 
+const CountSchema = { type: 'object', properties: { done: { type: 'integer' }, total: { type: 'integer' } } } as const;
+const ProgressSchema = {
+  type: 'object',
+  properties: {
+    stage: { type: 'string', enum: ['download', 'extract', 'verify', 'import'] },
+    percent: { type: ['integer', 'null'] },
+    bytes: CountSchema,
+    entries: CountSchema,
+    records: CountSchema,
+    files: CountSchema,
+    rate: { type: ['integer', 'null'] },
+    startedAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    node: { type: 'string' },
+  },
+} as const;
+
+const HistorySchema = {
+  type: 'object',
+  properties: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    truncated: { type: 'boolean' },
+    days: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          day: { type: 'string' }, archives: { type: 'integer' }, records: { type: 'integer' }, bytes: { type: 'integer' },
+          durationMs: { type: 'integer' }, failed: { type: 'integer' },
+        },
+      },
+    },
+  },
+} as const;
+
 const JobRow = {
   type: 'object',
   properties: {
@@ -38,8 +86,14 @@ const JobRow = {
     error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
     updatedAt: { type: 'string', format: 'date-time' },
     reportedAt: { type: 'string', format: 'date-time' },
+    progress: ProgressSchema,
   },
 } as const;
+
+function withProgress(state: JobState, stored: StoredProgress | undefined): { progress?: ProgressView } {
+  const progress = progressView(state, stored);
+  return progress ? { progress } : {};
+}
 
 /** The local backup log (one row per archive, with the vendor's status wording) and the proxy's health (admin). */
 export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRoutesOptions): Promise<void> {
@@ -73,6 +127,7 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
           ...(j.error ? { error: { code: j.error.code, message: j.error.message } } : {}),
           updatedAt: j.updatedAt.toISOString(),
           ...(j.reportedAt ? { reportedAt: j.reportedAt.toISOString() } : {}),
+          ...withProgress(j.state, j.progress),
         })),
       };
     },
@@ -92,6 +147,10 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
               running: { type: 'boolean' },
               outboxDepth: { type: ['integer', 'null'] },
               lastCycle: { type: 'object', additionalProperties: true },
+              indexes: {
+                type: 'object',
+                properties: { building: { type: 'array', items: { type: 'string' } }, failed: { type: 'array', items: { type: 'string' } } },
+              },
             },
           },
         },
@@ -99,7 +158,27 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
     },
     async () => {
       const { running, ...lastCycle } = opts.runnerStatus();
-      return { ...(await probeDatabase(opts.db, opts.outbox)), running, lastCycle };
+      return { ...(await probeDatabase(opts.db, opts.outbox)), running, lastCycle, ...(opts.indexes ? { indexes: opts.indexes() } : {}) };
+    },
+  );
+
+  app.get(
+    '/api/v1/sync/history',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['sync'],
+        querystring: {
+          type: 'object',
+          properties: { days: { type: 'integer', minimum: 1, maximum: 90, default: 30 } },
+          additionalProperties: false,
+        },
+        response: { 200: HistorySchema },
+      },
+    },
+    async (req) => {
+      const { days } = req.query as { days: number };
+      return readSyncHistory(opts.jobs.col, (opts.now ?? (() => new Date()))(), days, opts.queryTimeoutMs ?? 15_000);
     },
   );
   await Promise.resolve();
