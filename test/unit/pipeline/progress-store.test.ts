@@ -4,7 +4,7 @@ import { historyDays } from '../../../proxy/db/job-history.js';
 import type { JobDoc, JobState, StoredProgress } from '../../../proxy/db/jobs.js';
 import { ProxyError } from '../../../proxy/errors.js';
 import { ProgressStore, progressView } from '../../../proxy/pipeline/progress-store.js';
-import type { Progress } from '../../../proxy/pipeline/progress.js';
+import { JobProgress, type Progress } from '../../../proxy/pipeline/progress.js';
 
 const FILE = 'backup_svc1_0b9e0a52-5c1f-4e3a-9d7a-2f4f6c1d8e01_20260301020000.zip';
 const log = pino({ level: 'silent' });
@@ -86,6 +86,25 @@ describe('ProgressStore (the job document\'s live progress)', () => {
     jobs.open();
     await store.idle();
     expect(jobs.writes.map((w) => (w.kind === 'save' ? w.done : w.kind))).toEqual([100, 'clear']);
+  });
+});
+
+describe('JobProgress before a stall', () => {
+  beforeEach(() => { vi.useFakeTimers({ now: 1_000_000 }); });
+  afterEach(() => { vi.useRealTimers(); });
+
+  it('sends the update the throttle held back when its period ends, so a stalled stage shows where it stopped', () => {
+    const seen: (number | undefined)[] = [];
+    const p = new JobProgress({ report: (x) => seen.push(x.bytes?.done) }, FILE);
+    p.stage('download', { bytes: { done: 0, total: 100 } });
+    vi.advanceTimersByTime(10);
+    p.update({ bytes: { done: 40, total: 100 } });
+    p.update({ bytes: { done: 50, total: 100 } });
+    expect(seen).toEqual([0]);
+    vi.advanceTimersByTime(190);
+    expect(seen).toEqual([0, 50]);
+    vi.advanceTimersByTime(1000);
+    expect(seen).toEqual([0, 50]);
   });
 });
 
