@@ -292,8 +292,8 @@ describe('Retention Portal in Chromium', () => {
     // Issue 12 item 8: the paused download's percent, refreshed by the page itself, and the 30-day chart.
     const bar = page.getByRole('progressbar', { name: `Downloading ${paused.fileName}` });
     await expect.poll(() => bar.getAttribute('value'), { timeout: 30_000 }).toMatch(/^[1-9]\d?$/);
-    const row = page.getByRole('row').filter({ hasText: paused.fileName });
-    expect(await row.textContent()).toMatch(new RegExp(`Downloading\\s*${await bar.getAttribute('value') ?? ''}%`));
+    const pausedRow = page.getByRole('row').filter({ hasText: paused.fileName });
+    expect(await pausedRow.textContent()).toMatch(new RegExp(`Downloading\\s*${await bar.getAttribute('value') ?? ''}%`));
     await page.getByRole('heading', { name: 'Last 30 days' }).waitFor();
     for (const measure of ['Archives', 'Records', 'Bytes', 'Duration']) {
       await expect.poll(() => page.getByRole('img', { name: new RegExp(`^${measure} per day, `) }).count()).toBe(1);
