@@ -298,7 +298,7 @@ describe('Retention Portal in Chromium', () => {
     for (const measure of ['Archives', 'Records', 'Bytes', 'Duration']) {
       await expect.poll(() => page.getByRole('img', { name: new RegExp(`^${measure} per day, `) }).count()).toBe(1);
     }
-    expect(await page.getByRole('img', { name: /^Archives per day, / }).getAttribute('aria-label')).toMatch(/: 1 archives in total/);
+    expect(await page.getByRole('img', { name: /^Archives per day, / }).getAttribute('aria-label')).toMatch(/: 1 archive in total/);
     const today = new Date().toISOString().slice(0, 10);
     const perDay = page.getByRole('table', { name: /Per day \(UTC\)/ });
     expect(await perDay.getByRole('row', { name: new RegExp(`^${today}`) }).getByRole('cell').first().textContent()).toBe('1');
