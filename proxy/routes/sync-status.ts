@@ -14,7 +14,7 @@ export interface SyncStatusRoutesOptions {
   runnerStatus: () => RunnerStatus;
   /** The portal's record indexes still building on this node (portal/index-build.ts); omitted: no `indexes`. */
   indexes?: () => { building: string[]; failed: string[] };
-  /** Server-side time limit of the history query (portal.queryTimeoutMs). */
+  /** Server-side time limit of the backup log and history queries (portal.queryTimeoutMs; default 15 s). */
   queryTimeoutMs?: number;
   now?: () => Date;
 }
@@ -113,7 +113,7 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
     },
     async (req) => {
       const { limit, state } = req.query as { limit: number; state?: JobState };
-      const items = await opts.jobs.col.find(state ? { state } : {}).sort({ archiveCreatedAt: -1 }).limit(limit).toArray();
+      const items = await opts.jobs.col.find(state ? { state } : {}, { maxTimeMS: opts.queryTimeoutMs ?? 15_000 }).sort({ archiveCreatedAt: -1 }).limit(limit).toArray();
       return {
         items: items.map((j) => ({
           fileName: j.fileName,
