@@ -3,6 +3,7 @@ import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { connectDatabase } from './db/connect.js';
+import { ProgressDocs } from './db/job-progress.js';
 import { JobStore } from './db/jobs.js';
 import { Outbox } from './db/outbox.js';
 import { ProxyError } from './errors.js';
@@ -110,8 +111,8 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await retention.ensureIndexes();
     // The schema checks their shape; syncConfigPolicies checks data types, scopes and days (CONFIG_INVALID).
     await retention.syncConfigPolicies(config.retention.policies as unknown as ConfigPolicy[]);
-    // The portal on either node shows the leader's progress from the job documents (docs/portal.md, Sync status).
-    const progressStore = new ProgressStore(jobs, log, { node: config.ha.nodeId || hostname() });
+    // The portal on either node shows the leader's progress from `proxy.progress` (docs/portal.md, Sync status).
+    const progressStore = new ProgressStore(new ProgressDocs(db, lease), log, { node: config.ha.nodeId || hostname() });
     const pipeline: PipelineContext = {
       config,
       db,

@@ -2,7 +2,6 @@ import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import { ProxyError, type ErrorCode } from '../errors.js';
 import { fenceGuard, throwIfFenced } from '../ha/fence.js';
 import type { Fence } from '../ha/lease.js';
-import type { ProgressStage } from '../pipeline/progress.js';
 import { JOBS_COLLECTION } from './collections.js';
 import { ensureIndexes } from './ensure-indexes.js';
 import { dbCall, majority } from './write-concern.js';
@@ -16,24 +15,6 @@ export const ACTIVE_STATES: readonly JobState[] = ['discovered', 'downloading', 
 export interface RecordCount { collection: string; records: number }
 
 export interface JobError { code: ErrorCode; message: string; at: Date; permanent: boolean }
-
-/**
- * The work in progress on an archive as last persisted by the node doing it (proxy/pipeline/progress-store.ts), so the
- * portal on either HA node can show it. `at`: when it was written; it stops moving when the work stalls or stops.
- */
-export interface StoredProgress {
-  stage: ProgressStage;
-  startedAt: Date;
-  at: Date;
-  /** The node doing the work (ha.nodeId or the host name). */
-  node: string;
-  bytes?: { done: number; total: number };
-  entries?: { done: number; total: number };
-  records?: { done: number; total: number };
-  files?: { done: number; total: number };
-  /** download: bytes already on disk when it (re)started (left out of the rate). */
-  baseBytes?: number;
-}
 
 export interface JobDoc {
   _id: string; // archive file name
@@ -75,8 +56,6 @@ export interface JobDoc {
   retiredAt?: Date;
   /** HA: fencing token of the last leader that wrote this job (see proxy/ha/fence.ts). */
   fence?: number;
-  /** Live progress while the job is downloading or importing; removed when that work ends. */
-  progress?: StoredProgress;
 }
 
 export type NewJob = Pick<JobDoc, 'fileName' | 'serviceId' | 'jobId' | 'siteId' | 'archiveCreatedAt' | 'source' | 'localPath' | 'remoteSize' | 'remoteMtimeMs'>;
@@ -177,26 +156,6 @@ export class JobStore {
       ),
     );
     if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
-  }
-
-  /**
-   * Live progress of the job while it is in `state` (progress-store.ts calls it every few seconds). Fenced like every
-   * job write, but acknowledged by the primary alone (`w: 1`): it is a snapshot replaced a moment later, lost without
-   * harm in a failover, and must never wait for a degraded replica set. It does not touch `updatedAt`.
-   */
-  async saveProgress(fileName: string, state: JobState, progress: StoredProgress): Promise<void> {
-    const guard = fenceGuard(this.fence);
-    await dbCall('save progress', () =>
-      this.col.updateOne({ _id: fileName, state, ...guard.filter }, { $set: { progress } }, { writeConcern: { w: 1 } }),
-    );
-  }
-
-  /** Removes the job's live progress (its download or import ended, or stopped). */
-  async clearProgress(fileName: string): Promise<void> {
-    const guard = fenceGuard(this.fence);
-    await dbCall('clear progress', () =>
-      this.col.updateOne({ _id: fileName, progress: { $exists: true }, ...guard.filter }, { $unset: { progress: '' } }, { writeConcern: { w: 1 } }),
-    );
   }
 
   /**

@@ -1,10 +1,11 @@
 /**
- * The pipeline's progress in the database (issue 12, item 8): the node doing the work writes a snapshot on the job
- * document (`progress`, db/jobs.ts) at a bounded rate, so the portal's Sync status shows bytes, entries and records
+ * The pipeline's progress in the database (issue 12, item 8): the node doing the work writes a snapshot per archive
+ * (`proxy.progress`, db/job-progress.ts) at a bounded rate, so the portal's Sync status shows bytes, entries and records
  * as they advance on either HA node, not only on the one that pulls.
  */
 import type { Logger } from 'pino';
-import type { JobState, JobStore, StoredProgress } from '../db/jobs.js';
+import type { ProgressDocs, StoredProgress } from '../db/job-progress.js';
+import type { JobState } from '../db/jobs.js';
 import { errorCodeOf } from '../errors.js';
 import { rateOf, type Progress, type ProgressSink, type ProgressStage } from './progress.js';
 
@@ -47,7 +48,7 @@ export class ProgressStore implements ProgressSink {
   private readonly everyMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly jobs: Pick<JobStore, 'saveProgress' | 'clearProgress'>, private readonly log: Logger, private readonly options: ProgressStoreOptions) {
+  constructor(private readonly jobs: Pick<ProgressDocs, 'saveProgress' | 'clearProgress'>, private readonly log: Logger, private readonly options: ProgressStoreOptions) {
     this.everyMs = options.everyMs ?? PERSIST_EVERY_MS;
     this.now = options.now ?? Date.now;
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
-import { JOB_STATES, type JobState, type JobStore, type StoredProgress } from '../db/jobs.js';
+import { ProgressDocs, type StoredProgress } from '../db/job-progress.js';
+import { JOB_STATES, type JobState, type JobStore } from '../db/jobs.js';
 import type { Outbox } from '../db/outbox.js';
 import { readSyncHistory } from '../db/job-history.js';
 import { probeDatabase } from '../db/probe.js';
@@ -90,6 +91,10 @@ const JobRow = {
   },
 } as const;
 
+const ROW_FIELDS = Object.fromEntries(
+  ['fileName', 'jobId', 'siteId', 'archiveCreatedAt', 'state', 'bytes', 'remoteSize', 'fileCount', 'error', 'updatedAt', 'reportedAt', 'progress'].map((f) => [f, 1]),
+);
+
 function withProgress(state: JobState, stored: StoredProgress | undefined): { progress?: ProgressView } {
   const progress = progressView(state, stored);
   return progress ? { progress } : {};
@@ -97,6 +102,7 @@ function withProgress(state: JobState, stored: StoredProgress | undefined): { pr
 
 /** The local backup log (one row per archive, with the vendor's status wording) and the proxy's health (admin). */
 export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRoutesOptions): Promise<void> {
+  const progressDocs = new ProgressDocs(opts.db);
   app.get(
     '/api/v1/sync/jobs',
     {
@@ -113,7 +119,14 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
     },
     async (req) => {
       const { limit, state } = req.query as { limit: number; state?: JobState };
-      const items = await opts.jobs.col.find(state ? { state } : {}, { maxTimeMS: opts.queryTimeoutMs ?? 15_000 }).sort({ archiveCreatedAt: -1 }).limit(limit).toArray();
+      // The page asks every 2 s while an archive is in flight: only the fields a row shows (not the history).
+      const items = await opts.jobs.col
+        .find(state ? { state } : {}, { projection: ROW_FIELDS, maxTimeMS: opts.queryTimeoutMs ?? 15_000 })
+        .sort({ archiveCreatedAt: -1 })
+        .limit(limit)
+        .toArray();
+      const inFlight = items.filter((j) => j.state === 'downloading' || j.state === 'importing').map((j) => j.fileName);
+      const progress = await progressDocs.of(inFlight, opts.queryTimeoutMs ?? 15_000);
       return {
         items: items.map((j) => ({
           fileName: j.fileName,
@@ -127,7 +140,7 @@ export async function syncStatusRoutes(app: FastifyInstance, opts: SyncStatusRou
           ...(j.error ? { error: { code: j.error.code, message: j.error.message } } : {}),
           updatedAt: j.updatedAt.toISOString(),
           ...(j.reportedAt ? { reportedAt: j.reportedAt.toISOString() } : {}),
-          ...withProgress(j.state, j.progress),
+          ...withProgress(j.state, progress.get(j.fileName)),
         })),
       };
     },

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configFromObject } from '../../../proxy/config/load-config.js';
+import { ProgressDocs } from '../../../proxy/db/job-progress.js';
 import { JobStore, type JobDoc } from '../../../proxy/db/jobs.js';
 import { Outbox } from '../../../proxy/db/outbox.js';
 import { ensureImportIndexes } from '../../../proxy/importer/index.js';
@@ -69,7 +70,7 @@ describe('Sync status: progress in flight and the 30-day history', () => {
     await jobs.ensureIndexes();
     await outbox.ensureIndexes();
     await ensureImportIndexes(tdb.db);
-    store = new ProgressStore(jobs, log, { node: 'node-a', everyMs: 200 });
+    store = new ProgressStore(new ProgressDocs(tdb.db), log, { node: 'node-a', everyMs: 200 });
     const staging = new Staging(config.staging.dir);
     await staging.ensure();
     base = {
@@ -155,7 +156,7 @@ describe('Sync status: progress in flight and the 30-day history', () => {
     const imported = (await rows()).find((r) => r.fileName === archive.fileName);
     expect(imported?.state).toBe('imported');
     expect(imported?.progress).toBeUndefined();
-    expect((await jobs.get(archive.fileName))?.progress).toBeUndefined();
+    expect(await new ProgressDocs(tdb.db).col.countDocuments()).toBe(0);
     expect((await jobs.get(archive.fileName))?.totalRecords).toBe(totalRecords);
   });
 
@@ -192,18 +193,18 @@ describe('Sync status: progress in flight and the 30-day history', () => {
     expect(health.json<{ indexes: { building: string[]; failed: string[] } }>().indexes).toEqual({ building: expect.any(Array) as unknown, failed: [] });
   });
 
-  it('progress writes are fenced: a node whose lease token is older than the job\'s cannot write or clear it', async () => {
-    await jobs.col.updateOne({ _id: archive.fileName }, { $set: { fence: 7 } });
-    const snapshot = { stage: 'import' as const, startedAt: new Date(), at: new Date(), node: 'old-leader', records: { done: 1, total: 2 } };
-    const stale = new JobStore(tdb.db, 10_000, undefined, { token: () => 6 });
-    const current = new JobStore(tdb.db, 10_000, undefined, { token: () => 7 });
-    await stale.saveProgress(archive.fileName, 'imported', snapshot);
-    expect((await jobs.get(archive.fileName))?.progress).toBeUndefined();
-    await current.saveProgress(archive.fileName, 'imported', { ...snapshot, node: 'leader' });
-    expect((await jobs.get(archive.fileName))?.progress?.node).toBe('leader');
+  it('progress writes are fenced: a node whose lease token is older than the last writer\'s can neither write nor clear', async () => {
+    const snapshot = { stage: 'import' as const, startedAt: new Date(), at: new Date(), node: 'leader', records: { done: 1, total: 2 } };
+    const current = new ProgressDocs(tdb.db, { token: () => 7 });
+    const stale = new ProgressDocs(tdb.db, { token: () => 6 });
+    const node = async (): Promise<string | undefined> => (await current.col.findOne({ _id: archive.fileName }))?.node;
+    await current.saveProgress(archive.fileName, 'importing', snapshot);
+    expect(await node()).toBe('leader');
+    await stale.saveProgress(archive.fileName, 'importing', { ...snapshot, node: 'old-leader' });
+    expect(await node()).toBe('leader');
     await stale.clearProgress(archive.fileName);
-    expect((await jobs.get(archive.fileName))?.progress?.node).toBe('leader');
+    expect(await node()).toBe('leader');
     await current.clearProgress(archive.fileName);
-    expect((await jobs.get(archive.fileName))?.progress).toBeUndefined();
+    expect(await node()).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { historyDays } from '../../../proxy/db/job-history.js';
-import type { JobDoc, JobState, StoredProgress } from '../../../proxy/db/jobs.js';
+import type { StoredProgress } from '../../../proxy/db/job-progress.js';
+import type { JobDoc, JobState } from '../../../proxy/db/jobs.js';
 import { ProxyError } from '../../../proxy/errors.js';
 import { ProgressStore, progressView } from '../../../proxy/pipeline/progress-store.js';
 import { JobProgress, type Progress } from '../../../proxy/pipeline/progress.js';
