@@ -40,7 +40,7 @@ function recordingJobs() {
 
 const download = (done: number, startedAt = 0): Progress => ({ fileName: FILE, stage: 'download', startedAt, bytes: { done, total: 1000 } });
 
-describe('ProgressStore (the job document\'s live progress)', () => {
+describe('ProgressStore (live progress in proxy.progress)', () => {
   beforeEach(() => { vi.useFakeTimers({ now: 1_000_000 }); });
   afterEach(() => { vi.useRealTimers(); });
 
