@@ -136,7 +136,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     indexes: () => ctx.recordIndexes.status(),
   });
   if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics });
-  await app.register(syncStatusRoutes, { jobs: deps.jobs, db: deps.db, outbox: deps.outbox, runnerStatus });
+  await app.register(syncStatusRoutes, {
+    jobs: deps.jobs, db: deps.db, outbox: deps.outbox, runnerStatus,
+    indexes: () => ctx.recordIndexes.status(),
+    ...(deps.portal?.queries ? { queryTimeoutMs: deps.portal.queries.queryMs } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   await app.register(portalRoutes, { ctx, secureCookies: deps.tls !== undefined });
   await app.register(uiRoutes, { dir: deps.portalDir });
   return app;

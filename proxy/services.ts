@@ -3,6 +3,7 @@ import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { connectDatabase } from './db/connect.js';
+import { ProgressDocs } from './db/job-progress.js';
 import { JobStore } from './db/jobs.js';
 import { Outbox } from './db/outbox.js';
 import { ProxyError } from './errors.js';
@@ -15,6 +16,7 @@ import { backfillArchiveTimes } from './importer/stamp-backfill.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
 import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.js';
+import { ProgressStore } from './pipeline/progress-store.js';
 import { Staging } from './pipeline/staging.js';
 import { SyncRunner } from './pipeline/sync-runner.js';
 import { openSftp, type SftpTarget } from './sftp/connect.js';
@@ -102,6 +104,8 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await retention.ensureIndexes();
     // The schema checks their shape; syncConfigPolicies checks data types, scopes and days (CONFIG_INVALID).
     await retention.syncConfigPolicies(config.retention.policies as unknown as ConfigPolicy[]);
+    // The portal on either node shows the leader's progress from `proxy.progress` (docs/portal.md, Sync status).
+    const progressStore = new ProgressStore(new ProgressDocs(db, lease), log, { node: config.ha.nodeId || hostname() });
     const pipeline: PipelineContext = {
       config,
       db,
@@ -112,7 +116,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
       connectSftp: () => openSftp(target, log),
       now: () => new Date(),
       metrics,
-      progress: fanOut(metrics, options.progress ?? new LogProgressSink(log)),
+      progress: fanOut(metrics, options.progress ?? new LogProgressSink(log), progressStore),
       recordWrites,
       ...(signal ? { signal } : {}),
     };
@@ -135,6 +139,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
         retention.stop();
         await runner.idle();
         await retention.idle();
+        await progressStore.idle();
         await lease?.stop();
         await client.close();
       },

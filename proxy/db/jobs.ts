@@ -105,6 +105,8 @@ export class JobStore {
       { name: 'state_nextAttemptAt', key: { state: 1, nextAttemptAt: 1 } },
       { name: 'archiveCreatedAt', key: { archiveCreatedAt: -1 } },
       { name: 'jobId', key: { jobId: 1 } },
+      // The portal's 30-day history (db/job-history.ts) reads the jobs that changed in the window.
+      { name: 'updatedAt', key: { updatedAt: -1 } },
     ]);
   }
 

@@ -44,10 +44,15 @@ export function fanOut(...sinks: (ProgressSink | undefined)[]): ProgressSink {
 
 const EMIT_EVERY_MS = 200;
 
-/** One job's progress as the pipeline steps update it; throttles what reaches the sink. */
+/**
+ * One job's progress as the pipeline steps update it; throttles what reaches the sink. An update held back by the
+ * throttle is sent when its period ends unless a newer one was sent by then, so a stage that stalls shows where it
+ * stopped (not where it was up to 200 ms before).
+ */
 export class JobProgress {
   private current: Progress | undefined;
   private lastEmit = 0;
+  private trailing: NodeJS.Timeout | undefined;
 
   constructor(private readonly sink: ProgressSink | undefined, readonly fileName: string, private readonly now: () => number = Date.now) {}
 
@@ -64,6 +69,7 @@ export class JobProgress {
 
   finish(): void {
     if (this.current) this.emit(true);
+    this.cancelTrailing();
     this.sink?.finish?.(this.fileName);
     this.current = undefined;
   }
@@ -71,9 +77,25 @@ export class JobProgress {
   private emit(force: boolean): void {
     if (!this.sink || !this.current) return;
     const t = this.now();
-    if (!force && t - this.lastEmit < EMIT_EVERY_MS) return;
+    const wait = EMIT_EVERY_MS - (t - this.lastEmit);
+    if (!force && wait > 0) {
+      if (!this.trailing) {
+        this.trailing = setTimeout(() => {
+          this.trailing = undefined;
+          this.emit(true);
+        }, wait);
+        this.trailing.unref();
+      }
+      return;
+    }
+    this.cancelTrailing();
     this.lastEmit = t;
     this.sink.report(this.current);
+  }
+
+  private cancelTrailing(): void {
+    if (this.trailing) clearTimeout(this.trailing);
+    this.trailing = undefined;
   }
 }
 

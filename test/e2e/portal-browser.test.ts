@@ -41,6 +41,8 @@ describe('Retention Portal in Chromium', () => {
   let target: TargetCall;
   let searchWord: string;
   let staff: { staffId: string; displayName: string };
+  /** The second day's archive, whose download the simulator pauses half-way while the walk runs (Sync status progress). */
+  let paused: { fileName: string; bytes: number };
   const mediaResponses: { url: string; status: number; range: string | undefined }[] = [];
 
   beforeAll(async () => {
@@ -70,6 +72,13 @@ describe('Retention Portal in Chromium', () => {
     const someone = await db.collection<{ staffId: string; displayName: string }>('lc-data-server.staff').findOne({ staffId: { $in: [call.from.id, call.to.id] } });
     if (!someone) throw new Error('the call has no staff party');
     staff = { staffId: someone.staffId, displayName: someone.displayName };
+
+    // A second archive whose download stops half-way (the source stalls, and the proxy waits for it for 10 minutes):
+    // the daemon's first cycle starts it, and Sync status shows how far it is.
+    paused = await h.sim.publishDay({ date: new Date(Date.UTC(2026, 10, 2, 3, 0, 0)), records: 60, mediaBytes: 128 * 1024 });
+    h.sim.setFaults({ stallAfterBytes: Math.floor(paused.bytes / 2) });
+    const config = (await readFile(setup.configPath, 'utf8')).replace('stallTimeoutMs: 3000', 'stallTimeoutMs: 600000');
+    await writeFile(setup.configPath, config, { mode: 0o600 });
 
     daemon = startDaemon('proxy', setup.configPath);
     const baseUrl = await daemon.url();
@@ -280,8 +289,29 @@ describe('Retention Portal in Chromium', () => {
     await page.getByRole('link', { name: 'Sync status' }).click();
     await page.getByTestId('sync-jobs').locator('tbody tr').first().waitFor();
     await expect.poll(() => page.getByTestId('sync-jobs').textContent()).toContain('Data Downloaded');
+    // Issue 12 item 8: the paused download's percent, refreshed by the page itself, and the 30-day chart.
+    const bar = page.getByRole('progressbar', { name: `Downloading ${paused.fileName}` });
+    await expect.poll(() => bar.getAttribute('value'), { timeout: 30_000 }).toMatch(/^[1-9]\d?$/);
+    const pausedRow = page.getByRole('row').filter({ hasText: paused.fileName });
+    expect(await pausedRow.textContent()).toMatch(new RegExp(`Downloading\\s*${await bar.getAttribute('value') ?? ''}%`));
+    await page.getByRole('heading', { name: 'Last 30 days' }).waitFor();
+    for (const measure of ['Archives', 'Records', 'Bytes', 'Duration']) {
+      await expect.poll(() => page.getByRole('img', { name: new RegExp(`^${measure} per day, `) }).count()).toBe(1);
+    }
+    expect(await page.getByRole('img', { name: /^Archives per day, / }).getAttribute('aria-label')).toMatch(/: 1 archive in total/);
+    const today = new Date().toISOString().slice(0, 10);
+    const perDay = page.getByRole('table', { name: /Per day \(UTC\)/ });
+    expect(await perDay.getByRole('row', { name: new RegExp(`^${today}`) }).getByRole('cell').first().textContent()).toBe('1');
     await screenshot(page, '30-sync-status');
-    await page.goto(`/admin/audit?user=${AUDITOR.username}`);
+    // It refreshes by itself (the next poll comes without a click), and stops once the page is left.
+    await page.waitForResponse((r) => r.url().includes('/api/v1/sync/jobs'), { timeout: 10_000 });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await page.getByTestId('audit').locator('tbody tr').first().waitFor();
+    const syncRequests: string[] = [];
+    page.on('request', (r) => { if (r.url().includes('/api/v1/sync/')) syncRequests.push(r.url()); });
+    await page.getByLabel('User', { exact: true }).fill(AUDITOR.username);
+    await page.getByLabel('User', { exact: true }).press('Enter');
+    await page.waitForURL(new RegExp(`user=${AUDITOR.username}`));
     await page.getByTestId('audit').locator('tbody tr').first().waitFor();
     await screenshot(page, '31-audit-log');
     // Every list request is audited too (issue 12 item 2): the session's entries span more than one page.
@@ -303,6 +333,7 @@ describe('Retention Portal in Chromium', () => {
     expect(has('media.play', target.recordingFileId), 'recording played').toBe(true);
     expect(has('export'), 'export').toBe(true);
     expect(has('logout'), 'sign-out').toBe(true);
+    expect(syncRequests, 'Sync status stopped refreshing when it was left').toEqual([]);
     await logout();
   });
 });

@@ -1,6 +1,6 @@
 import { apiUrl, request, type Query } from './http';
 import type { ArchivedDetail, ArchivedItem, HoldScope, LegalHold, NewPolicy, PolicyChange, PolicyMode, RecordRetention, RetentionPolicy, RetentionRun } from './retention-types';
-import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, SavedSearch, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
+import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, SavedSearch, Session, SyncHealth, SyncHistory, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
 
 /** Typed calls to the portal API, one per endpoint of the contract. */
 
@@ -44,6 +44,7 @@ export const savedSearches = {
 export const sync = {
   jobs: (query: Query) => request<{ items: SyncJob[] }>('GET', '/sync/jobs', { query }),
   health: () => request<SyncHealth>('GET', '/sync/health'),
+  history: (days = 30) => request<SyncHistory>('GET', '/sync/history', { query: { days } }),
 };
 
 export const integrity = {

@@ -161,6 +161,24 @@ export interface SyncJob {
   error?: { code: string; message: string };
   updatedAt: string;
   reportedAt?: string;
+  /** While the archive downloads or imports: how far it is, as the node doing it last wrote it. */
+  progress?: SyncProgress;
+}
+
+export interface SyncCount { done: number; total: number }
+
+export interface SyncProgress {
+  stage: 'download' | 'extract' | 'verify' | 'import';
+  percent: number | null;
+  bytes?: SyncCount;
+  entries?: SyncCount;
+  records?: SyncCount;
+  files?: SyncCount;
+  /** Bytes per second (download, extract) or records per second (import). */
+  rate: number | null;
+  startedAt: string;
+  updatedAt: string;
+  node: string;
 }
 
 export interface SyncHealth {
@@ -168,7 +186,12 @@ export interface SyncHealth {
   lastCycle: unknown;
   running: boolean;
   outboxDepth: number;
+  /** The portal's record indexes still building on this node, and those that failed. */
+  indexes?: { building: string[]; failed: string[] };
 }
+
+export interface SyncHistoryDay { day: string; archives: number; records: number; bytes: number; durationMs: number; failed: number }
+export interface SyncHistory { from: string; to: string; days: SyncHistoryDay[]; truncated: boolean }
 
 export interface AuditEntry {
   at: string;
