@@ -7,6 +7,7 @@ import type { Fence } from '../ha/lease.js';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
+import { IDENTITY_COLLECTIONS, refreshArchiveIdentities } from './identity.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
 import { writeRecordFiles } from './record-writer.js';
@@ -85,6 +86,10 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       report();
     },
   });
+  // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked.
+  await refreshArchiveIdentities(db, job.archive, writeConcern).catch((err: unknown) => {
+    throw databaseError(err, 'marking superseded versions');
+  });
   const binaries = await filter.media(plan.binaries);
   const media = await writeMediaFiles(db, dir, binaries, job, {
     writeConcern,
@@ -109,6 +114,11 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
 export async function ensureImportIndexes(db: Db): Promise<void> {
   try {
     await db.collection(`${MEDIA_BUCKET}.files`).createIndex({ 'metadata.jobId': 1 }, { name: 'metadata_jobId' });
+    // refreshArchiveIdentities reads an archive's staff, contacts and rooms back by its name (the business ids are
+    // indexed by the portal, proxy/portal/indexes.ts).
+    for (const collection of Object.keys(IDENTITY_COLLECTIONS)) {
+      await db.collection(collection).createIndex({ '_retention.archive': 1 }, { name: 'retention_archive' });
+    }
   } catch (err) {
     throw databaseError(err, 'creating the media.files index');
   }
