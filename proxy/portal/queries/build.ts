@@ -34,10 +34,11 @@ function anyOf(fields: readonly string[], cond: unknown): Document {
 /**
  * The MongoDB filter and sort for a list request. Only the type's allow-listed fields appear as keys; user input
  * only ever appears as a string value (equality) or as an escaped regular expression, so no operator can be injected.
- * `extraText` adds alternatives to the `q` match (e.g. ids of staff whose names match).
+ * `extraText` adds alternatives to the `q` match (e.g. ids of staff whose names match); `extraAnd` conditions the
+ * caller resolved (a `party` parameter).
  */
-export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Document[] = []): BuiltQuery {
-  const and: Document[] = [];
+export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Document[] = [], extraAnd: Document[] = []): BuiltQuery {
+  const and: Document[] = [...extraAnd];
   if (def.base) and.push(def.base);
   // Archived records (retention) are hidden from every list, search and export.
   if (def.name !== 'audit') and.push(visible());
@@ -49,7 +50,7 @@ export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Do
   }
   for (const [param, match] of Object.entries(def.params)) {
     const value = plainString(param, query[param]);
-    if (value === undefined) continue;
+    if (value === undefined || match.kind === 'party') continue; // party: resolved by the caller into extraAnd
     and.push(anyOf(match.fields, match.kind === 'eq' ? value : containsText(value)));
   }
   const q = plainString('q', query.q);

@@ -3,6 +3,7 @@ import { buildListQuery } from './build.js';
 import { visible } from './visible.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
 import type { NameResolver } from './names.js';
+import { partyConditions } from './parties.js';
 import { enrichRows, toRow, type Row } from './rows.js';
 import type { ListQuery, ListTypeDef } from './types.js';
 
@@ -37,7 +38,9 @@ export class ListService {
       const ids = await this.names.idsNamed(query.q, undefined, this.timeouts.queryMs);
       if (ids.length > 0) extra.push({ 'from.id': { $in: ids } }, { 'to.id': { $in: ids } });
     }
-    const built = buildListQuery(def, query, extra);
+    // Voicemails and recordings: by the parties of their call or conference (names and numbers for `q`).
+    const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs);
+    const built = buildListQuery(def, query, [...extra, ...parties.text], parties.and);
     return { cursor: this.db.collection(def.collection).find(built.filter, { maxTimeMS: maxTimeMs }).sort(built.sort), sortField: built.sortField, order: built.order };
   }
 

@@ -13,8 +13,11 @@ export const RECORD_COLLECTIONS = {
   contacts: 'dynamic-phonebook.contacts',
 } as const;
 
-/** How a query parameter filters: equality on one of the fields, or a literal case-insensitive substring. */
-export interface ParamMatch { kind: 'eq' | 'substring'; fields: readonly string[] }
+/**
+ * How a query parameter filters: equality on one of the fields, or a literal case-insensitive substring; `party`: the
+ * staff member or contact is a party of the call or conference the file belongs to (resolved by the list service).
+ */
+export interface ParamMatch { kind: 'eq' | 'substring' | 'party'; fields: readonly string[] }
 
 export const LIST_TYPES = ['enquiries', 'rooms', 'calls', 'conferences', 'files', 'voicemails', 'recordings', 'messages', 'staff', 'contacts'] as const;
 export type ListTypeName = (typeof LIST_TYPES)[number];
@@ -40,9 +43,12 @@ export interface ListTypeDef {
 
 const eq = (...fields: string[]): ParamMatch => ({ kind: 'eq', fields });
 const sub = (...fields: string[]): ParamMatch => ({ kind: 'substring', fields });
+const party: ParamMatch = { kind: 'party', fields: [] };
 
 const fileColumns = ['id', 'category', 'name', 'mimeType', 'size', 'sha256', 'roomId', 'messageId', 'callId', 'conferenceId', 'ownerId', 'uploadedAt'];
 const fileParams = { room: eq('roomId'), staff: eq('ownerId'), contact: eq('ownerId'), call: eq('callId'), conference: eq('conferenceId') };
+/** Voicemails and recordings are found by the parties of their call or conference, not by the file's owner. */
+const mediaParams = { ...fileParams, staff: party, contact: party };
 
 export const LIST_DEFS: Readonly<Record<ListTypeName, ListTypeDef>> = {
   enquiries: {
@@ -86,17 +92,17 @@ export const LIST_DEFS: Readonly<Record<ListTypeName, ListTypeDef>> = {
   voicemails: {
     name: 'voicemails', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'uploadedAt', base: { category: 'voicemail' },
     sortable: ['uploadedAt', 'name', 'size'], defaultSort: 'uploadedAt', defaultOrder: 'desc',
-    params: fileParams,
+    params: mediaParams,
     text: ['name'],
-    columns: [...fileColumns, 'call.from.number', 'call.to.number', 'call.startedAt'],
+    columns: [...fileColumns, 'call.from.name', 'call.from.number', 'call.to.name', 'call.to.number', 'call.startedAt', 'call.durationSec'],
   },
   recordings: {
     name: 'recordings', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'uploadedAt',
     base: { category: { $in: ['call-recording', 'conference-recording'] } },
     sortable: ['uploadedAt', 'name', 'size', 'category'], defaultSort: 'uploadedAt', defaultOrder: 'desc',
-    params: { ...fileParams, category: eq('category') },
+    params: { ...mediaParams, category: eq('category') },
     text: ['name'],
-    columns: [...fileColumns, 'call.from.number', 'call.to.number', 'conference.title', 'call.startedAt'],
+    columns: [...fileColumns, 'call.from.name', 'call.from.number', 'call.to.name', 'call.to.number', 'call.startedAt', 'call.durationSec', 'conference.title', 'conference.startedAt', 'conference.durationSec'],
   },
   messages: {
     name: 'messages', collection: RECORD_COLLECTIONS.messages, idField: 'messageId', dateField: 'sentAt',
