@@ -13,6 +13,7 @@ import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
 import { backfillArchiveTimes } from './importer/stamp-backfill.js';
 import { backfillIdentities } from './importer/identity-backfill.js';
+import { backfillCallTimes } from './importer/call-times.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
 import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.js';
@@ -91,8 +92,11 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await ensureImportIndexes(db);
     await backfillArchiveTimes(db, config.mongodb.writeConcernTimeoutMs, log);
     // Not awaited: start-up does not wait for it (lists show every stored version until it is done); close() stops it.
-    const identityBackfill = backfillIdentities(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal).catch((err: unknown) => {
-      if (!identityAbort.signal.aborted) log.warn({ err }, 'marking superseded versions of staff, contacts and rooms failed; retried at the next start');
+    const identityBackfill = (async () => {
+      await backfillIdentities(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal);
+      await backfillCallTimes(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal);
+    })().catch((err: unknown) => {
+      if (!identityAbort.signal.aborted) log.warn({ err }, 'a one-time background migration (superseded versions, call times) failed; retried at the next start');
     });
     const staging = new Staging(config.staging.dir);
     await staging.ensure();

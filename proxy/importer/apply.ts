@@ -8,6 +8,7 @@ import { parseArchiveName } from '../archive/archive-name.js';
 import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
 import { IDENTITY_COLLECTIONS, refreshArchiveIdentities } from './identity.js';
+import { stampCallTimes } from './call-times.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
 import { writeRecordFiles } from './record-writer.js';
@@ -90,6 +91,10 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   await refreshArchiveIdentities(db, job.archive, writeConcern).catch((err: unknown) => {
     throw databaseError(err, 'marking superseded versions');
   });
+  // Voicemails and recordings are listed by the time of their call (the archive holds the day's calls and files).
+  await stampCallTimes(db, { [`_retention.archive`]: job.archive }, writeConcern, options.signal).catch((err: unknown) => {
+    throw databaseError(err, 'stamping call times of voicemails and recordings');
+  });
   const binaries = await filter.media(plan.binaries);
   const media = await writeMediaFiles(db, dir, binaries, job, {
     writeConcern,
@@ -114,9 +119,9 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
 export async function ensureImportIndexes(db: Db): Promise<void> {
   try {
     await db.collection(`${MEDIA_BUCKET}.files`).createIndex({ 'metadata.jobId': 1 }, { name: 'metadata_jobId' });
-    // refreshArchiveIdentities reads an archive's staff, contacts and rooms back by its name (the business ids are
-    // indexed by the portal, proxy/portal/indexes.ts).
-    for (const collection of Object.keys(IDENTITY_COLLECTIONS)) {
+    // refreshArchiveIdentities and stampCallTimes read an archive's staff, contacts, rooms and files back by its name
+    // (the business ids are indexed by the portal, proxy/portal/indexes.ts).
+    for (const collection of [...Object.keys(IDENTITY_COLLECTIONS), 'file-management.files']) {
       await db.collection(collection).createIndex({ '_retention.archive': 1 }, { name: 'retention_archive' });
     }
   } catch (err) {

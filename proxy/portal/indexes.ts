@@ -34,6 +34,7 @@ export const RECORD_INDEXES: Readonly<Record<string, readonly IndexSpec[]>> = {
   ],
   [RECORD_COLLECTIONS.files]: [
     ix('fileId', { fileId: 1 }), ix('uploadedAt', { uploadedAt: -1, _id: -1 }), ix('category_uploadedAt', { category: 1, uploadedAt: -1 }),
+    ix('callAt', { '_retention.callAt': -1, _id: -1 }),
     ix('roomId', { roomId: 1 }), ix('ownerId', { ownerId: 1 }), ix('callId', { callId: 1 }), ix('conferenceId', { conferenceId: 1 }), ix('messageId', { messageId: 1 }),
   ],
   [RECORD_COLLECTIONS.staff]: [ix('staffId', { staffId: 1 }), ix('displayName', { displayName: 1, _id: 1 }), ix('status', { status: 1 })],

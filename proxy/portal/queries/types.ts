@@ -32,6 +32,8 @@ export interface ListTypeDef {
   /** `from`/`to` apply to this field. */
   readonly dateField?: string;
   readonly sortable: readonly string[];
+  /** A sortable name (or the date field) whose stored path differs from it; `from`/`to` and cursors use the path. */
+  readonly paths?: Readonly<Record<string, string>>;
   readonly defaultSort: string;
   readonly defaultOrder: SortOrder;
   readonly params: Readonly<Record<string, ParamMatch>>;
@@ -44,6 +46,11 @@ export interface ListTypeDef {
 const eq = (...fields: string[]): ParamMatch => ({ kind: 'eq', fields });
 const sub = (...fields: string[]): ParamMatch => ({ kind: 'substring', fields });
 const party: ParamMatch = { kind: 'party', fields: [] };
+
+/** Voicemails and recordings sort and filter on the start of their call or conference (proxy/importer/call-times.ts). */
+const CALL_TIME_PATHS = { callStartedAt: '_retention.callAt' } as const;
+/** The stored path of a sort or date name of a list. */
+export const pathOf = (def: Pick<ListTypeDef, 'paths'>, name: string): string => def.paths?.[name] ?? name;
 
 const fileColumns = ['id', 'category', 'name', 'mimeType', 'size', 'sha256', 'roomId', 'messageId', 'callId', 'conferenceId', 'ownerId', 'uploadedAt'];
 const fileParams = { room: eq('roomId'), staff: eq('ownerId'), contact: eq('ownerId'), call: eq('callId'), conference: eq('conferenceId') };
@@ -90,16 +97,16 @@ export const LIST_DEFS: Readonly<Record<ListTypeName, ListTypeDef>> = {
     columns: fileColumns,
   },
   voicemails: {
-    name: 'voicemails', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'uploadedAt', base: { category: 'voicemail' },
-    sortable: ['uploadedAt', 'name', 'size'], defaultSort: 'uploadedAt', defaultOrder: 'desc',
+    name: 'voicemails', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'callStartedAt', base: { category: 'voicemail' },
+    sortable: ['callStartedAt', 'uploadedAt', 'name', 'size'], defaultSort: 'callStartedAt', defaultOrder: 'desc', paths: CALL_TIME_PATHS,
     params: mediaParams,
     text: ['name'],
     columns: [...fileColumns, 'call.from.name', 'call.from.number', 'call.to.name', 'call.to.number', 'call.startedAt', 'call.durationSec'],
   },
   recordings: {
-    name: 'recordings', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'uploadedAt',
+    name: 'recordings', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'callStartedAt',
     base: { category: { $in: ['call-recording', 'conference-recording'] } },
-    sortable: ['uploadedAt', 'name', 'size', 'category'], defaultSort: 'uploadedAt', defaultOrder: 'desc',
+    sortable: ['callStartedAt', 'uploadedAt', 'name', 'size', 'category'], defaultSort: 'callStartedAt', defaultOrder: 'desc', paths: CALL_TIME_PATHS,
     params: { ...mediaParams, category: eq('category') },
     text: ['name'],
     columns: [...fileColumns, 'call.from.name', 'call.from.number', 'call.to.name', 'call.to.number', 'call.startedAt', 'call.durationSec', 'conference.title', 'conference.startedAt', 'conference.durationSec'],

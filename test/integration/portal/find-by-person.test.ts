@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { majority } from '../../../proxy/db/write-concern.js';
+import { stampCallTimes } from '../../../proxy/importer/call-times.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
@@ -51,11 +53,14 @@ describe('voicemails and recordings found by person', () => {
     });
     // The files' ownerId is the uploader (here: nobody's or Alice's), which must not decide who they are about.
     await db.collection(RECORD_COLLECTIONS.files).insertMany([
-      file('f1', 'call-recording', { callId: 'call-1' }, 1),
-      file('f2', 'voicemail', { callId: 'call-2', ownerId: ALICE }, 2),
-      file('f3', 'call-recording', { callId: 'call-3', ownerId: BEN }, 3),
-      file('f4', 'conference-recording', { conferenceId: 'conf-1' }, 4),
+      // Uploaded in the opposite order of their calls: the lists must follow the calls.
+      file('f1', 'call-recording', { callId: 'call-1' }, 9),
+      file('f2', 'voicemail', { callId: 'call-2', ownerId: ALICE }, 8),
+      file('f3', 'call-recording', { callId: 'call-3', ownerId: BEN }, 7),
+      file('f4', 'conference-recording', { conferenceId: 'conf-1' }, 6),
     ]);
+    // What the importer does after each archive (and the one-time migration for older databases).
+    expect(await stampCallTimes(db, {}, majority(10_000))).toBe(4);
     app = await portalApp(t.name);
     await createUsers(db);
     s = await login(app, AUDITOR);
@@ -83,6 +88,22 @@ describe('voicemails and recordings found by person', () => {
     expect(await ids('/api/v1/recordings?q=grace')).toEqual(['f3']);
     expect(await ids('/api/v1/recordings?q=conference-recording-f4')).toEqual(['f4']);
     expect(await ids('/api/v1/voicemails?q=nobody-at-all')).toEqual([]);
+  });
+
+  it('sorts, pages and filters by the call or conference time the rows show', async () => {
+    const ordered = async (url: string): Promise<string[]> => {
+      const res = await app.inject({ url, headers: { cookie: s.cookie } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{ items: Row[] }>().items.map((r) => r.id);
+    };
+    expect(await ordered('/api/v1/recordings')).toEqual(['f4', 'f3', 'f1']);
+    expect(await ordered('/api/v1/recordings?sort=callStartedAt&order=asc')).toEqual(['f1', 'f3', 'f4']);
+    expect(await ordered('/api/v1/recordings?sort=uploadedAt&order=desc')).toEqual(['f1', 'f3', 'f4']);
+    const first = await app.inject({ url: '/api/v1/recordings?limit=2', headers: { cookie: s.cookie } });
+    const next = first.json<{ nextCursor: string }>().nextCursor;
+    expect(await ordered(`/api/v1/recordings?limit=2&cursor=${next}`)).toEqual(['f1']);
+    expect(await ordered(`/api/v1/recordings?from=${at(2).toISOString()}`)).toEqual(['f4', 'f3']);
+    expect(await ordered(`/api/v1/voicemails?to=${at(1).toISOString()}`)).toEqual([]);
   });
 
   it('rows show the parties by name and the call duration', async () => {
