@@ -6,6 +6,7 @@ import { backfillIdentities } from '../../../proxy/importer/identity-backfill.js
 import { refreshIdentity } from '../../../proxy/importer/identity.js';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
+import { RetentionService } from '../../../proxy/retention/service.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
 import { extractedDir } from '../importer/extracted-dir.js';
@@ -99,13 +100,14 @@ describe('one person, one identity', () => {
     expect(d.history[2]?.changes).toEqual([]);
   });
 
-  it('shows the newest version retention has not archived, and the newest again once restored', async () => {
+  it('shows the newest version retention has not archived, and the newest again once retention restores it', async () => {
     const col = t.db.collection(RECORD_COLLECTIONS.contacts);
     await col.updateOne({ contactId: BEN, '_retention.archive': ARCHIVE(3) }, { $set: { _archived: { runId: 'r1', policyId: 'p', at: new Date() } } });
     await refreshIdentity(t.db, RECORD_COLLECTIONS.contacts, [BEN], majority(10_000));
     expect((await get<{ items: Row[] }>('/api/v1/contacts?q=ben')).items.map((r) => [r.id, r.company, r.phones?.[0]?.number])).toEqual([[BEN, 'Yip Trading', '+85261234567']]);
-    await col.updateOne({ contactId: BEN, '_retention.archive': ARCHIVE(3) }, { $unset: { _archived: '' } });
-    await refreshIdentity(t.db, RECORD_COLLECTIONS.contacts, [BEN], majority(10_000));
+    // Restored by retention (the admin's "Restore"): the newest version is the one shown again.
+    const retention = new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'test', batchSize: 10, batchPauseMs: 0 });
+    expect(await retention.restoreRecord('contacts', BEN, 'restored for the test', 'admin')).toEqual({ restored: 1 });
     expect((await get<{ items: Row[] }>('/api/v1/contacts?q=ben')).items.map((r) => r.phones?.[0]?.number)).toEqual(['+85229998888']);
   });
 
