@@ -7,7 +7,7 @@ import type { Fence } from '../ha/lease.js';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
-import { IDENTITY_COLLECTIONS, refreshArchiveIdentities } from './identity.js';
+import { refreshArchiveIdentities } from './identity.js';
 import { stampCallTimes } from './call-times.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
@@ -119,11 +119,6 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
 export async function ensureImportIndexes(db: Db): Promise<void> {
   try {
     await db.collection(`${MEDIA_BUCKET}.files`).createIndex({ 'metadata.jobId': 1 }, { name: 'metadata_jobId' });
-    // refreshArchiveIdentities and stampCallTimes read an archive's staff, contacts, rooms and files back by its name
-    // (the business ids are indexed by the portal, proxy/portal/indexes.ts).
-    for (const collection of [...Object.keys(IDENTITY_COLLECTIONS), 'file-management.files']) {
-      await db.collection(collection).createIndex({ '_retention.archive': 1 }, { name: 'retention_archive' });
-    }
   } catch (err) {
     throw databaseError(err, 'creating the media.files index');
   }
