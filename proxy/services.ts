@@ -13,6 +13,8 @@ import { readReplicaSetHealth, type ReplicaSetHealth } from './ha/replica-set-he
 import { ProxyMetrics } from './metrics/metrics.js';
 import { ensureImportIndexes } from './importer/index.js';
 import { backfillArchiveTimes } from './importer/stamp-backfill.js';
+import { backfillIdentities } from './importer/identity-backfill.js';
+import { backfillCallTimes } from './importer/call-times.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { readDiskStatus, type DiskStatus } from './pipeline/disk-status.js';
 import { LogProgressSink, fanOut, type ProgressSink } from './pipeline/progress.js';
@@ -75,6 +77,7 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     },
     log,
   );
+  const identityAbort = new AbortController();
   try {
     const lease = config.ha.enabled ? createLease(config, db, log) : undefined;
     const jobs = new JobStore(db, config.mongodb.writeConcernTimeoutMs, undefined, lease);
@@ -83,6 +86,13 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await outbox.ensureIndexes();
     await ensureImportIndexes(db);
     await backfillArchiveTimes(db, config.mongodb.writeConcernTimeoutMs, log);
+    // Not awaited: start-up does not wait for it (lists show every stored version until it is done); close() stops it.
+    const identityBackfill = (async () => {
+      await backfillIdentities(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal);
+      await backfillCallTimes(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal);
+    })().catch((err: unknown) => {
+      if (!identityAbort.signal.aborted) log.warn({ err }, 'a one-time background migration (superseded versions, call times) failed; retried at the next start');
+    });
     const staging = new Staging(config.staging.dir);
     await staging.ensure();
     const target = sftpTargetFrom(config);
@@ -140,11 +150,14 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
         await runner.idle();
         await retention.idle();
         await progressStore.idle();
+        identityAbort.abort();
+        await identityBackfill;
         await lease?.stop();
         await client.close();
       },
     };
   } catch (err) {
+    identityAbort.abort();
     await client.close();
     throw err;
   }

@@ -7,6 +7,8 @@ import type { Fence } from '../ha/lease.js';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
+import { refreshArchiveIdentities } from './identity.js';
+import { stampCallTimes } from './call-times.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
 import { writeRecordFiles } from './record-writer.js';
@@ -84,6 +86,14 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       progress.records += n;
       report();
     },
+  });
+  // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked.
+  await refreshArchiveIdentities(db, job.archive, writeConcern).catch((err: unknown) => {
+    throw databaseError(err, 'marking superseded versions');
+  });
+  // Voicemails and recordings are listed by the time of their call (the archive holds the day's calls and files).
+  await stampCallTimes(db, { [`_retention.archive`]: job.archive }, writeConcern, options.signal).catch((err: unknown) => {
+    throw databaseError(err, 'stamping call times of voicemails and recordings');
   });
   const binaries = await filter.media(plan.binaries);
   const media = await writeMediaFiles(db, dir, binaries, job, {

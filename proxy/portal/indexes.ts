@@ -17,6 +17,8 @@ export const RECORD_INDEXES: Readonly<Record<string, readonly IndexSpec[]>> = {
   [RECORD_COLLECTIONS.rooms]: [
     ix('roomId', { roomId: 1 }), ix('createdAt', { createdAt: -1, _id: -1 }), ix('participants', { 'participants.id': 1 }),
     ix('enquiryId', { enquiryId: 1 }), ix('type_createdAt', { type: 1, createdAt: -1 }), ix('name', { name: 1, _id: 1 }),
+    // The importer reads an archive's staff, contacts, rooms and files back by its name (identity.ts, call-times.ts).
+    ix('archive', { '_retention.archive': 1 }),
   ],
   [RECORD_COLLECTIONS.messages]: [
     ix('messageId', { messageId: 1 }), ix('sentAt', { sentAt: -1, _id: -1 }), ix('roomId_sentAt', { roomId: 1, sentAt: -1 }),
@@ -34,8 +36,11 @@ export const RECORD_INDEXES: Readonly<Record<string, readonly IndexSpec[]>> = {
   ],
   [RECORD_COLLECTIONS.files]: [
     ix('fileId', { fileId: 1 }), ix('uploadedAt', { uploadedAt: -1, _id: -1 }), ix('category_uploadedAt', { category: 1, uploadedAt: -1 }),
+    ix('callAt', { '_retention.callAt': -1, _id: -1 }), ix('archive', { '_retention.archive': 1 }),
     ix('roomId', { roomId: 1 }), ix('ownerId', { ownerId: 1 }), ix('callId', { callId: 1 }), ix('conferenceId', { conferenceId: 1 }), ix('messageId', { messageId: 1 }),
   ],
-  [RECORD_COLLECTIONS.staff]: [ix('staffId', { staffId: 1 }), ix('displayName', { displayName: 1, _id: 1 }), ix('status', { status: 1 })],
-  [RECORD_COLLECTIONS.contacts]: [ix('contactId', { contactId: 1 }), ix('name', { name: 1, _id: 1 }), ix('tags', { tags: 1 }), ix('phones', { 'phones.number': 1 })],
+  [RECORD_COLLECTIONS.staff]: [ix('staffId', { staffId: 1 }), ix('displayName', { displayName: 1, _id: 1 }), ix('status', { status: 1 }), ix('archive', { '_retention.archive': 1 })],
+  [RECORD_COLLECTIONS.contacts]: [
+    ix('contactId', { contactId: 1 }), ix('name', { name: 1, _id: 1 }), ix('tags', { tags: 1 }), ix('phones', { 'phones.number': 1 }), ix('archive', { '_retention.archive': 1 }),
+  ],
 };

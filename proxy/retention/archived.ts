@@ -1,6 +1,7 @@
 import { BSON, type Document } from 'mongodb';
 import { ProxyError } from '../errors.js';
 import { RETENTION_FIELD } from '../importer/record-document.js';
+import { IDENTITY_COLLECTIONS, refreshIdentity } from '../importer/identity.js';
 import { toRow } from '../portal/queries/rows.js';
 import { LIST_DEFS, type ListTypeName } from '../portal/queries/types.js';
 import { DATA_TYPE_DEFS, MEDIA_FILES, dataTypeOfListType, isDataType, type DataTypeDef } from './data-types.js';
@@ -116,6 +117,8 @@ export class ArchivedService {
         : await db.collection(def.collection).findOne({ [def.idField]: id }, { projection: { _id: 1 } });
       throw new ProxyError(exists ? 'NOT_ARCHIVED' : 'NOT_FOUND', `${type} ${id}`);
     }
+    // A restored version of a person or room may be the newest visible one again (proxy/importer/identity.ts).
+    if (def.kind !== 'media') await refreshIdentity(db, def.collection, [id], writeConcern);
     this.counters.records('restored', type, 1);
     this.deps.log.info({ type, id, actor, reason }, 'archived record restored');
     return { restored: 1 };
@@ -129,7 +132,10 @@ export class ArchivedService {
     let restored = 0;
     for (const type of RECORD_DATA_TYPES) {
       const def = DATA_TYPE_DEFS[type];
+      const idField = IDENTITY_COLLECTIONS[def.collection];
+      const keys = idField ? (await db.collection(def.collection).distinct(idField, { [`${ARCHIVED_FIELD}.runId`]: runId })).filter((k): k is string => typeof k === 'string') : [];
       const n = (await db.collection(def.collection).updateMany({ [`${ARCHIVED_FIELD}.runId`]: runId }, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern })).modifiedCount;
+      await refreshIdentity(db, def.collection, keys, writeConcern);
       if (n > 0) this.counters.records('restored', type, n);
       restored += n;
     }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Document } from 'mongodb';
 import { RETENTION_FIELD } from '../importer/record-document.js';
+import { IDENTITY_COLLECTIONS, refreshIdentity } from '../importer/identity.js';
 import { fenceGuard } from '../ha/fence.js';
 import type { ResolvedDeps } from './deps.js';
 import { DATA_TYPE_DEFS, MEDIA_FILES, type DataTypeDef } from './data-types.js';
@@ -82,13 +83,26 @@ async function archiveRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   await ctx.beginBatch([]);
   await lock.confirm();
   const r = await col.updateMany(and({ _id: { $in: ids } }, filter), { $set: { [ARCHIVED_FIELD]: mark } }, { writeConcern: ctx.deps.writeConcern });
+  await refreshVersions(ctx, def, { _id: { $in: ids } });
   return { selected: ids.length, written: r.modifiedCount };
+}
+
+/**
+ * Staff, contacts and rooms: archiving or destroying one version of a person or room makes the newest version left
+ * visible the one lists show (proxy/importer/identity.ts). `keys` are business ids, or a filter that finds them.
+ */
+async function refreshVersions(ctx: ExecContext, def: DataTypeDef, which: Document | string[]): Promise<void> {
+  const idField = IDENTITY_COLLECTIONS[def.collection];
+  if (!idField) return;
+  const keys = Array.isArray(which) ? which : (await ctx.deps.db.collection(def.collection).distinct(idField, which)).filter((k): k is string => typeof k === 'string');
+  await refreshIdentity(ctx.deps.db, def.collection, keys, ctx.deps.writeConcern);
 }
 
 async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeDef, policy: Policy, filter: Document): Promise<BatchResult> {
   const db = ctx.deps.db;
   const col = db.collection(def.collection);
-  const docs = await col.find(filter, { projection: { _id: 1, [`${RETENTION_FIELD}.sha256`]: 1, [`${RETENTION_FIELD}.archive`]: 1, storagePath: 1 } }).limit(ctx.deps.batchSize).toArray();
+  const idField = IDENTITY_COLLECTIONS[def.collection];
+  const docs = await col.find(filter, { projection: { _id: 1, [`${RETENTION_FIELD}.sha256`]: 1, [`${RETENTION_FIELD}.archive`]: 1, storagePath: 1, ...(idField ? { [idField]: 1 } : {}) } }).limit(ctx.deps.batchSize).toArray();
   if (docs.length === 0) return { selected: 0, written: 0 };
   const ids = docs.map((d) => d._id as unknown);
   const at = ctx.deps.now();
@@ -125,6 +139,7 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
     const undo = paths.filter((p) => stillUsed.has(p)).map((p) => tombstoneId(MEDIA_FILES, p));
     if (undo.length > 0) await db.collection<Tombstone>(RETENTION_COLLECTIONS.tombstones).deleteMany({ _id: { $in: undo } }, { writeConcern: ctx.deps.writeConcern });
   }
+  if (idField) await refreshVersions(ctx, def, docs.map((d): unknown => d[idField]).filter((k): k is string => typeof k === 'string'));
   return { selected: ids.length, written: r.deletedCount };
 }
 

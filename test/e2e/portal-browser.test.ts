@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, ObjectId, type Db, type Document } from 'mongodb';
+import { majority } from '../../proxy/db/write-concern.js';
+import { refreshIdentity } from '../../proxy/importer/identity.js';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchBrowser, localInputValue, newAuditorContext, screenshot } from '../helpers/browser.js';
@@ -334,6 +336,59 @@ describe('Retention Portal in Chromium', () => {
     expect(has('export'), 'export').toBe(true);
     expect(has('logout'), 'sign-out').toBe(true);
     expect(syncRequests, 'Sync status stopped refreshing when it was left').toEqual([]);
+    await logout();
+  });
+
+  it('one person, one identity: a contact re-delivered under new _ids is listed once with its history; the Contact filter resolves names', async () => {
+    // A vendor that gives a re-delivered contact a new _id: two earlier deliveries of one contact from older archives.
+    const contacts = db.collection('dynamic-phonebook.contacts');
+    const ben = await contacts.findOne({}, { sort: { name: 1 } });
+    if (!ben) throw new Error('no contact');
+    const name = String(ben.name);
+    const stamp = ben._retention as Document;
+    const older = (days: number, company: string): Document => ({
+      ...ben, _id: new ObjectId(), company,
+      _retention: { ...stamp, archive: String(stamp.archive).replace(/_(\d{8})(\d{6})\.zip$/, `_2026102${days}$2.zip`), createdAt: new Date(Date.UTC(2026, 9, 20 + days, 3)) },
+    });
+    // And another customer of the same name (a choice must be offered), with a number that tells them apart.
+    const namesake = { ...ben, _id: new ObjectId(), contactId: 'c1e2e000-0000-4000-8000-000000000001', company: 'Namesake Holdings', phones: [{ label: 'mobile', number: '+85290000001' }] };
+    await contacts.insertMany([older(1, 'First Company Ltd'), older(2, 'Second Company Ltd'), namesake]);
+    await refreshIdentity(db, 'dynamic-phonebook.contacts', [String(ben.contactId), namesake.contactId], majority(10_000));
+    const sameName = (await contacts.distinct('contactId', { name })).length;
+
+    await login(AUDITOR);
+    await page.goto(`/contacts?q=${encodeURIComponent(name)}`);
+    expect(await listLoaded()).toBe(sameName); // the person and the namesake, each once (not once per delivery)
+    await page.locator(`tbody tr.row[data-id="${String(ben.contactId)}"]`).getByRole('link').click();
+    await page.waitForURL(new RegExp(`/contacts/${String(ben.contactId)}$`));
+    const history = page.getByRole('region', { name: /^History/ });
+    await expect.poll(() => history.getByRole('heading').textContent()).toBe('History (3 versions)');
+    const rows = await history.locator('tbody tr').allTextContents();
+    expect(rows[0]).toContain(String(stamp.archive));
+    expect(rows[0]).toContain('current');
+    expect(rows[1]).toContain('company: First Company Ltd → Second Company Ltd');
+    expect(rows[2]).toContain('First delivery');
+    await screenshot(page, '40-contact-history');
+
+    // The Contact filter of Call Recordings: a name two customers share offers a choice, then shows as a chip.
+    await page.goto('/recordings');
+    await listLoaded();
+    await page.getByLabel('Contact', { exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const choice = page.getByRole('group', { name: `Several contacts are named “${name}”. Which one?` });
+    await choice.waitFor();
+    expect(await choice.getByRole('button').count()).toBe(sameName);
+    await choice.getByRole('button', { name: /Namesake Holdings/ }).click();
+    await page.waitForURL(new RegExp(`contact=${namesake.contactId}`));
+    await listLoaded();
+    const chips = page.getByRole('list', { name: 'Active filters' });
+    await expect.poll(() => chips.textContent()).toContain(`Contact: ${name}`);
+    await page.getByRole('button', { name: `Remove filter Contact: ${name}` }).click();
+    await page.waitForURL((url) => !url.search.includes('contact='));
+    expect(await chips.count()).toBe(0);
+    await page.getByLabel('Contact', { exact: true }).fill('Nobody Of This Name');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByRole('alert').allTextContents()).toContain('No contact named “Nobody Of This Name”');
     await logout();
   });
 });

@@ -82,8 +82,8 @@ export interface FileRow {
   conferenceId?: string;
   ownerId?: string;
   uploadedAt: string;
-  call?: { callId: string; from?: PartyRef; to?: PartyRef; startedAt?: string };
-  conference?: { conferenceId: string; title?: string; startedAt?: string };
+  call?: { callId: string; from?: PartyRef; to?: PartyRef; startedAt?: string; durationSec?: number };
+  conference?: { conferenceId: string; title?: string; startedAt?: string; durationSec?: number };
 }
 
 export interface Attachment { fileId: string; name: string; mimeType: string; size: number }
@@ -120,7 +120,7 @@ export interface RecordTypes {
 }
 export type RecordType = keyof RecordTypes;
 
-export interface Provenance { jobId: string; archive: string; entry: string; sha256: string }
+export interface Provenance { jobId: string; archive: string; entry: string; sha256: string; createdAt?: string }
 
 export type ThreadEntry =
   | { kind: 'message'; at: string; item: Message }
@@ -129,12 +129,20 @@ export type ThreadEntry =
   | { kind: 'file'; at: string; item: FileRow };
 
 interface DetailBase<T> { item: T; provenance?: Provenance | null }
+/** One stored version of a person or room (newest first): where it came from and what changed from the one before. */
+export interface HistoryVersion {
+  recordId: string;
+  provenance: Provenance | null;
+  current: boolean;
+  changes: { field: string; from: unknown; to: unknown }[];
+}
 export interface DetailExtras {
   enquiries: { room?: Room; thread: ThreadEntry[] };
   rooms: {
     stats?: { messageCount: number; callCount: number; conferenceCount: number; firstActivityAt?: string; lastActivityAt?: string };
     participants?: Participant[];
     recentMessages?: Message[];
+    history?: HistoryVersion[];
   };
   calls: { recording?: FileRow; voicemail?: FileRow; enquiry?: Pick<Enquiry, 'id' | 'subject' | 'channel'> & Partial<Enquiry> };
   conferences: { recording?: FileRow };
@@ -142,8 +150,8 @@ export interface DetailExtras {
   voicemails: Record<string, unknown>;
   recordings: Record<string, unknown>;
   messages: Record<string, unknown>;
-  staff: Record<string, unknown>;
-  contacts: Record<string, unknown>;
+  staff: { history?: HistoryVersion[] };
+  contacts: { history?: HistoryVersion[] };
 }
 export type Detail<K extends RecordType> = DetailBase<RecordTypes[K]> & Partial<DetailExtras[K]>;
 

@@ -112,12 +112,13 @@ export const filesList: ListDef<'files'> = {
 export const voicemailsList: ListDef<'voicemails'> = {
   type: 'voicemails', title: 'Voicemail', detailRoute: 'voicemail',
   search: 'Number or name', dateRange: 'Received',
-  defaultSort: { key: 'uploadedAt', order: 'desc' },
+  defaultSort: { key: 'callStartedAt', order: 'desc' },
   filters: [staffFilter, contactFilter, roomFilter],
   columns: [
-    { key: 'uploadedAt', label: 'Received', kind: 'date', sortable: true, value: (r) => r.call?.startedAt ?? r.uploadedAt, width: '12rem' },
+    { key: 'callStartedAt', label: 'Received', kind: 'date', sortable: true, value: (r) => r.call?.startedAt ?? r.uploadedAt, width: '12rem' },
     { key: 'from', label: 'From', value: (r) => party(r.call?.from) },
     { key: 'to', label: 'To', value: (r) => party(r.call?.to) },
+    { key: 'duration', label: 'Length', kind: 'duration', value: (r) => r.call?.durationSec, align: 'right', width: '6rem' },
     { key: 'name', label: 'File', value: (r) => r.name },
     { key: 'size', label: 'Size', kind: 'bytes', sortable: true, value: (r) => r.size, align: 'right', width: '6rem' },
   ],
@@ -126,13 +127,13 @@ export const voicemailsList: ListDef<'voicemails'> = {
 export const recordingsList: ListDef<'recordings'> = {
   type: 'recordings', title: 'Call Recordings', detailRoute: 'recording',
   search: 'Number, name or title', dateRange: 'Recorded',
-  defaultSort: { key: 'uploadedAt', order: 'desc' },
+  defaultSort: { key: 'callStartedAt', order: 'desc' },
   filters: [{ key: 'category', label: 'Kind', options: ['call-recording', 'conference-recording'] }, staffFilter, contactFilter, roomFilter],
   columns: [
-    { key: 'uploadedAt', label: 'Recorded', kind: 'date', sortable: true, value: (r) => r.call?.startedAt ?? r.conference?.startedAt ?? r.uploadedAt, width: '12rem' },
+    { key: 'callStartedAt', label: 'Recorded', kind: 'date', sortable: true, value: (r) => r.call?.startedAt ?? r.conference?.startedAt ?? r.uploadedAt, width: '12rem' },
     { key: 'category', label: 'Kind', kind: 'badge', value: (r) => r.category, width: '12rem' },
     { key: 'subject', label: 'Call / conference', value: (r) => (r.call ? `${party(r.call.from)} → ${party(r.call.to)}` : (r.conference?.title ?? '')) },
-    { key: 'mimeType', label: 'Type', value: (r) => r.mimeType, width: '7rem' },
+    { key: 'duration', label: 'Length', kind: 'duration', value: (r) => r.call?.durationSec ?? r.conference?.durationSec, align: 'right', width: '6rem' },
     { key: 'size', label: 'Size', kind: 'bytes', sortable: true, value: (r) => r.size, align: 'right', width: '6rem' },
   ],
 };

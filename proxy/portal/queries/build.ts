@@ -3,12 +3,14 @@ import { ProxyError } from '../../errors.js';
 import { decodeCursor, type CursorPosition, type SortOrder } from './cursor.js';
 import { containsText } from './regex.js';
 import { visible } from './visible.js';
-import type { ListQuery, ListTypeDef } from './types.js';
+import { pathOf, type ListQuery, type ListTypeDef } from './types.js';
 
 export interface BuiltQuery {
   filter: Document;
   sort: Sort;
+  /** The API's sort name (cursors carry it) and the stored field it sorts on. */
   sortField: string;
+  sortPath: string;
   order: SortOrder;
 }
 
@@ -34,10 +36,11 @@ function anyOf(fields: readonly string[], cond: unknown): Document {
 /**
  * The MongoDB filter and sort for a list request. Only the type's allow-listed fields appear as keys; user input
  * only ever appears as a string value (equality) or as an escaped regular expression, so no operator can be injected.
- * `extraText` adds alternatives to the `q` match (e.g. ids of staff whose names match).
+ * `extraText` adds alternatives to the `q` match (e.g. ids of staff whose names match); `extraAnd` conditions the
+ * caller resolved (a `party` parameter).
  */
-export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Document[] = []): BuiltQuery {
-  const and: Document[] = [];
+export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Document[] = [], extraAnd: Document[] = []): BuiltQuery {
+  const and: Document[] = [...extraAnd];
   if (def.base) and.push(def.base);
   // Archived records (retention) are hidden from every list, search and export.
   if (def.name !== 'audit') and.push(visible());
@@ -45,11 +48,11 @@ export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Do
   if (def.dateField) {
     const from = parseDate('from', query.from);
     const to = parseDate('to', query.to);
-    if (from || to) and.push({ [def.dateField]: { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) } });
+    if (from || to) and.push({ [pathOf(def, def.dateField)]: { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) } });
   }
   for (const [param, match] of Object.entries(def.params)) {
     const value = plainString(param, query[param]);
-    if (value === undefined) continue;
+    if (value === undefined || match.kind === 'party') continue; // party: resolved by the caller into extraAnd
     and.push(anyOf(match.fields, match.kind === 'eq' ? value : containsText(value)));
   }
   const q = plainString('q', query.q);
@@ -63,10 +66,11 @@ export function buildListQuery(def: ListTypeDef, query: ListQuery, extraText: Do
   const dir = order === 'asc' ? 1 : -1;
 
   const cursorText = plainString('cursor', query.cursor);
-  if (cursorText !== undefined) and.push(afterCursor(decodeCursor(cursorText, { field: sortField, order })));
+  const sortPath = pathOf(def, sortField);
+  if (cursorText !== undefined) and.push(afterCursor({ ...decodeCursor(cursorText, { field: sortField, order }), field: sortPath }));
 
   const filter = and.length === 0 ? {} : and.length === 1 ? (and[0] as Document) : { $and: and };
-  return { filter, sort: { [sortField]: dir, _id: dir }, sortField, order };
+  return { filter, sort: { [sortPath]: dir, _id: dir }, sortField, sortPath, order };
 }
 
 /** Rows strictly after the cursor position in (sortField, _id) order. */

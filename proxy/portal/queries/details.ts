@@ -1,5 +1,6 @@
 import type { Db, Document } from 'mongodb';
 import { RETENTION_FIELD, type RetentionStamp } from '../../importer/index.js';
+import { recordHistory } from './history.js';
 import type { ListService } from './list-service.js';
 import { toRow, type Row } from './rows.js';
 import { LIST_DEFS, RECORD_COLLECTIONS, type ListTypeDef } from './types.js';
@@ -37,8 +38,10 @@ export class DetailService {
     switch (def.name) {
       case 'enquiries':
         return { ...base, ...(await this.enquiryExtras(base.item)) };
-      case 'rooms':
-        return { ...base, ...(await this.roomExtras(base.item)) };
+      case 'rooms': {
+        const [extras, history] = await Promise.all([this.roomExtras(base.item), this.history(def, id)]);
+        return { ...base, ...extras, history };
+      }
       case 'calls': {
         const [recording, voicemail, enquiry] = await Promise.all([
           this.one(LIST_DEFS.files, str(base.item.recordingFileId)),
@@ -64,9 +67,15 @@ export class DetailService {
       }
       case 'staff':
       case 'contacts':
+        return { ...base, history: await this.history(def, id) };
       case 'audit':
         return base;
     }
+  }
+
+  /** Every stored version of a person or room, newest first, with what changed and from which archive. */
+  history(def: ListTypeDef, id: string): ReturnType<typeof recordHistory> {
+    return recordHistory(this.db, def, id, this.lists.timeouts.queryMs);
   }
 
   /** The enquiry's thread: messages, calls, conferences and unattached files of its room, in time order. */

@@ -3,6 +3,7 @@ import { buildListQuery } from './build.js';
 import { visible } from './visible.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
 import type { NameResolver } from './names.js';
+import { partyConditions } from './parties.js';
 import { enrichRows, toRow, type Row } from './rows.js';
 import type { ListQuery, ListTypeDef } from './types.js';
 
@@ -30,26 +31,28 @@ function valueAt(doc: Document, path: string): CursorValue {
 export class ListService {
   constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS) {}
 
-  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; order: 'asc' | 'desc' }> {
+  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; sortPath: string; order: 'asc' | 'desc' }> {
     // Calls are also found by the names of their parties: the matching staff/contact ids join the `q` alternatives.
     const extra: Document[] = [];
     if (def.name === 'calls' && typeof query.q === 'string' && query.q !== '') {
       const ids = await this.names.idsNamed(query.q, undefined, this.timeouts.queryMs);
       if (ids.length > 0) extra.push({ 'from.id': { $in: ids } }, { 'to.id': { $in: ids } });
     }
-    const built = buildListQuery(def, query, extra);
-    return { cursor: this.db.collection(def.collection).find(built.filter, { maxTimeMS: maxTimeMs }).sort(built.sort), sortField: built.sortField, order: built.order };
+    // Voicemails and recordings: by the parties of their call or conference (names and numbers for `q`).
+    const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs);
+    const built = buildListQuery(def, query, [...extra, ...parties.text], parties.and);
+    return { cursor: this.db.collection(def.collection).find(built.filter, { maxTimeMS: maxTimeMs }).sort(built.sort), sortField: built.sortField, sortPath: built.sortPath, order: built.order };
   }
 
   /** One page, keyset-paginated on (sortField, _id). */
   async list(def: ListTypeDef, query: ListQuery): Promise<{ items: Row[]; nextCursor: string | null }> {
     const limit = typeof query.limit === 'number' ? query.limit : 50;
-    const { cursor, sortField, order } = await this.find(def, query);
+    const { cursor, sortField, sortPath, order } = await this.find(def, query);
     const docs = await cursor.limit(limit + 1).toArray();
     const more = docs.length > limit;
     const page = more ? docs.slice(0, limit) : docs;
     const last = page[page.length - 1];
-    const nextCursor = more && last ? encodeCursor({ field: sortField, order, value: valueAt(last, sortField), id: last._id as string }) : null;
+    const nextCursor = more && last ? encodeCursor({ field: sortField, order, value: valueAt(last, sortPath), id: last._id as string }) : null;
     return { items: await enrichRows(this.db, this.names, def, page.map((d) => toRow(def, d)), this.timeouts.queryMs), nextCursor };
   }
 

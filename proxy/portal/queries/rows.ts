@@ -69,13 +69,22 @@ async function roomActivity(db: Db, roomIds: string[], maxTimeMS: number): Promi
   return out;
 }
 
-async function fileOwners(db: Db, rows: Row[], maxTimeMS: number): Promise<void> {
+/** The call or conference a voicemail or recording belongs to, with the parties' names (rows show people, not ids). */
+async function fileOwners(db: Db, names: NameResolver, rows: Row[], maxTimeMS: number): Promise<void> {
   const callIds = rows.map((r) => r.callId).filter((x): x is string => typeof x === 'string');
   const confIds = rows.map((r) => r.conferenceId).filter((x): x is string => typeof x === 'string');
   const [calls, confs] = await Promise.all([
-    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find(visible({ callId: { $in: callIds } }), { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, direction: 1, result: 1 }, maxTimeMS }).toArray(),
-    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find(visible({ conferenceId: { $in: confIds } }), { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1 }, maxTimeMS }).toArray(),
+    callIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.calls).find(visible({ callId: { $in: callIds } }), { projection: { _id: 0, callId: 1, from: 1, to: 1, startedAt: 1, durationSec: 1, direction: 1, result: 1 }, maxTimeMS }).toArray(),
+    confIds.length === 0 ? [] : db.collection(RECORD_COLLECTIONS.conferences).find(visible({ conferenceId: { $in: confIds } }), { projection: { _id: 0, conferenceId: 1, title: 1, startedAt: 1, durationSec: 1, 'participants.kind': 1, 'participants.id': 1, 'participants.name': 1 }, maxTimeMS }).toArray(),
   ]);
+  const ps = split(calls.flatMap((c) => [c.from as Party | undefined, c.to as Party | undefined]));
+  const n = await names.names(ps.staff, ps.contacts, maxTimeMS);
+  for (const c of calls) {
+    for (const key of ['from', 'to']) {
+      const p = c[key] as Party | undefined;
+      if (p && typeof p === 'object') c[key] = { ...p, name: (p.id && n.get(p.id)) ?? null };
+    }
+  }
   const callById = new Map(calls.map((c) => [String(c.callId), c]));
   const confById = new Map(confs.map((c) => [String(c.conferenceId), c]));
   for (const r of rows) {
@@ -123,7 +132,7 @@ export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, 
     }
     case 'voicemails':
     case 'recordings':
-      await fileOwners(db, rows, maxTimeMS);
+      await fileOwners(db, names, rows, maxTimeMS);
       return rows;
     case 'files':
     case 'messages':

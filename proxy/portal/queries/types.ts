@@ -13,8 +13,11 @@ export const RECORD_COLLECTIONS = {
   contacts: 'dynamic-phonebook.contacts',
 } as const;
 
-/** How a query parameter filters: equality on one of the fields, or a literal case-insensitive substring. */
-export interface ParamMatch { kind: 'eq' | 'substring'; fields: readonly string[] }
+/**
+ * How a query parameter filters: equality on one of the fields, or a literal case-insensitive substring; `party`: the
+ * staff member or contact is a party of the call or conference the file belongs to (resolved by the list service).
+ */
+export interface ParamMatch { kind: 'eq' | 'substring' | 'party'; fields: readonly string[] }
 
 export const LIST_TYPES = ['enquiries', 'rooms', 'calls', 'conferences', 'files', 'voicemails', 'recordings', 'messages', 'staff', 'contacts'] as const;
 export type ListTypeName = (typeof LIST_TYPES)[number];
@@ -29,6 +32,8 @@ export interface ListTypeDef {
   /** `from`/`to` apply to this field. */
   readonly dateField?: string;
   readonly sortable: readonly string[];
+  /** A sortable name (or the date field) whose stored path differs from it; `from`/`to` and cursors use the path. */
+  readonly paths?: Readonly<Record<string, string>>;
   readonly defaultSort: string;
   readonly defaultOrder: SortOrder;
   readonly params: Readonly<Record<string, ParamMatch>>;
@@ -40,9 +45,17 @@ export interface ListTypeDef {
 
 const eq = (...fields: string[]): ParamMatch => ({ kind: 'eq', fields });
 const sub = (...fields: string[]): ParamMatch => ({ kind: 'substring', fields });
+const party: ParamMatch = { kind: 'party', fields: [] };
+
+/** Voicemails and recordings sort and filter on the start of their call or conference (proxy/importer/call-times.ts). */
+const CALL_TIME_PATHS = { callStartedAt: '_retention.callAt' } as const;
+/** The stored path of a sort or date name of a list. */
+export const pathOf = (def: Pick<ListTypeDef, 'paths'>, name: string): string => def.paths?.[name] ?? name;
 
 const fileColumns = ['id', 'category', 'name', 'mimeType', 'size', 'sha256', 'roomId', 'messageId', 'callId', 'conferenceId', 'ownerId', 'uploadedAt'];
 const fileParams = { room: eq('roomId'), staff: eq('ownerId'), contact: eq('ownerId'), call: eq('callId'), conference: eq('conferenceId') };
+/** Voicemails and recordings are found by the parties of their call or conference, not by the file's owner. */
+const mediaParams = { ...fileParams, staff: party, contact: party };
 
 export const LIST_DEFS: Readonly<Record<ListTypeName, ListTypeDef>> = {
   enquiries: {
@@ -84,19 +97,19 @@ export const LIST_DEFS: Readonly<Record<ListTypeName, ListTypeDef>> = {
     columns: fileColumns,
   },
   voicemails: {
-    name: 'voicemails', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'uploadedAt', base: { category: 'voicemail' },
-    sortable: ['uploadedAt', 'name', 'size'], defaultSort: 'uploadedAt', defaultOrder: 'desc',
-    params: fileParams,
+    name: 'voicemails', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'callStartedAt', base: { category: 'voicemail' },
+    sortable: ['callStartedAt', 'uploadedAt', 'name', 'size'], defaultSort: 'callStartedAt', defaultOrder: 'desc', paths: CALL_TIME_PATHS,
+    params: mediaParams,
     text: ['name'],
-    columns: [...fileColumns, 'call.from.number', 'call.to.number', 'call.startedAt'],
+    columns: [...fileColumns, 'call.from.name', 'call.from.number', 'call.to.name', 'call.to.number', 'call.startedAt', 'call.durationSec'],
   },
   recordings: {
-    name: 'recordings', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'uploadedAt',
+    name: 'recordings', collection: RECORD_COLLECTIONS.files, idField: 'fileId', dateField: 'callStartedAt',
     base: { category: { $in: ['call-recording', 'conference-recording'] } },
-    sortable: ['uploadedAt', 'name', 'size', 'category'], defaultSort: 'uploadedAt', defaultOrder: 'desc',
-    params: { ...fileParams, category: eq('category') },
+    sortable: ['callStartedAt', 'uploadedAt', 'name', 'size', 'category'], defaultSort: 'callStartedAt', defaultOrder: 'desc', paths: CALL_TIME_PATHS,
+    params: { ...mediaParams, category: eq('category') },
     text: ['name'],
-    columns: [...fileColumns, 'call.from.number', 'call.to.number', 'conference.title', 'call.startedAt'],
+    columns: [...fileColumns, 'call.from.name', 'call.from.number', 'call.to.name', 'call.to.number', 'call.startedAt', 'call.durationSec', 'conference.title', 'conference.startedAt', 'conference.durationSec'],
   },
   messages: {
     name: 'messages', collection: RECORD_COLLECTIONS.messages, idField: 'messageId', dateField: 'sentAt',

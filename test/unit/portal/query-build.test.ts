@@ -12,9 +12,12 @@ function keysOf(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
-const ALLOWED_OPERATORS = new Set(['$and', '$or', '$gte', '$lte', '$gt', '$lt', '$regex', '$options', '$in', '$exists']);
-/** Retention: every auditor list leaves archived records out (proxy/portal/queries/visible.ts). */
-const NOT_ARCHIVED = { _archived: { $exists: false } };
+const ALLOWED_OPERATORS = new Set(['$and', '$or', '$gte', '$lte', '$gt', '$lt', '$regex', '$options', '$in', '$exists', '$ne']);
+/**
+ * Every auditor list leaves out archived records (retention) and earlier versions of a person or room (one person,
+ * one identity): proxy/portal/queries/visible.ts.
+ */
+const NOT_ARCHIVED = { _archived: { $exists: false }, '_retention.superseded': { $ne: true } };
 
 function validationError(f: () => unknown): boolean {
   try {
@@ -71,7 +74,7 @@ describe('list query building', () => {
   it('never produces a key that is not an allow-listed field or a known operator, whatever the strings hold', () => {
     const evil = '{"$where":"sleep(1000)"}';
     const q = buildListQuery(LIST_DEFS.enquiries, { q: evil, staff: '$ne', contact: evil, room: '$gt', channel: evil, result: evil, tag: evil, enquiry: evil });
-    const fields = new Set([...Object.values(LIST_DEFS.enquiries.params).flatMap((p) => p.fields), ...LIST_DEFS.enquiries.text, '_archived']);
+    const fields = new Set([...Object.values(LIST_DEFS.enquiries.params).flatMap((p) => p.fields), ...LIST_DEFS.enquiries.text, '_archived', '_retention.superseded']);
     for (const k of keysOf(q.filter)) expect(ALLOWED_OPERATORS.has(k) || fields.has(k), k).toBe(true);
     const values = JSON.stringify(q.filter);
     expect(values).toContain('"channel":"{\\"$where\\":\\"sleep(1000)\\"}"');

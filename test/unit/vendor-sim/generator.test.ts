@@ -45,6 +45,22 @@ describe('vendor-sim generator', () => {
     expect(files(d2.entries)).toEqual(files(d1.entries));
   });
 
+  it('three days of deliveries hold exactly one _id per staffId, contactId and standing roomId (issue 15)', async () => {
+    const days = await Promise.all([1, 2, 3].map((d) => collectDay({ ...BASE_OPTIONS, createdAt: new Date(`2026-03-0${d}T02:00:00Z`) })));
+    const checks: [string, string, (d: Doc) => boolean][] = [
+      [RECORD_FILES.staff, 'staffId', () => true],
+      [RECORD_FILES.contacts, 'contactId', () => true],
+      [RECORD_FILES.rooms, 'roomId', (d) => d.type !== 'enquiry'],
+    ];
+    for (const [path, field, keep] of checks) {
+      const docs = days.flatMap((d) => parseLines(d.entries.get(path) ?? Buffer.alloc(0)).filter(keep));
+      const businessIds = new Set(docs.map((d) => str(d[field])));
+      expect(businessIds.size, path).toBeGreaterThan(0);
+      expect(new Set(docs.map((d) => String(d._id))).size, path).toBe(businessIds.size);
+      expect(docs.length, path).toBe(3 * businessIds.size);
+    }
+  });
+
   it('writes canonical Extended JSON with _id and BSON types that survive the round trip', async () => {
     const { entries } = await collectDay(BASE_OPTIONS);
     const calls = entries.get(RECORD_FILES.calls)?.toString('utf8') ?? '';

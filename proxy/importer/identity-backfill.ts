@@ -1,0 +1,51 @@
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import { dbCall, majority } from '../db/write-concern.js';
+import { IDENTITY_BATCH, IDENTITY_COLLECTIONS, refreshIdentity } from './identity.js';
+import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
+
+const MIGRATION_ID = 'identity-superseded';
+
+/**
+ * Databases imported before the `_retention.superseded` marker existed may hold several versions of one staff
+ * member, contact or room (a vendor that gave them a new `_id` every day): marks them once, walking each identity
+ * collection in business-id order in bounded batches. Idempotent (recomputed from what is stored), so two nodes
+ * starting at once, or a crash half-way, are harmless; the `proxy.migrations` document makes later starts skip it.
+ * Returns the marker writes made, or 0 when it was done before.
+ */
+export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger, signal?: AbortSignal): Promise<number> {
+  const marks = db.collection<{ _id: string; at: Date; written: number }>(MIGRATIONS_COLLECTION);
+  if (await dbCall('reading proxy.migrations', () => marks.findOne({ _id: MIGRATION_ID }))) return 0;
+  const writeConcern = majority(wtimeoutMs);
+  let written = 0;
+  for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
+    const cursor = db.collection(collection).find({ [idField]: { $type: 'string' } }, { projection: { _id: 0, [idField]: 1 } }).sort({ [idField]: 1 }).batchSize(1000);
+    let keys: string[] = [];
+    let last: string | undefined;
+    try {
+      for await (const d of cursor) {
+        signal?.throwIfAborted();
+        const key = d[idField] as string;
+        if (key === last) continue;
+        last = key;
+        keys.push(key);
+        if (keys.length >= IDENTITY_BATCH) {
+          written += await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern));
+          keys = [];
+        }
+      }
+    } finally {
+      await cursor.close();
+    }
+    written += await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern));
+  }
+  await dbCall('writing proxy.migrations', async () => {
+    try {
+      await marks.updateOne({ _id: MIGRATION_ID }, { $setOnInsert: { at: new Date(), written } }, { upsert: true, writeConcern });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 11000) throw err; // the other node finished first
+    }
+  });
+  if (written > 0) log.info({ written }, 'earlier versions of staff, contacts and rooms delivered under another _id are now marked superseded');
+  return written;
+}

@@ -1,0 +1,113 @@
+import type { Db, Document, Filter, WriteConcernSettings } from 'mongodb';
+import { RETENTION_FIELD } from './record-document.js';
+
+/**
+ * Record collections whose records are delivered again by every archive (staff, contacts, standing rooms), with the
+ * field that names the person or room (the business id). A vendor should keep `_id` for them; one that does not
+ * leaves several stored versions of one business id.
+ */
+export const IDENTITY_COLLECTIONS: Readonly<Record<string, string>> = {
+  'lc-data-server.staff': 'staffId',
+  'dynamic-phonebook.contacts': 'contactId',
+  'history.rooms': 'roomId',
+};
+
+/** `_retention.superseded: true` on every stored version of a business id except the newest visible one. */
+export const SUPERSEDED_FIELD = `${RETENTION_FIELD}.superseded`;
+const ARCHIVED = '_archived';
+/** Business ids per refresh query; keeps each command and the memory it needs small. */
+export const IDENTITY_BATCH = 100;
+
+interface Version { _id: unknown; key: string; at: number; archive: string; archived: boolean; superseded: boolean }
+
+function version(doc: Document, idField: string): Version | undefined {
+  const key: unknown = doc[idField];
+  if (typeof key !== 'string') return undefined;
+  const stamp = (doc[RETENTION_FIELD] ?? {}) as { createdAt?: unknown; archive?: unknown; superseded?: unknown };
+  return {
+    _id: doc._id,
+    key,
+    at: stamp.createdAt instanceof Date ? stamp.createdAt.getTime() : 0,
+    archive: typeof stamp.archive === 'string' ? stamp.archive : '',
+    archived: doc[ARCHIVED] !== undefined,
+    superseded: stamp.superseded === true,
+  };
+}
+
+/** Newest first: archive time, then archive name, then `_id` (so ties end the same way on every node). */
+export function newerFirst(a: Pick<Version, '_id' | 'at' | 'archive'>, b: Pick<Version, '_id' | 'at' | 'archive'>): number {
+  if (a.at !== b.at) return b.at - a.at;
+  if (a.archive !== b.archive) return a.archive < b.archive ? 1 : -1;
+  const x = idText(a._id);
+  const y = idText(b._id);
+  return x === y ? 0 : x < y ? 1 : -1;
+}
+
+function idText(id: unknown): string {
+  return typeof id === 'object' && id !== null && 'toHexString' in id ? (id as { toHexString(): string }).toHexString() : String(id);
+}
+
+/**
+ * The ids that must carry the marker and those that must not, for all stored versions of some business ids: the
+ * newest version that retention has not archived is current (when every version is archived, the newest one).
+ */
+export function judgeVersions(versions: readonly Version[]): { supersede: unknown[]; current: unknown[] } {
+  const byKey = new Map<string, Version[]>();
+  for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+  const supersede: unknown[] = [];
+  const current: unknown[] = [];
+  for (const list of byKey.values()) {
+    const sorted = [...list].sort(newerFirst);
+    const winner = sorted.find((v) => !v.archived) ?? sorted[0];
+    for (const v of sorted) {
+      if (v === winner) {
+        if (v.superseded) current.push(v._id);
+      } else if (!v.superseded) supersede.push(v._id);
+    }
+  }
+  return { supersede, current };
+}
+
+/**
+ * Sets or clears `_retention.superseded` on every stored version of `keys` (business ids of one identity collection)
+ * so that exactly one version per business id is current: newest-wins, whatever order the archives were imported in.
+ * Recomputed from what is stored, so running it again, or on two nodes, ends the same way. Returns the writes made.
+ */
+export async function refreshIdentity(db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings): Promise<number> {
+  const idField = IDENTITY_COLLECTIONS[collection];
+  if (!idField || keys.length === 0) return 0;
+  const col = db.collection(collection);
+  let written = 0;
+  for (let i = 0; i < keys.length; i += IDENTITY_BATCH) {
+    const slice = [...new Set(keys.slice(i, i + IDENTITY_BATCH))];
+    const docs = await col
+      .find({ [idField]: { $in: slice } }, { projection: { _id: 1, [idField]: 1, [`${RETENTION_FIELD}.createdAt`]: 1, [`${RETENTION_FIELD}.archive`]: 1, [SUPERSEDED_FIELD]: 1, [ARCHIVED]: 1 } })
+      .toArray();
+    const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
+    if (supersede.length > 0) written += (await col.updateMany({ _id: { $in: supersede } } as Filter<Document>, { $set: { [SUPERSEDED_FIELD]: true } }, { writeConcern })).modifiedCount;
+    if (current.length > 0) written += (await col.updateMany({ _id: { $in: current } } as Filter<Document>, { $unset: { [SUPERSEDED_FIELD]: '' } }, { writeConcern })).modifiedCount;
+  }
+  return written;
+}
+
+/**
+ * After an archive's records are written: refreshes the business ids it delivered to the identity collections, read
+ * back by its archive name in bounded batches (memory does not grow with the archive).
+ */
+export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings): Promise<number> {
+  let written = 0;
+  for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
+    const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(IDENTITY_BATCH);
+    let keys: string[] = [];
+    for await (const d of cursor) {
+      const key: unknown = d[idField];
+      if (typeof key === 'string') keys.push(key);
+      if (keys.length >= IDENTITY_BATCH) {
+        written += await refreshIdentity(db, collection, keys, writeConcern);
+        keys = [];
+      }
+    }
+    written += await refreshIdentity(db, collection, keys, writeConcern);
+  }
+  return written;
+}
