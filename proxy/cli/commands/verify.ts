@@ -105,7 +105,7 @@ export function summaryLine(r: VerifyReport): string {
     if (r.ok) return `${what}: match`;
     return `${what}: PROBLEMS (${Object.entries(r.problemCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')})`;
   }
-  const what = `verified ${String(c.records)} records in ${String(r.scope.collections.length)} collections, ${String(c.mediaFiles)} media files (${String(c.mediaBytes)} bytes), ${String(c.auditEntries)} audit entries (${String(c.legacyAuditEntries)} legacy, before the chain), ${String(c.tombstones)} tombstones`;
+  const what = `verified ${String(c.records)} records in ${String(r.scope.collections.length)} collections, ${String(c.mediaFiles)} media files (${String(c.mediaBytes)} bytes), ${String(c.auditEntries)} audit entries (${String(c.legacyAuditEntries)} legacy, before the chain, ${String(c.sealedLegacyAuditEntries)} of them sealed), ${String(c.tombstones)} tombstones`;
   const head = r.auditHead ? `; audit chain head seq ${String(r.auditHead.seq)} ${r.auditHead.hash}` : '';
   if (r.ok) return `${what}${head}: clean`;
   const kinds = Object.entries(r.problemCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${String(n)}`).join(', ');
