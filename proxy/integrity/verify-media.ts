@@ -141,7 +141,8 @@ async function verifyOneFile(db: Db, file: FileDoc, sink: ProblemSink, counts: V
 
 /** Chunks whose files document is gone (untracked): one pass over the chunks' files_id in index order. */
 export async function verifyOrphanChunks(db: Db, sink: ProblemSink): Promise<void> {
-  const cursor = db.collection(CHUNKS).find({}, { projection: { files_id: 1 }, sort: { files_id: 1, n: 1 }, batchSize: 1000 });
+  // Without _id the projection is covered by the files_id_1_n_1 index on MongoDB: the chunks' data is not read again.
+  const cursor = db.collection(CHUNKS).find({}, { projection: { _id: 0, files_id: 1 }, sort: { files_id: 1, n: 1 }, batchSize: 1000 });
   let last: string | undefined;
   let pending = new Map<string, { id: unknown; chunks: number }>();
   for await (const chunk of cursor) {
