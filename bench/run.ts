@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { findOrStartLocalDatabase } from '../proxy/devdb/local-database.js';
 import { benchArchive } from './archive.js';
 import { benchImport } from './import.js';
+import { benchIntegrity } from './integrity.js';
 import { benchPipelineRss } from './pipeline-rss.js';
 import { benchPortal } from './portal.js';
 import { benchRetention } from './retention.js';
@@ -15,16 +16,17 @@ import type { BenchContext, BenchRow } from './types.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a peer measured in the same run on the same files.
- * BENCH_SCALE scales the data (default 1); BENCH_ONLY=archive,sftp,import,rss,portal,retention picks groups.
+ * BENCH_SCALE scales the data (default 1); BENCH_ONLY=archive,sftp,import,rss,portal,retention,integrity picks
+ * groups.
  *
  * Each group runs in a fresh Node process (this script with BENCH_GROUP set), as each peer is a fresh process, so
  * that no group inherits another's heap, threads or buffers. (Run in one process, the archive extraction after the
  * SFTP group once took 833 against 642 ms; across fresh processes the spread on this VM is as wide, 640-920 ms,
  * so this is hygiene rather than a fix: see docs/benchmarks.md.)
  */
-const GROUPS = ['sftp', 'archive', 'import', 'rss', 'portal', 'retention'] as const;
+const GROUPS = ['sftp', 'archive', 'import', 'rss', 'portal', 'retention', 'integrity'] as const;
 type Group = (typeof GROUPS)[number];
-const NEEDS_DB: ReadonlySet<Group> = new Set(['import', 'rss', 'portal', 'retention']);
+const NEEDS_DB: ReadonlySet<Group> = new Set(['import', 'rss', 'portal', 'retention', 'integrity']);
 const ROWS_MARK = 'BENCH_ROWS ';
 
 function isGroup(s: string): s is Group {
@@ -49,6 +51,8 @@ async function runGroup(group: Group, ctx: BenchContext, dbUri: string | undefin
       return benchPortal(ctx, db());
     case 'retention':
       return benchRetention(ctx, db());
+    case 'integrity':
+      return benchIntegrity(ctx, db());
   }
 }
 

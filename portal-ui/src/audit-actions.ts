@@ -4,4 +4,5 @@ export const AUDIT_ACTIONS = [
   'password.change', 'retention.policy.create', 'retention.policy.update', 'retention.policy.delete', 'retention.policy.mode', 'retention.hold.create',
   'retention.hold.release', 'retention.hold.export', 'retention.restore', 'retention.run', 'retention.archived.view', 'integrity.digest', 'list', 'media.verify',
   'search.save', 'search.delete',
+  'audit.seal',
 ] as const;

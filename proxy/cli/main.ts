@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { configReferenceMarkdown } from '../config/reference.js';
 import { ProxyError } from '../errors.js';
+import { auditCommand } from './commands/audit.js';
 import { checkCommand } from './commands/check.js';
 import { importCommand } from './commands/import.js';
 import { retentionCommand } from './commands/retention.js';
@@ -27,6 +28,7 @@ Commands:
                          (retention --help; docs/retention.md)
   verify                 re-hash every record and media file, walk the audit chain; exit 1 on any problem (see --help)
   digest [--day DAY]     one day's integrity digest line (keep it outside the database; verify --digest FILE)
+  audit seal             seal the audit entries written before the hash chain began into it (see --help)
   vendor-sim             run the vendor simulator alone (see --help)
 
 Common options:
@@ -74,6 +76,8 @@ async function main(argv: string[], signal: AbortSignal): Promise<ExitCode> {
       return verifyCommand(rest, processIo);
     case 'digest':
       return digestCommand(rest, processIo);
+    case 'audit':
+      return auditCommand(rest, processIo);
     default:
       break;
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { BSON, type Db, type Document, type Filter } from 'mongodb';
 import { MEDIA_BUCKET, RETENTION_FIELD } from '../importer/index.js';
 import { MerkleSet } from './merkle.js';
@@ -32,11 +32,24 @@ export async function dayHashes(db: Db, archives: readonly string[], mode: 'reco
   }
   const media = new MerkleSet();
   const files = db.collection(MEDIA_FILES).find({ 'metadata.archive': { $in: list } }, { projection: { 'metadata.sha256': 1 }, batchSize: 100 });
+  const batch: unknown[] = [];
+  const rehash = async (): Promise<void> => {
+    for (const sha of await filesSha256(db, batch.splice(0))) {
+      media.add(sha);
+      tick?.();
+    }
+  };
   for await (const file of files) {
     const recorded = (file.metadata as { sha256?: unknown } | undefined)?.sha256;
-    media.add(mode === 'recorded' && typeof recorded === 'string' ? recorded : await fileSha256(db, file._id));
-    tick?.();
+    if (mode === 'recorded' && typeof recorded === 'string') {
+      media.add(recorded);
+      tick?.();
+    } else {
+      batch.push(file._id);
+      if (batch.length >= FILE_BATCH) await rehash();
+    }
   }
+  if (batch.length > 0) await rehash();
   if (media.count > 0) out.set(MEDIA_FILES, media);
   await addTombstones(db, list, out, onDestroyed);
   return out;
@@ -58,6 +71,41 @@ async function addTombstones(db: Db, archives: string[], out: Map<string, Merkle
       policyId: String(t.policyId), runId: String(t.runId), destroyedAt: t.destroyedAt instanceof Date ? t.destroyedAt.toISOString() : String(t.destroyedAt), archive: String(t.archive),
     });
   }
+}
+
+/** Files whose chunks one query reads (as in verify-media.ts: FerretDB scans every chunk per query). */
+const FILE_BATCH = 10;
+const idKey = (id: unknown): string => (typeof id === 'string' ? `s:${id}` : BSON.EJSON.stringify(id, { relaxed: false }));
+
+/**
+ * SHA-256 of each file's chunks in order of n (whatever is there: gaps show as a different hash), in the order of
+ * `ids`. One query for the batch's chunks, hashed as they come; a file whose chunks do not come in order of n is
+ * hashed again on its own (fileSha256), so the result is the same whatever order the server returns them in.
+ */
+async function filesSha256(db: Db, ids: readonly unknown[]): Promise<string[]> {
+  const state = new Map<string, { next: number; hash: Hash } | null>();
+  for (const id of ids) state.set(idKey(id), { next: 0, hash: createHash('sha256') });
+  const chunks = db.collection(`${MEDIA_BUCKET}.chunks`).find({ files_id: { $in: [...ids] } }, { batchSize: 16, projection: { files_id: 1, n: 1, data: 1 } });
+  try {
+    for await (const chunk of chunks) {
+      const key = idKey(chunk.files_id);
+      const s = state.get(key);
+      if (!s) continue;
+      if (Number(chunk.n) !== s.next) state.set(key, null); // out of order: read again on its own
+      else {
+        if (chunk.data instanceof BSON.Binary) s.hash.update(chunk.data.buffer);
+        s.next++;
+      }
+    }
+  } finally {
+    await chunks.close();
+  }
+  const out: string[] = [];
+  for (const id of ids) {
+    const s = state.get(idKey(id));
+    out.push(s ? s.hash.digest('hex') : await fileSha256(db, id));
+  }
+  return out;
 }
 
 /** SHA-256 of a GridFS file's chunks in order of n (whatever is there: gaps show as a different hash). */

@@ -42,6 +42,8 @@ export interface VerifyCounts {
   mediaBytes: number;
   auditEntries: number;
   legacyAuditEntries: number;
+  /** Of the legacy audit entries: how many the chain's `audit.seal` entry covers (`retention-proxy audit seal`). */
+  sealedLegacyAuditEntries: number;
   tombstones: number;
   /** Records and media files re-hashed for `--digest`. */
   digestItems: number;
@@ -50,5 +52,5 @@ export interface VerifyCounts {
 }
 
 export function emptyCounts(): VerifyCounts {
-  return { records: 0, mediaFiles: 0, mediaBytes: 0, auditEntries: 0, legacyAuditEntries: 0, tombstones: 0, digestItems: 0, destroyed: 0 };
+  return { records: 0, mediaFiles: 0, mediaBytes: 0, auditEntries: 0, legacyAuditEntries: 0, sealedLegacyAuditEntries: 0, tombstones: 0, digestItems: 0, destroyed: 0 };
 }

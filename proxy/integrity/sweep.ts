@@ -140,7 +140,8 @@ export class FixitySweep {
       } else {
         counts.auditEntries = 0;
         counts.legacyAuditEntries = 0;
-        const auditHead = await verifyAuditChain(this.db.collection(PORTAL_COLLECTIONS.audit), collect, counts);
+        counts.sealedLegacyAuditEntries = 0;
+        const auditHead = await verifyAuditChain(this.db.collection(PORTAL_COLLECTIONS.audit), collect, counts, undefined, this.db);
         await checkpoint({ auditHead });
       }
       await checkpoint({ step: step + 1 });

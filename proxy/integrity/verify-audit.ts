@@ -1,5 +1,6 @@
-import type { Collection, Document } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { auditEntryHash, GENESIS_HASH, type ChainHead } from './audit-chain.js';
+import { SEAL_ACTION, verifyLegacySeal } from './audit-seal.js';
 import type { ProblemSink, VerifyCounts } from './problems.js';
 import { EXACT_READ } from './record-hash.js';
 
@@ -12,12 +13,15 @@ const BATCH = 500;
  * hash, or its hash was recomputed so that the next entry no longer links to it), removed (a gap in seq) or inserted
  * (an entry that links to nothing, or a second entry with one seq); an entry without chain fields dated after the chain
  * began is `unchained` (written by a proxy of an older release during a rolling upgrade, or by hand).
+ * With `db` (the audit collection's database), the legacy entries are checked against the chain's first genuine
+ * `audit.seal` entry, if there is one (audit-seal.ts): each legacy entry edited, removed or added since is named.
  * Returns the chain head as stored (to compare with a kept digest: removing the newest entries is visible only there).
  */
-export async function verifyAuditChain(col: Collection<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void): Promise<ChainHead | null> {
+export async function verifyAuditChain(col: Collection<Document>, sink: ProblemSink, counts: VerifyCounts, tick?: () => void, db?: Db): Promise<ChainHead | null> {
   const collection = col.collectionName;
   let prev: { seq: number; hash: string; reported: boolean } | undefined;
   let firstAt: Date | undefined;
+  let seal: { seq: number; details: unknown } | undefined;
   const cursor = col.find({ seq: { $exists: true } }, { ...EXACT_READ, sort: { seq: 1, _id: 1 }, batchSize: BATCH });
   for await (const { doc, group } of entriesOnePerSeq(cursor, () => prev, sink, collection)) {
     counts.auditEntries += group;
@@ -48,9 +52,11 @@ export async function verifyAuditChain(col: Collection<Document>, sink: ProblemS
         reported = true;
       }
     }
+    if (seal === undefined && selfOk && doc.action === SEAL_ACTION) seal = { seq, details: doc.details };
     prev = { seq, hash: stored, reported };
   }
   await checkUnchained(col, firstAt, sink, counts);
+  if (db !== undefined && seal !== undefined) counts.sealedLegacyAuditEntries = await verifyLegacySeal(db, seal, firstAt, sink);
   return prev === undefined ? null : { seq: prev.seq, hash: prev.hash };
 }
 

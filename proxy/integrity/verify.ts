@@ -90,7 +90,7 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     if (archives === undefined) await verifyOrphanChunks(db, sink);
   }
   if (only !== AUDIT_COLLECTION) await verifyTombstones(db, only, sink, counts);
-  const auditHead = wants(AUDIT_COLLECTION) ? await verifyAuditChain(db.collection(AUDIT_COLLECTION), sink, counts, tick) : null;
+  const auditHead = wants(AUDIT_COLLECTION) ? await verifyAuditChain(db.collection(AUDIT_COLLECTION), sink, counts, tick, db) : null;
   progress();
   return { ...finish(options, startedAt, counts, problemCounts, problems, collections, auditHead), destroyed };
 }

@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'retention.policy.create', 'retention.policy.update', 'retention.policy.delete', 'retention.policy.mode',
   'retention.hold.create', 'retention.hold.release', 'retention.hold.export', 'retention.restore', 'retention.run',
   'retention.archived.view', 'integrity.digest',
+  // `retention-proxy audit seal`: the legacy (pre-chain) entries sealed into the chain (docs/integrity.md)
+  'audit.seal',
   // Reads of record content not covered above: a list request without `q`, and a media re-hash.
   'list', 'media.verify',
   // saved searches

@@ -15,6 +15,8 @@ Recomputes the SHA-256 of every stored record (_retention.sha256) and of every m
 Prints one line per problem: changed, missing, untracked, tombstoned-present, tombstone-unproven (records, media), and changed,
 removed, inserted, unchained (audit entries); then a summary. Exit 0: clean; 1: any problem; 2: usage or configuration error.
 With --digest, records and files destroyed by a retention policy run since are listed as DESTROYED (not a problem).
+Audit entries from before the chain (legacy) are counted; once sealed (retention-proxy audit seal), each one edited,
+removed or added since the seal is named by its _id (changed, removed, inserted).
 
   --collection NAME   only this record collection, or media.files (the media bucket), or portal.audit (the chain);
                       other proxy.*, portal.*, retention.*, integrity.*, system.*, media.* names: USAGE error
@@ -105,7 +107,7 @@ export function summaryLine(r: VerifyReport): string {
     if (r.ok) return `${what}: match`;
     return `${what}: PROBLEMS (${Object.entries(r.problemCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')})`;
   }
-  const what = `verified ${String(c.records)} records in ${String(r.scope.collections.length)} collections, ${String(c.mediaFiles)} media files (${String(c.mediaBytes)} bytes), ${String(c.auditEntries)} audit entries (${String(c.legacyAuditEntries)} legacy, before the chain), ${String(c.tombstones)} tombstones`;
+  const what = `verified ${String(c.records)} records in ${String(r.scope.collections.length)} collections, ${String(c.mediaFiles)} media files (${String(c.mediaBytes)} bytes), ${String(c.auditEntries)} audit entries (${String(c.legacyAuditEntries)} legacy, before the chain, ${String(c.sealedLegacyAuditEntries)} of them sealed), ${String(c.tombstones)} tombstones`;
   const head = r.auditHead ? `; audit chain head seq ${String(r.auditHead.seq)} ${r.auditHead.hash}` : '';
   if (r.ok) return `${what}${head}: clean`;
   const kinds = Object.entries(r.problemCounts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${String(n)}`).join(', ');
