@@ -92,6 +92,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'DISPOSITION_LOCKED':
     case 'NOT_IMPLEMENTED':
     case 'QUERY_TIMEOUT':
+    case 'EXPORT_USED':
       return 'retry';
   }
 }

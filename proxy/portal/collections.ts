@@ -6,6 +6,8 @@ export const PORTAL_COLLECTIONS = {
   sessions: 'portal.sessions',
   audit: 'portal.audit',
   loginAttempts: 'portal.login_attempts',
+  /** Case exports: what was asked, by whom, and the ZIP's sha256 once streamed (chain of custody). */
+  exports: 'portal.exports',
 } as const;
 
 export interface UserDoc {
