@@ -1,37 +1,16 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PORTAL_COLLECTIONS } from '../../../proxy/portal/collections.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { seedPerson, type PersonFixture } from '../../helpers/person-data.js';
 import { ADMIN, AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
+import { unzipAll } from '../../helpers/unzip.js';
 
-const run = promisify(execFile);
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 interface Entry { type: string; label: string; at: string; link: { list: string; id: string }; item: Record<string, unknown>; provenance: { archive: string } | null }
 interface Page { items: Entry[]; nextCursor: string | null; person: { name: string; versions: number }; code?: string }
-
-/** Extracts a ZIP with Info-ZIP's unzip (a real tool, not our reader). */
-async function unzipAll(zip: Buffer): Promise<Map<string, Buffer>> {
-  const dir = await mkdtemp(join(tmpdir(), 'rp-case-'));
-  try {
-    await writeFile(join(dir, 'x.zip'), zip);
-    await run('unzip', ['-t', '-qq', join(dir, 'x.zip')]);
-    const { stdout } = await run('unzip', ['-Z1', join(dir, 'x.zip')]);
-    await run('unzip', ['-qq', join(dir, 'x.zip'), '-d', join(dir, 'out')]);
-    const out = new Map<string, Buffer>();
-    for (const name of stdout.split('\n').filter(Boolean)) out.set(name, await readFile(join(dir, 'out', name)));
-    return out;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 describe('person timeline and case export', () => {
   let t: TestDatabase;
