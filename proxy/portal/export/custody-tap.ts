@@ -4,7 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 /**
  * The last stage of a streamed export: passes the bytes on while hashing them, and before it lets the stream end
  * hands the sha256 and size to `finish` (which records them: export document, audit entry), so the hash is on record
- * before the client has the last byte. A stream that closes without ending calls `abort` instead (once).
+ * before the response ends. A stream that closes without ending calls `abort` instead (once).
  */
 export class CustodyTap extends Transform {
   private readonly hash = createHash('sha256');

@@ -49,7 +49,8 @@ export class CaseExportStore {
 
   /** Starts the one download (ready -> streaming, atomically); a used export is 409 EXPORT_USED. */
   async claim(id: string, user: { username: string; role: Role }): Promise<CaseExportDoc> {
-    await this.get(id, user);
+    const existing = await this.get(id, user);
+    if (existing.createdBy !== user.username) throw new ProxyError('NOT_FOUND', `exports/${id}`);
     const doc = await this.col.findOneAndUpdate({ _id: id, state: 'ready', createdBy: user.username }, { $set: { state: 'streaming', startedAt: this.now() } }, { returnDocument: 'after' });
     if (!doc) throw new ProxyError('EXPORT_USED', `exports/${id}`);
     return doc;

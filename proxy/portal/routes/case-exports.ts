@@ -28,7 +28,7 @@ const CreateBody = {
 
 /**
  * Case exports: prepare (POST), download once (the ZIP streams; its sha256 is computed on the way and recorded in
- * the export and the audit log before the last byte leaves), then read the hash back (GET /exports/:id).
+ * the export and the audit log before the response ends), then read the hash back (GET /exports/:id).
  */
 export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => new Date() }: { ctx: PortalContext; now?: () => Date }): Promise<void> {
   const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts);

@@ -147,5 +147,8 @@ describe('person timeline and case export', () => {
     expect((await app.inject({ url: exp.downloadUrl, headers: { cookie: s.cookie } })).json<{ code: string }>().code).toBe('EXPORT_USED');
     const admin = await login(app, ADMIN);
     expect((await get(`/api/v1/exports/${exp.id}`, admin)).body).toMatchObject({ sha256: zipHash });
+    // only its creator downloads a prepared export
+    const other = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: s.headers, payload: { person: { kind: 'contact', id: f.contactId } } });
+    expect((await app.inject({ url: other.json<{ downloadUrl: string }>().downloadUrl, headers: { cookie: admin.cookie } })).json<{ code: string }>().code).toBe('NOT_FOUND');
   });
 });
