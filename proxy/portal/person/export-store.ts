@@ -6,7 +6,10 @@ import type { Role } from '../roles.js';
 
 export type CaseExportState = 'ready' | 'streaming' | 'done' | 'aborted';
 
-export interface CaseExportQuery { person: { kind: 'contact' | 'staff'; id: string; name: string | null }; from: Date; to: Date }
+/** A person and a date range, or a list and its filters (as its list route takes them). */
+export type CaseExportQuery =
+  | { person: { kind: 'contact' | 'staff'; id: string; name: string | null }; from: Date; to: Date }
+  | { list: { type: string; filters: Record<string, string> } };
 
 export interface CaseExportDoc {
   _id: string;

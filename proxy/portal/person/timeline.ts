@@ -10,13 +10,16 @@ import { SOURCE_RANK, TIMELINE_SOURCES, type PersonScope, type TimelineSource, t
 
 export interface TimelineRange { from: Date; to: Date }
 
+/** A timeline row's type; a case export of the rooms, staff or contacts list also has these. */
+export type EntryType = TimelineType | 'room' | 'staff-member' | 'contact';
+
 /** One row of a person's timeline. */
 export interface TimelineEntry {
-  type: TimelineType;
+  type: EntryType;
   label: string;
   at: Date;
   /** The linked record's list (`voicemails`, `calls`, ...) and business id: its detail page is /<list>/<id>. */
-  link: { list: TimelineSource['linkList']; id: string };
+  link: { list: TimelineSource['linkList'] | 'rooms' | 'staff' | 'contacts'; id: string };
   /** The record as its list shows it (voicemails/recordings: the file, with its `call` or `conference`). */
   item: Row;
   /** Where the record came from (the `_retention` stamp): the file record's for voicemails and recordings. */

@@ -51,6 +51,14 @@ export function describeEntry(e: TimelineEntry): { who: string; what: string } {
       return { who: txt(obj(r.conference).hostName), what: `${e.label}: ${txt(r.name)} (${txt(obj(r.conference).title)})` };
     case 'file':
       return { who: typeof r.ownerName === 'string' ? r.ownerName : txt(r.ownerId), what: `${txt(r.name)} (${txt(r.mimeType)}, ${txt(r.size)} bytes)` };
+    case 'room': {
+      const names = Array.isArray(r.participants) ? (r.participants as Party[]).map(party) : [];
+      return { who: names.join(', '), what: `${txt(r.type)} room: ${txt(r.name)}` };
+    }
+    case 'staff-member':
+      return { who: txt(r.displayName), what: `${txt(r.department)}, ${txt(r.role)}, ${txt(r.status)}` };
+    case 'contact':
+      return { who: txt(r.name), what: txt(r.company) };
   }
 }
 

@@ -151,4 +151,26 @@ describe('person timeline and case export', () => {
     const other = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: s.headers, payload: { person: { kind: 'contact', id: f.contactId } } });
     expect((await app.inject({ url: other.json<{ downloadUrl: string }>().downloadUrl, headers: { cookie: admin.cookie } })).json<{ code: string }>().code).toBe('NOT_FOUND');
   });
+
+  it('case export of a list with its filters: exactly the filtered rows with provenance, their media, hashes matching; bad filters 400', async () => {
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: s.headers, payload: { list: { type: 'calls', filters: { nosuch: 'x' } } } });
+    expect(bad.json<{ code: string }>().code).toBe('VALIDATION');
+    const both = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: s.headers, payload: { list: { type: 'calls' }, person: { kind: 'contact', id: f.contactId } } });
+    expect(both.json<{ code: string }>().code).toBe('VALIDATION');
+    const filters = { contact: f.contactId, from: f.from.toISOString(), to: f.to.toISOString() };
+    const created = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: s.headers, payload: { list: { type: 'calls', filters } } });
+    expect(created.statusCode).toBe(201);
+    const dl = await app.inject({ url: created.json<{ downloadUrl: string }>().downloadUrl, headers: { cookie: s.cookie } });
+    expect(dl.statusCode).toBe(200);
+    const files = await unzipAll(dl.rawPayload);
+    const manifest = JSON.parse((files.get('manifest.json') as Buffer).toString('utf8')) as { entries: { path: string; sha256?: string }[]; query: unknown };
+    for (const e of manifest.entries) expect(e.sha256, e.path).toBe(sha256(files.get(e.path) as Buffer));
+    expect(manifest.query).toEqual({ list: 'calls', filters });
+    const calls = JSON.parse((files.get('records/calls.json') as Buffer).toString('utf8')) as Entry[];
+    expect(calls.map((e) => e.link.id).sort()).toEqual(f.expected.filter(([type]) => type === 'call').map(([, id]) => id).sort());
+    expect(calls.every((e) => e.provenance !== null)).toBe(true);
+    const media = [...files.keys()].filter((p) => p.startsWith('media/')).map((p) => p.slice(6, 42)).sort();
+    expect(media).toEqual(f.expected.filter(([type]) => type === 'voicemail' || type === 'call-recording').map(([, id]) => id).sort());
+    expect((files.get('transcript.html') as Buffer).toString('utf8')).toContain('inbound call, voicemail');
+  });
 });
