@@ -1,5 +1,5 @@
 import { apiUrl, request, type Query } from './http';
-import type { CaseExport, TimelinePage } from './person-types';
+import type { CaseExport, CaseExportRequest, TimelinePage } from './person-types';
 import type { ArchivedDetail, ArchivedItem, HoldScope, LegalHold, NewPolicy, PolicyChange, PolicyMode, RecordRetention, RetentionPolicy, RetentionRun } from './retention-types';
 import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, Session, SyncHealth, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
 
@@ -84,7 +84,7 @@ export const retention = {
 export const person = {
   timeline: (list: 'contacts' | 'staff', id: string, query: Query, signal?: AbortSignal) =>
     request<TimelinePage>('GET', `/${list}/${enc(id)}/timeline`, { query, signal }),
-  /** Prepares a case export (one person, one date range); the ZIP is then downloaded once from `downloadUrl`. */
-  createExport: (body: { person: { kind: 'contact' | 'staff'; id: string }; from: string; to: string }) => request<CaseExport>('POST', '/exports', { body }),
+  /** Prepares a case export (a person and a range, or a list's filters); the ZIP is then downloaded once from `downloadUrl`. */
+  createExport: (body: CaseExportRequest) => request<CaseExport>('POST', '/exports', { body }),
   exportInfo: (id: string) => request<CaseExport>('GET', `/exports/${enc(id)}`),
 };

@@ -32,3 +32,8 @@ export interface CaseExport {
   error?: string;
   downloadUrl: string;
 }
+
+/** What a case export covers: a person and a date range, or a list with its current filters. */
+export type CaseExportRequest =
+  | { person: { kind: 'contact' | 'staff'; id: string }; from: string; to: string }
+  | { list: { type: string; filters: Record<string, string> } };
