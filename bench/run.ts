@@ -12,21 +12,22 @@ import { benchPortal } from './portal.js';
 import { benchRetention } from './retention.js';
 import { waitForQuietMachine } from './quiet.js';
 import { benchSftp } from './sftp.js';
+import { benchTimeline } from './timeline.js';
 import type { BenchContext, BenchRow } from './types.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a peer measured in the same run on the same files.
- * BENCH_SCALE scales the data (default 1); BENCH_ONLY=archive,sftp,import,rss,portal,retention,integrity picks
- * groups.
+ * BENCH_SCALE scales the data (default 1); BENCH_ONLY=archive,sftp,import,rss,portal,retention,integrity,timeline
+ * picks groups.
  *
  * Each group runs in a fresh Node process (this script with BENCH_GROUP set), as each peer is a fresh process, so
  * that no group inherits another's heap, threads or buffers. (Run in one process, the archive extraction after the
  * SFTP group once took 833 against 642 ms; across fresh processes the spread on this VM is as wide, 640-920 ms,
  * so this is hygiene rather than a fix: see docs/benchmarks.md.)
  */
-const GROUPS = ['sftp', 'archive', 'import', 'rss', 'portal', 'retention', 'integrity'] as const;
+const GROUPS = ['sftp', 'archive', 'import', 'rss', 'portal', 'retention', 'integrity', 'timeline'] as const;
 type Group = (typeof GROUPS)[number];
-const NEEDS_DB: ReadonlySet<Group> = new Set(['import', 'rss', 'portal', 'retention', 'integrity']);
+const NEEDS_DB: ReadonlySet<Group> = new Set(['import', 'rss', 'portal', 'retention', 'integrity', 'timeline']);
 const ROWS_MARK = 'BENCH_ROWS ';
 
 function isGroup(s: string): s is Group {
@@ -53,6 +54,8 @@ async function runGroup(group: Group, ctx: BenchContext, dbUri: string | undefin
       return benchRetention(ctx, db());
     case 'integrity':
       return benchIntegrity(ctx, db());
+    case 'timeline':
+      return benchTimeline(ctx, db());
   }
 }
 

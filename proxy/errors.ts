@@ -82,6 +82,7 @@ export const ERRORS = {
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'Requested byte range is outside the file' },
   MEDIA_MISSING: { status: 404, message: 'The file record exists but its binary is not stored' },
   QUERY_TIMEOUT: { status: 503, message: 'The query ran longer than portal.queryTimeoutMs and was stopped; narrow the search or the date range' },
+  EXPORT_USED: { status: 409, message: 'This case export has already been downloaded (or its download started); prepare a new one' },
 
   // retention governance
   POLICY_READ_ONLY: { status: 409, message: 'This policy comes from the configuration file; change it there' },

@@ -96,6 +96,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'SAVED_SEARCH_EXISTS':
     case 'SAVED_SEARCH_LIMIT':
     case 'QUERY_TIMEOUT':
+    case 'EXPORT_USED':
       return 'retry';
   }
 }

@@ -7,6 +7,8 @@ export const PORTAL_COLLECTIONS = {
   audit: 'portal.audit',
   loginAttempts: 'portal.login_attempts',
   savedSearches: 'portal.saved_searches',
+  /** Case exports: what was asked, by whom, and the ZIP's sha256 once streamed (chain of custody). */
+  exports: 'portal.exports',
 } as const;
 
 export interface UserDoc {

@@ -33,11 +33,15 @@ export const RECORD_INDEXES: Readonly<Record<string, readonly IndexSpec[]>> = {
   [RECORD_COLLECTIONS.conferences]: [
     ix('conferenceId', { conferenceId: 1 }), ix('startedAt', { startedAt: -1, _id: -1 }), ix('roomId_startedAt', { roomId: 1, startedAt: -1 }),
     ix('participants', { 'participants.id': 1 }),
+    // the person timeline: a participant's conferences in time order
+    ix('participants_startedAt', { 'participants.id': 1, startedAt: 1 }),
   ],
   [RECORD_COLLECTIONS.files]: [
     ix('fileId', { fileId: 1 }), ix('uploadedAt', { uploadedAt: -1, _id: -1 }), ix('category_uploadedAt', { category: 1, uploadedAt: -1 }),
     ix('callAt', { '_retention.callAt': -1, _id: -1 }), ix('archive', { '_retention.archive': 1 }),
     ix('roomId', { roomId: 1 }), ix('ownerId', { ownerId: 1 }), ix('callId', { callId: 1 }), ix('conferenceId', { conferenceId: 1 }), ix('messageId', { messageId: 1 }),
+    // the person timeline: an uploader's files and a room's files in time order
+    ix('ownerId_uploadedAt', { ownerId: 1, uploadedAt: 1 }), ix('roomId_uploadedAt', { roomId: 1, uploadedAt: 1 }),
   ],
   [RECORD_COLLECTIONS.staff]: [ix('staffId', { staffId: 1 }), ix('displayName', { displayName: 1, _id: 1 }), ix('status', { status: 1 }), ix('archive', { '_retention.archive': 1 })],
   [RECORD_COLLECTIONS.contacts]: [

@@ -1,4 +1,5 @@
 import { apiUrl, request, type Query } from './http';
+import type { CaseExport, CaseExportRequest, TimelinePage } from './person-types';
 import type { ArchivedDetail, ArchivedItem, HoldScope, LegalHold, NewPolicy, PolicyChange, PolicyMode, RecordRetention, RetentionPolicy, RetentionRun } from './retention-types';
 import type { AuditEntry, Detail, Page, RecordType, RecordTypes, Role, SavedSearch, Session, SyncHealth, SyncHistory, SyncJob, UserAccount, VerifyResult, RecordVerifyResult, IntegrityDigest, IntegritySweep, IntegrityProblem } from './types';
 
@@ -86,4 +87,12 @@ export const retention = {
   restore: (type: string, id: string, reason: string) => request<{ restored: number }>('POST', `/retention/archived/${enc(type)}/${enc(id)}/restore`, { body: { reason } }),
 
   record: (type: string, id: string) => request<RecordRetention>('GET', `/retention/record/${enc(type)}/${enc(id)}`),
+};
+
+export const person = {
+  timeline: (list: 'contacts' | 'staff', id: string, query: Query, signal?: AbortSignal) =>
+    request<TimelinePage>('GET', `/${list}/${enc(id)}/timeline`, { query, signal }),
+  /** Prepares a case export (a person and a range, or a list's filters); the ZIP is then downloaded once from `downloadUrl`. */
+  createExport: (body: CaseExportRequest) => request<CaseExport>('POST', '/exports', { body }),
+  exportInfo: (id: string) => request<CaseExport>('GET', `/exports/${enc(id)}`),
 };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { ZipWriter } from '../../archive/zip-writer.js';
 import { isProxyError } from '../../errors.js';
 import type { MediaService } from '../media.js';
@@ -12,9 +12,11 @@ export type ManifestEntry = { path: string; size: number; sha256: string } | { p
 export type ZipPart =
   | { path: string; json: unknown }
   | { path: string; rows: AsyncIterable<unknown> }
+  | { path: string; text: AsyncIterable<string> }
   | { path: string; media: { fileId: string; includeArchived?: boolean } };
 
-class HashTap extends Transform {
+/** Passes bytes through and hashes them (sha256) and counts them. */
+export class HashTap extends Transform {
   private readonly hash = createHash('sha256');
   size = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -37,7 +39,12 @@ export function safeEntryName(name: string): string {
  * Streams an unencrypted ZIP of `parts` plus `manifest.json` (path, size and sha256 of every other entry).
  * The returned stream is what the client reads; parts are produced one at a time, with backpressure.
  */
-export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart>, media: MediaService, log: { error(obj: object, msg: string): void }): Readable {
+export interface ZipExportOptions {
+  /** More top-level fields of manifest.json, asked for when every other entry is written (counts, provenance). */
+  manifest?: () => Record<string, unknown>;
+}
+
+export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart>, media: MediaService, log: { error(obj: object, msg: string): void }, opts: ZipExportOptions = {}): Readable {
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const zip = new ZipWriter(out, { encryption: 'none' });
   const manifest: ManifestEntry[] = [];
@@ -62,6 +69,7 @@ export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart
     for await (const part of parts) {
       if ('json' in part) await add(part.path, Buffer.from(`${JSON.stringify(part.json, null, 2)}\n`, 'utf8'), false);
       else if ('rows' in part) await add(part.path, jsonArrayStream(part.rows), false);
+      else if ('text' in part) await add(part.path, Readable.from(part.text, { objectMode: false }), false);
       else {
         let file;
         try {
@@ -75,7 +83,7 @@ export function zipExportStream(parts: AsyncIterable<ZipPart> | Iterable<ZipPart
         await add(part.path, media.open(file), true);
       }
     }
-    await zip.addFile('manifest.json', Buffer.from(`${JSON.stringify({ entries: manifest }, null, 2)}\n`, 'utf8'));
+    await zip.addFile('manifest.json', Buffer.from(`${JSON.stringify({ ...opts.manifest?.(), entries: manifest }, null, 2)}\n`, 'utf8'));
     await zip.finish();
     finished = true;
   };
