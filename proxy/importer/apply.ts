@@ -10,6 +10,7 @@ import { MEDIA_BUCKET } from './entry-mapping.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
 import { writeRecordFiles } from './record-writer.js';
+import { refreshDirtyRooms } from '../portal/room-stats.js';
 
 export interface ImportJob {
   jobId: string;
@@ -84,6 +85,10 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       progress.records += n;
       report();
     },
+  });
+  // The rooms these records went to (marked dirty before each batch) get their statistics recomputed, with any a crash left marked.
+  await refreshDirtyRooms(db, writeConcern, options.signal ? { signal: options.signal } : {}).catch((err: unknown) => {
+    throw databaseError(err, 'updating room statistics');
   });
   const binaries = await filter.media(plan.binaries);
   const media = await writeMediaFiles(db, dir, binaries, job, {

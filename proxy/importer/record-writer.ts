@@ -1,5 +1,6 @@
 import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
+import { databaseError } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
 import { BulkWritePipeline } from './bulk-write-pipeline.js';
 import type { DispositionFilter } from './disposition-filter.js';
@@ -7,6 +8,7 @@ import { FileDigest } from './file-digest.js';
 import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
 import { parseRecord, stampRecord } from './record-document.js';
 import { readRecordTexts } from './record-reader.js';
+import { markRoomsDirty, roomIdsOf, ROOM_STAT_COLLECTIONS } from '../portal/room-stats.js';
 
 export interface RecordWriteOptions {
   batchSize: number;
@@ -36,11 +38,17 @@ export async function writeRecordFiles(
   opts: RecordWriteOptions,
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n));
+  // Room statistics (portal/room-stats.ts): the rooms a batch adds to, and those a replaced record leaves, are marked
+  // before the write; applyImport recomputes them after the last batch.
+  const markRooms = (docs: readonly Document[]): Promise<void> => markRoomsDirty(db, roomIdsOf(docs), opts.writeConcern).catch((err: unknown) => {
+    throw databaseError(err, 'marking rooms for their statistics');
+  });
+  const roomHooks = { projection: { roomId: 1 }, beforeReplace: markRooms };
+  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => (ROOM_STAT_COLLECTIONS.has(c) ? roomHooks : undefined));
   try {
     for (const file of files) {
       opts.signal?.throwIfAborted();
-      const written = await writeOneFile(pipeline, dir, file, job, opts);
+      const written = await writeOneFile(pipeline, dir, file, job, opts, ROOM_STAT_COLLECTIONS.has(file.collection) ? markRooms : undefined);
       counts[file.collection] = (counts[file.collection] ?? 0) + written;
       opts.log.debug({ entry: file.path, collection: file.collection, records: written }, 'record file queued');
     }
@@ -58,13 +66,16 @@ async function writeOneFile(
   file: PlannedRecordFile,
   job: { jobId: string; archive: string },
   opts: RecordWriteOptions,
+  beforeWrite?: (docs: readonly Document[]) => Promise<void>,
 ): Promise<number> {
   const digest = new FileDigest({ sha256: false });
   let batch: Document[] = [];
   let count = 0;
   const submit = async (docs: Document[]): Promise<void> => {
     const kept = opts.filter ? await opts.filter.records(file.collection, docs, opts.archiveCreatedAt) : docs;
-    if (kept.length > 0) await pipeline.submit(file.collection, kept);
+    if (kept.length === 0) return;
+    await beforeWrite?.(kept);
+    await pipeline.submit(file.collection, kept);
   };
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
     for (const r of chunk.records) {
