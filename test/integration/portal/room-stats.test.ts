@@ -1,6 +1,7 @@
 import { ObjectId, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyImport, planImport } from '../../../proxy/importer/index.js';
 import { MIGRATIONS_COLLECTION } from '../../../proxy/importer/stamp-backfill.js';
 import { ListService } from '../../../proxy/portal/queries/list-service.js';
 import { NameResolver } from '../../../proxy/portal/queries/names.js';
@@ -10,6 +11,7 @@ import { ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../../../proxy/portal/
 import { RetentionService } from '../../../proxy/retention/service.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { importSimulatorDayWithResult } from '../../helpers/portal-data.js';
+import { ARCHIVE, JOB_ID, LATER_ARCHIVE, extractedDir } from '../importer/extracted-dir.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const wc = { w: 'majority' as const, wtimeoutMS: 10_000 };
@@ -154,5 +156,34 @@ describe('room statistics kept at import (issue 12 item 7)', () => {
     expect(await backfillRoomStats(t.db, wc)).toBe(1);
     expect(await storedStats(t.db)).toEqual(expected);
     expect(await backfillRoomStats(t.db, wc)).toBe(0);
+  });
+
+  it('newest delivery wins: a newer archive that moves a message to another room updates both rooms; an older one changes nothing', async () => {
+    const d = await testDatabase('room_stats_move');
+    const at = (h: number): { $date: string } => ({ $date: `2024-04-30T${String(h).padStart(2, '0')}:00:00Z` });
+    const rooms = ['{"_id":"ra","roomId":"ra","name":"A","createdAt":{"$date":"2024-04-01T00:00:00Z"}}', '{"_id":"rb","roomId":"rb","name":"B","createdAt":{"$date":"2024-04-01T00:00:00Z"}}'].join('\n');
+    // The newer archive delivers only the moved message (no rooms): room A is marked because its stored version leaves it.
+    const messages = (moved: boolean): string => (moved ? [2] : [0, 1, 2]).map((i) => JSON.stringify({ _id: `m${i}`, messageId: `m${i}`, roomId: moved ? 'rb' : 'ra', sentAt: at(i + 1) })).join('\n');
+    const run = async (moved: boolean, archive: string): Promise<void> => {
+      const x = await extractedDir({ ...(moved ? {} : { 'history/rooms.json': rooms }), 'history/messages.json': messages(moved) });
+      try {
+        await applyImport(d.db, x.dir, await planImport(x.dir, x.entries, log), { jobId: JOB_ID, archive }, { wtimeoutMs: 10_000, log });
+      } finally {
+        await x.remove();
+      }
+    };
+    try {
+      await run(false, ARCHIVE);
+      expect((await storedStats(d.db)).get('ra')).toMatchObject({ messageCount: 3, lastActivityAt: '2024-04-30T03:00:00.000Z' });
+      await run(true, LATER_ARCHIVE);
+      expect(await storedStats(d.db)).toEqual(await expectedStats(d.db));
+      expect((await storedStats(d.db)).get('ra')).toMatchObject({ messageCount: 2, lastActivityAt: '2024-04-30T02:00:00.000Z' });
+      expect((await storedStats(d.db)).get('rb')).toMatchObject({ messageCount: 1, firstActivityAt: '2024-04-30T03:00:00.000Z' });
+      await run(false, ARCHIVE); // older: loses to the newer delivery
+      expect((await storedStats(d.db)).get('rb')?.messageCount).toBe(1);
+      expect(await marked(d.db)).toBe(0);
+    } finally {
+      await d.drop();
+    }
   });
 });
