@@ -6,11 +6,11 @@ import { RECORD_COLLECTIONS } from './queries/types.js';
 import { markRoomsDirty, refreshDirtyRooms, refreshRooms, roomIdsOf } from './room-stats.js';
 
 export const ROOM_STATS_MIGRATION = 'room-stats';
-const ROOMS_PER_ROUND = 100;
+const ROOMS_PER_ROUND = 500;
 
 /**
  * One-time: statistics for every room of a database that was filled before they existed (portal/room-stats.ts).
- * Walks history.rooms by `_id` in rounds of 100: marks the round's rooms, recomputes them (the same protocol as
+ * Walks history.rooms by `_id` in rounds of 500: marks the round's rooms, recomputes them (the same protocol as
  * the importer's, so an import running meanwhile is never overwritten with an older count). Until a room has its
  * statistics the portal computes them live, so lists are right while it runs, only slower. Then writes the marker
  * in proxy.migrations. Idempotent; every start also recomputes the rooms a crash left marked.

@@ -45,10 +45,8 @@ export const ROOM_STAT_COLLECTIONS: ReadonlySet<string> = new Set([RECORD_COLLEC
 
 /** FerretDB 1.24 hangs on update commands with ~100 matching statements (see upsert-batch.ts). */
 const MAX_UPDATES_PER_COMMAND = 50;
-/** Rooms recomputed at once. */
-const PARALLEL = 4;
-/** Rooms read per refresh round. */
-const REFRESH_BATCH = 100;
+/** Rooms recomputed per round (one query per source collection each). */
+const REFRESH_BATCH = 500;
 
 /** The distinct string room ids of `docs` (field `roomId`). */
 export function roomIdsOf(docs: readonly Document[]): string[] {
@@ -69,35 +67,29 @@ export async function markRoomsDirty(db: Db, roomIds: readonly string[], writeCo
 }
 
 /**
- * One room's statistics from its records: one indexed equality query per source collection (`roomId`, which
- * FerretDB pushes down to SQLite), streamed, counting in the process what is visible. No $group/$min/$max (FerretDB
- * 1.24 lacks them), the same result on MongoDB.
+ * These rooms' statistics from their records, in one streamed query per source collection (`roomId` $in, the
+ * portal's roomId index on MongoDB), counted in the process: only what is visible, no $group/$min/$max (FerretDB
+ * 1.24 lacks them), the same result on MongoDB. FerretDB scans the collection once per call (it pushes no such
+ * filter down to SQLite), hence one call for a whole round of rooms, never one per room. Memory: one entry per room.
  */
-export async function computeRoomActivity(db: Db, roomId: string, maxTimeMS?: number): Promise<RoomActivity> {
-  const out: RoomActivity = { messageCount: 0, callCount: 0 };
+export async function computeRoomsActivity(db: Db, roomIds: readonly string[], maxTimeMS?: number): Promise<Map<string, RoomActivity>> {
+  const out = new Map<string, RoomActivity>();
+  for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
+  if (roomIds.length === 0) return out;
   for (const src of ROOM_STAT_SOURCES) {
-    const cursor = db.collection(src.collection).find({ roomId }, { projection: { _id: 0, [src.dateField]: 1, _archived: 1 }, ...(maxTimeMS ? { maxTimeMS } : {}) }).batchSize(1000);
-    let n = 0;
+    const filter = roomIds.length === 1 ? { roomId: roomIds[0] } : { roomId: { $in: [...roomIds] } };
+    const cursor = db.collection(src.collection).find(filter, { projection: { _id: 0, roomId: 1, [src.dateField]: 1, _archived: 1 }, ...(maxTimeMS ? { maxTimeMS } : {}) }).batchSize(1000);
     for await (const d of cursor) {
-      if (!isVisible(d)) continue;
-      n++;
+      const a = typeof d.roomId === 'string' ? out.get(d.roomId) : undefined;
+      if (!a || !isVisible(d)) continue;
+      a[src.counter]++;
       const at: unknown = d[src.dateField];
       if (!(at instanceof Date)) continue;
-      if (!out.firstActivityAt || at < out.firstActivityAt) out.firstActivityAt = at;
-      if (!out.lastActivityAt || at > out.lastActivityAt) out.lastActivityAt = at;
+      if (!a.firstActivityAt || at < a.firstActivityAt) a.firstActivityAt = at;
+      if (!a.lastActivityAt || at > a.lastActivityAt) a.lastActivityAt = at;
     }
-    out[src.counter] = n;
   }
   return out;
-}
-
-/** Runs `fn` over `items`, at most `parallel` at a time. */
-async function eachLimited<T>(items: readonly T[], parallel: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
 }
 
 /** Step 3 for these rooms (those marked): recompute and store where the mark is still the one read. */
@@ -113,16 +105,21 @@ export async function refreshRooms(db: Db, roomIds: readonly string[], writeConc
 
 async function refreshMarked(db: Db, marks: readonly Pick<RoomStatsDoc, '_id' | 'dirty'>[], writeConcern: WriteConcernSettings, now: () => Date): Promise<number> {
   const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  const marked = marks.filter((m) => m.dirty !== undefined);
+  const activity = await computeRoomsActivity(db, marked.map((m) => m._id));
   let stored = 0;
-  await eachLimited(marks.filter((m) => m.dirty !== undefined), PARALLEL, async (m) => {
-    const a = await computeRoomActivity(db, m._id);
-    const r = await col.updateOne(
-      { _id: m._id, dirty: m.dirty },
-      { $set: { messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now() }, $unset: { dirty: '', live: '' } },
-      { writeConcern },
-    );
-    stored += r.modifiedCount;
-  });
+  for (let i = 0; i < marked.length; i += MAX_UPDATES_PER_COMMAND) {
+    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = marked.slice(i, i + MAX_UPDATES_PER_COMMAND).map((m) => {
+      const a = activity.get(m._id) ?? { messageCount: 0, callCount: 0 };
+      return {
+        updateOne: {
+          filter: { _id: m._id, dirty: m.dirty },
+          update: { $set: { messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now() }, $unset: { dirty: '', live: '' } },
+        },
+      };
+    });
+    stored += (await col.bulkWrite(ops, { ordered: false, writeConcern })).modifiedCount;
+  }
   return stored;
 }
 
@@ -164,9 +161,7 @@ export async function readRoomActivity(db: Db, roomIds: readonly string[], maxTi
       ...(d.lastActivityAt instanceof Date ? { lastActivityAt: d.lastActivityAt } : {}),
     });
   }
-  await eachLimited(live, PARALLEL, async (id) => {
-    out.set(id, await computeRoomActivity(db, id, maxTimeMS));
-  });
+  for (const [id, a] of await computeRoomsActivity(db, live, maxTimeMS)) out.set(id, a);
   return out;
 }
 
