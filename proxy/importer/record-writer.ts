@@ -39,10 +39,23 @@ export async function writeRecordFiles(
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   // Room statistics (portal/room-stats.ts): the rooms a batch adds to, and those a replaced record leaves, are marked
-  // before the write; applyImport recomputes them after the last batch.
-  const markRooms = (docs: readonly Document[]): Promise<void> => markRoomsDirty(db, roomIdsOf(docs), opts.writeConcern).catch((err: unknown) => {
+  // before the write, each once per import (a mark is an upsert, slow on FerretDB); after the last batch all of them
+  // are marked again (a refresh by another process meanwhile may have cleared a mark: the new one covers every write
+  // of this import) and applyImport recomputes them. The set holds one id per room this archive touches.
+  // A write waits for its rooms' marks, also those another batch's write is still sending.
+  const touched = new Map<string, Promise<void>>();
+  const mark = (ids: readonly string[]): Promise<void> => markRoomsDirty(db, ids, opts.writeConcern).catch((err: unknown) => {
     throw databaseError(err, 'marking rooms for their statistics');
   });
+  const markRooms = async (docs: readonly Document[]): Promise<void> => {
+    const ids = roomIdsOf(docs);
+    const fresh = ids.filter((id) => !touched.has(id));
+    if (fresh.length > 0) {
+      const marking = mark(fresh);
+      for (const id of fresh) touched.set(id, marking);
+    }
+    await Promise.all(ids.map((id) => touched.get(id) ?? Promise.resolve()));
+  };
   const roomHooks = { projection: { roomId: 1 }, beforeReplace: markRooms };
   const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => (ROOM_STAT_COLLECTIONS.has(c) ? roomHooks : undefined));
   try {
@@ -53,6 +66,7 @@ export async function writeRecordFiles(
       opts.log.debug({ entry: file.path, collection: file.collection, records: written }, 'record file queued');
     }
     await pipeline.drain();
+    await mark([...touched.keys()]);
   } catch (err) {
     await pipeline.settle();
     throw err;
