@@ -15,6 +15,8 @@ import { mongoPlugin } from './plugins/mongo.js';
 import { retentionSchedulerPlugin } from './plugins/retention-scheduler.js';
 import { schedulerPlugin, type SchedulerOptions } from './plugins/scheduler.js';
 import { PortalContext, type PortalSettings } from './portal/context.js';
+import type { IndexBuilder } from './portal/index-build.js';
+import { majority } from './db/write-concern.js';
 import { trustProxyOption } from './portal/http/listen-policy.js';
 import { installSecurityHeaders } from './portal/http/security-headers.js';
 import { installPortalInfrastructure, portalRoutes } from './portal/register.js';
@@ -62,6 +64,10 @@ export interface AppDeps {
   retention?: RetentionService;
   /** The nightly retention run (config `retention.schedule`, only with `schedule` and `retention.enabled`). */
   retentionCron?: string;
+  /** Builds one record index in the background (tests: a slow or blocked build); default ensureIndexes. */
+  indexBuilder?: IndexBuilder;
+  /** fastify's pluginTimeout, which also bounds each onReady hook (default fastify's 10 s; tests make it short). */
+  pluginTimeoutMs?: number;
 }
 
 /** MongoDB's MaxTimeMSExpired (FerretDB answers with the same code). */
@@ -77,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Unknown query/body keys are a 400, not silently dropped; values keep their JSON types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(deps.pluginTimeoutMs !== undefined ? { pluginTimeout: deps.pluginTimeoutMs } : {}),
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler((err, req, reply) => {
@@ -104,10 +111,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await installPortalInfrastructure(app, ctx);
   app.addHook('onClose', async () => {
     ctx.recordIndexes.stop();
+    ctx.roomStatsBackfill.stop();
     await ctx.recordIndexes.settled();
+    await ctx.roomStatsBackfill.settled();
   });
   app.addHook('onReady', async () => {
-    await ctx.ensureIndexes();
+    await ctx.ensureIndexes(deps.indexBuilder);
+    // The daemon (with the scheduler) fills room statistics a database from before them lacks, in the background.
+    if (deps.schedule) {
+      const lease = deps.lease;
+      ctx.roomStatsBackfill.start({ db: deps.db, writeConcern: majority(15_000), log: ctx.log, isLeader: () => lease?.holder ?? true, after: ctx.recordIndexes.settled() });
+    }
     if (deps.adminPassword !== undefined) {
       const outcome = await ctx.users.ensureAdmin(deps.adminPassword);
       if (outcome !== 'unchanged') {

@@ -16,6 +16,7 @@ import { openSftp } from '../sftp/connect.js';
 import { sftpSources, type SftpSource } from '../sftp/sources.js';
 import { readReplicaSetHealth } from '../ha/replica-set-health.js';
 import { durabilityLine, leaseReport, replicaSetLine } from './replica-set.js';
+import { indexReport } from './index-report.js';
 import { retentionReport } from './retention-report.js';
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'WARN';
@@ -161,6 +162,7 @@ export async function checkDatabase(config: Config, log: Logger): Promise<CheckL
     lines.push(durabilityLine(health, config.mongodb.allowSingleNode));
     if (config.ha.enabled) lines.push(await leaseReport(conn.db, config.siteId));
     lines.push(await retentionReport(conn.db).catch((err: unknown) => fail('retention runs', err)));
+    lines.push(await indexReport(conn.db).catch((err: unknown) => fail('portal indexes', err)));
     try {
       await conn.db.collection('proxy.check').updateOne({ _id: 'majority-write' as unknown as never }, { $set: { at: new Date() } }, { upsert: true, writeConcern: majority(config.mongodb.writeConcernTimeoutMs) });
       lines.push({ name: 'mongodb majority write', status: 'PASS', detail: `acknowledged within ${config.mongodb.writeConcernTimeoutMs} ms` });

@@ -12,6 +12,7 @@ import { stampCallTimes } from './call-times.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
 import { writeRecordFiles } from './record-writer.js';
+import { refreshDirtyRooms } from '../portal/room-stats.js';
 
 export interface ImportJob {
   jobId: string;
@@ -94,6 +95,10 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   // Voicemails and recordings are listed by the time of their call (the archive holds the day's calls and files).
   await stampCallTimes(db, { [`_retention.archive`]: job.archive }, writeConcern, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'stamping call times of voicemails and recordings');
+  });
+  // The rooms these records went to (marked dirty before each batch) get their statistics recomputed, with any a crash left marked.
+  await refreshDirtyRooms(db, writeConcern, options.signal ? { signal: options.signal } : {}).catch((err: unknown) => {
+    throw databaseError(err, 'updating room statistics');
   });
   const binaries = await filter.media(plan.binaries);
   const media = await writeMediaFiles(db, dir, binaries, job, {

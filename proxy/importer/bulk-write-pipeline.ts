@@ -1,6 +1,6 @@
 import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import { databaseError } from '../db/connect.js';
-import { upsertBatch } from './upsert-batch.js';
+import { upsertBatch, type ReplaceHooks } from './upsert-batch.js';
 
 /**
  * Keeps up to `maxInFlight` batch writes (see upsertBatch) running while the caller parses the next batch. The first failure is
@@ -15,6 +15,8 @@ export class BulkWritePipeline {
     private readonly writeConcern: WriteConcernSettings,
     private readonly maxInFlight: number,
     private readonly onWritten: (collection: string, count: number) => void,
+    /** Per collection: what to do before stored records are replaced (upsertBatch). */
+    private readonly replaceHooks: (collection: string) => ReplaceHooks | undefined = () => undefined,
   ) {}
 
   /** Starts writing `docs` (upsert by _id); waits first when the pipeline is full. */
@@ -24,7 +26,7 @@ export class BulkWritePipeline {
       await Promise.race(this.inFlight);
       this.throwIfFailed();
     }
-    const write = upsertBatch(this.db.collection(collection), docs, this.writeConcern)
+    const write = upsertBatch(this.db.collection(collection), docs, this.writeConcern, this.replaceHooks(collection))
       .then(
         () => this.onWritten(collection, docs.length),
         (err: unknown) => {

@@ -1,5 +1,6 @@
 import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
+import { databaseError } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
 import { BulkWritePipeline } from './bulk-write-pipeline.js';
 import type { DispositionFilter } from './disposition-filter.js';
@@ -7,6 +8,7 @@ import { FileDigest } from './file-digest.js';
 import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
 import { parseRecord, stampRecord } from './record-document.js';
 import { readRecordTexts } from './record-reader.js';
+import { markRoomsDirty, roomIdsOf, ROOM_STAT_COLLECTIONS } from '../portal/room-stats.js';
 
 export interface RecordWriteOptions {
   batchSize: number;
@@ -36,15 +38,35 @@ export async function writeRecordFiles(
   opts: RecordWriteOptions,
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n));
+  // Room statistics (portal/room-stats.ts): the rooms a batch adds to, and those a replaced record leaves, are marked
+  // before the write, each once per import (a mark is an upsert, slow on FerretDB); after the last batch all of them
+  // are marked again (a refresh by another process meanwhile may have cleared a mark: the new one covers every write
+  // of this import) and applyImport recomputes them. The set holds one id per room this archive touches.
+  // A write waits for its rooms' marks, also those another batch's write is still sending.
+  const touched = new Map<string, Promise<void>>();
+  const mark = (ids: readonly string[]): Promise<void> => markRoomsDirty(db, ids, opts.writeConcern).catch((err: unknown) => {
+    throw databaseError(err, 'marking rooms for their statistics');
+  });
+  const markRooms = async (docs: readonly Document[]): Promise<void> => {
+    const ids = roomIdsOf(docs);
+    const fresh = ids.filter((id) => !touched.has(id));
+    if (fresh.length > 0) {
+      const marking = mark(fresh);
+      for (const id of fresh) touched.set(id, marking);
+    }
+    await Promise.all(ids.map((id) => touched.get(id) ?? Promise.resolve()));
+  };
+  const roomHooks = { projection: { roomId: 1 }, beforeReplace: markRooms };
+  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => (ROOM_STAT_COLLECTIONS.has(c) ? roomHooks : undefined));
   try {
     for (const file of files) {
       opts.signal?.throwIfAborted();
-      const written = await writeOneFile(pipeline, dir, file, job, opts);
+      const written = await writeOneFile(pipeline, dir, file, job, opts, ROOM_STAT_COLLECTIONS.has(file.collection) ? markRooms : undefined);
       counts[file.collection] = (counts[file.collection] ?? 0) + written;
       opts.log.debug({ entry: file.path, collection: file.collection, records: written }, 'record file queued');
     }
     await pipeline.drain();
+    await mark([...touched.keys()]);
   } catch (err) {
     await pipeline.settle();
     throw err;
@@ -58,13 +80,16 @@ async function writeOneFile(
   file: PlannedRecordFile,
   job: { jobId: string; archive: string },
   opts: RecordWriteOptions,
+  beforeWrite?: (docs: readonly Document[]) => Promise<void>,
 ): Promise<number> {
   const digest = new FileDigest({ sha256: false });
   let batch: Document[] = [];
   let count = 0;
   const submit = async (docs: Document[]): Promise<void> => {
     const kept = opts.filter ? await opts.filter.records(file.collection, docs, opts.archiveCreatedAt) : docs;
-    if (kept.length > 0) await pipeline.submit(file.collection, kept);
+    if (kept.length === 0) return;
+    await beforeWrite?.(kept);
+    await pipeline.submit(file.collection, kept);
   };
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
     for (const r of chunk.records) {

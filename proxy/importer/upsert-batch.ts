@@ -21,7 +21,7 @@ const MAX_REPLACES_PER_COMMAND = 50;
  * Replaces go in commands of <= 50. Every write uses `writeConcern`. Throws DB_NOT_DURABLE itself when a write concern
  * error accompanies duplicates; other errors are the driver's (the caller maps them).
  */
-export async function upsertBatch(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings): Promise<void> {
+export async function upsertBatch(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings, hooks?: ReplaceHooks): Promise<void> {
   let pending: readonly Document[] = docs;
   for (let round = 1; ; round++) {
     let duplicates: Document[];
@@ -31,7 +31,7 @@ export async function upsertBatch(coll: Collection, docs: readonly Document[], w
     } catch (err) {
       duplicates = duplicatesOf(err, pending, coll.collectionName);
     }
-    pending = await replaceOlder(coll, lastOfEachId(duplicates), writeConcern);
+    pending = await replaceOlder(coll, lastOfEachId(duplicates), writeConcern, hooks);
     if (pending.length === 0) return;
     if (round >= MAX_ROUNDS) {
       throw new ProxyError('DB_WRITE_REJECTED', `${coll.collectionName}: ${pending.length} records were deleted and re-inserted concurrently ${round} times`, {
@@ -43,15 +43,27 @@ export async function upsertBatch(coll: Collection, docs: readonly Document[], w
 
 const MAX_ROUNDS = 5;
 
+/** Lets a caller see the stored versions a batch is about to replace (room statistics: the room a record leaves). */
+export interface ReplaceHooks {
+  /** Fields of the stored documents to read besides the stamp. */
+  projection: Document;
+  /** Called with the stored versions of the records about to be replaced, before any replace is sent. */
+  beforeReplace(stored: readonly Document[]): Promise<void>;
+}
+
 /**
  * The replace step for records that exist: returns the ones found missing afterwards (deleted meanwhile), to insert.
  * `docs` holds each `_id` once.
  */
-async function replaceOlder(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings): Promise<Document[]> {
-  const stored = await coll.find({ _id: { $in: docs.map((d) => d._id as unknown) } } as Filter<Document>, { projection: { [RETENTION_FIELD]: 1 }, promoteValues: false }).toArray();
+async function replaceOlder(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings, hooks?: ReplaceHooks): Promise<Document[]> {
+  const stored = await coll.find({ _id: { $in: docs.map((d) => d._id as unknown) } } as Filter<Document>, { projection: { ...hooks?.projection, [RETENTION_FIELD]: 1 }, promoteValues: false }).toArray();
   const storedStamps = new Map<string, unknown>(stored.map((s) => [idKey(s._id), s[RETENTION_FIELD] as unknown]));
   const missing = docs.filter((d) => !storedStamps.has(idKey(d._id)));
   const candidates = docs.filter((d) => storedStamps.has(idKey(d._id)) && replaces(storedStamps.get(idKey(d._id)), d[RETENTION_FIELD]));
+  if (hooks && candidates.length > 0) {
+    const replaced = new Set(candidates.map((d) => idKey(d._id)));
+    await hooks.beforeReplace(stored.filter((s) => replaced.has(idKey(s._id))));
+  }
   for (let i = 0; i < candidates.length; i += MAX_REPLACES_PER_COMMAND) {
     const slice = candidates.slice(i, i + MAX_REPLACES_PER_COMMAND);
     const ops: AnyBulkWriteOperation[] = slice.map((doc) => ({ replaceOne: { filter: olderThan(doc), replacement: doc } }));

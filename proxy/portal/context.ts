@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import { AuditLog } from './audit.js';
 import { LoginThrottle, type LockoutPolicy } from './auth/lockout.js';
 import { SessionStore, type SessionPolicy } from './auth/sessions.js';
-import { IndexBuild } from './index-build.js';
+import { IndexBuild, type IndexBuilder } from './index-build.js';
+import { RoomStatsBackfill } from './room-stats-backfill.js';
+import { ensureRoomStatsIndexes } from './room-stats.js';
 import { RECORD_INDEXES } from './indexes.js';
 import { MediaService } from './media.js';
 import { ensurePlaybackIndex } from './playback.js';
@@ -39,8 +41,13 @@ export class PortalContext {
   readonly details: DetailService;
   readonly media: MediaService;
   readonly savedSearches: SavedSearchStore;
-  /** The record collections' portal indexes, built in the background after start. */
+  /**
+   * The record collections' portal indexes, built in the background after start. `recordIndexes.status().building`
+   * is the service call that says which are still building (/readyz `indexes`, Sync status).
+   */
   readonly recordIndexes = new IndexBuild();
+  /** The one-time room statistics backfill (daemon only, started by the app after the indexes). */
+  readonly roomStatsBackfill = new RoomStatsBackfill();
   /** Retention governance (policies, holds, runs, archived data, record status): the retention routes use this. */
   readonly retention: RetentionService;
 
@@ -63,12 +70,13 @@ export class PortalContext {
    * built in the background (recordIndexes; /readyz lists those still building) so a large database cannot keep the
    * portal from starting.
    */
-  async ensureIndexes(): Promise<void> {
+  async ensureIndexes(builder?: IndexBuilder): Promise<void> {
     await this.sessions.ensureIndexes();
     await this.throttle.ensureIndexes();
     await this.audit.ensureIndexes();
     await this.savedSearches.ensureIndexes();
     await ensurePlaybackIndex(this.audit);
-    this.recordIndexes.start(this.db, RECORD_INDEXES, this.log);
+    await ensureRoomStatsIndexes(this.db);
+    this.recordIndexes.start(this.db, RECORD_INDEXES, this.log, builder);
   }
 }

@@ -1,6 +1,9 @@
-import type { Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { ensureIndexes, type IndexSpec } from '../db/ensure-indexes.js';
+
+/** Builds one index when it is missing (default: ensureIndexes). */
+export type IndexBuilder = (collection: Collection, spec: IndexSpec) => Promise<void>;
 
 /** What /readyz shows: the record indexes still to build (`collection.index`) and those that failed. */
 export interface IndexBuildStatus { building: string[]; failed: string[] }
@@ -19,7 +22,7 @@ export class IndexBuild {
   private running: Promise<void> = Promise.resolve();
 
   /** Starts the build once (a second call while it runs, or after it, does nothing). */
-  start(db: Db, indexes: Readonly<Record<string, readonly IndexSpec[]>>, log: Logger): void {
+  start(db: Db, indexes: Readonly<Record<string, readonly IndexSpec[]>>, log: Logger, build: IndexBuilder = (col, spec) => ensureIndexes(col, [spec])): void {
     if (this.started) return;
     this.started = true;
     for (const [collection, specs] of Object.entries(indexes)) for (const spec of specs) this.pending.add(`${collection}.${spec.name}`);
@@ -29,7 +32,7 @@ export class IndexBuild {
           const key = `${collection}.${spec.name}`;
           if (this.stopped) return;
           try {
-            await ensureIndexes(db.collection(collection), [spec]);
+            await build(db.collection(collection), spec);
           } catch (err) {
             this.failed.add(key);
             log.error({ err, index: key }, 'portal index could not be built (retried at the next start)');

@@ -12,12 +12,15 @@ import type { PolicyStore } from './policy-store.js';
 import type { RetentionCounters, RunManager } from './runner.js';
 import { clockOf, winner } from './selection.js';
 import { validateText } from './validate.js';
+import { roomStatsWrite } from './room-stats-writes.js';
+import { ROOM_STAT_SOURCES } from '../portal/room-stats.js';
 import {
   ARCHIVED_FIELD, RECORD_DATA_TYPES, type Actor, type ArchivedDetail, type ArchivedItem, type ArchivedMark, type ArchivedPage, type DataType, type Policy,
   type RecordStatus, type RestoreResult,
 } from './types.js';
 
 const DAY_MS = 86_400_000;
+const ROOM_COUNTED: ReadonlySet<string> = new Set(ROOM_STAT_SOURCES.map((s) => s.collection));
 const MAX_PAGE = 200;
 
 function escapeRegex(s: string): string {
@@ -110,7 +113,7 @@ export class ArchivedService {
     const { db, writeConcern } = this.deps;
     const r = def.kind === 'media'
       ? await db.collection<{ _id: string }>(MEDIA_FILES).updateOne({ _id: id, 'metadata.archived': { $exists: true } }, { $unset: { 'metadata.archived': '' } }, { writeConcern })
-      : await db.collection(def.collection).updateOne({ [def.idField]: id, [ARCHIVED_FIELD]: { $exists: true } }, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern });
+      : await this.restoreRecord(def, id);
     if (r.modifiedCount === 0) {
       const exists = def.kind === 'media'
         ? await db.collection<{ _id: string }>(MEDIA_FILES).findOne({ _id: id }, { projection: { _id: 1 } })
@@ -124,6 +127,14 @@ export class ArchivedService {
     return { restored: 1 };
   }
 
+  /** One archived record's mark unset; its room's statistics (room-stats-writes.ts) follow. */
+  private async restoreRecord(def: DataTypeDef, id: string): Promise<{ modifiedCount: number }> {
+    const { db, writeConcern } = this.deps;
+    const filter = { [def.idField]: id, [ARCHIVED_FIELD]: { $exists: true } };
+    const docs = await db.collection(def.collection).find(filter, { projection: { _id: 1, roomId: 1 } }).toArray();
+    return roomStatsWrite(this.deps, def.collection, docs, () => db.collection(def.collection).updateOne(filter, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now');
+  }
+
   /** Unsets the archive mark of everything the run archived (that is still archived by it). */
   async restoreRun(runId: string, reasonRaw: unknown, actor: Actor): Promise<RestoreResult> {
     const reason = validateText('reason', reasonRaw, 2000);
@@ -133,8 +144,10 @@ export class ArchivedService {
     for (const type of RECORD_DATA_TYPES) {
       const def = DATA_TYPE_DEFS[type];
       const idField = IDENTITY_COLLECTIONS[def.collection];
-      const keys = idField ? (await db.collection(def.collection).distinct(idField, { [`${ARCHIVED_FIELD}.runId`]: runId })).filter((k): k is string => typeof k === 'string') : [];
-      const n = (await db.collection(def.collection).updateMany({ [`${ARCHIVED_FIELD}.runId`]: runId }, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern })).modifiedCount;
+      const byRun = { [`${ARCHIVED_FIELD}.runId`]: runId };
+      const keys = idField ? (await db.collection(def.collection).distinct(idField, byRun)).filter((k): k is string => typeof k === 'string') : [];
+      const rooms = ROOM_COUNTED.has(def.collection) ? (await db.collection(def.collection).distinct('roomId', byRun)).map((roomId: unknown) => ({ roomId })) : [];
+      const n = (await roomStatsWrite(this.deps, def.collection, rooms, () => db.collection(def.collection).updateMany(byRun, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now')).modifiedCount;
       await refreshIdentity(db, def.collection, keys, writeConcern);
       if (n > 0) this.counters.records('restored', type, n);
       restored += n;

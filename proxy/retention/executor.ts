@@ -10,6 +10,7 @@ import type { DispositionLock, LockHandle } from './lock.js';
 import { and, dueFilters } from './selection.js';
 import { deleteMedia, tombstoneId, writeTombstones } from './tombstones.js';
 import { LIST_DEFS } from '../portal/queries/types.js';
+import { refreshRetentionRooms, roomStatsWrite } from './room-stats-writes.js';
 import { ARCHIVED_FIELD, MEDIA_NOT_ARCHIVED, RETENTION_COLLECTIONS, type ArchivedMark, type Policy, type Tombstone } from './types.js';
 
 export interface ExecContext {
@@ -71,6 +72,8 @@ export async function executePolicy(ctx: ExecContext, policy: Policy, all: reado
       if (ctx.deps.batchPauseMs > 0) await sleep(ctx.deps.batchPauseMs);
     }
   }
+  // The rooms whose messages or calls the batches archived or destroyed (marked `live` until now).
+  if (totals.archived + totals.destroyed > 0) await refreshRetentionRooms(ctx.deps, ctx.signal);
   return totals;
 }
 
@@ -78,11 +81,13 @@ interface BatchResult { selected: number; written: number; after?: unknown }
 
 async function archiveRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeDef, filter: Document, mark: ArchivedMark): Promise<BatchResult> {
   const col = ctx.deps.db.collection(def.collection);
-  const ids = (await col.find(filter, { projection: { _id: 1 } }).limit(ctx.deps.batchSize).toArray()).map((d) => d._id as unknown);
+  const docs = await col.find(filter, { projection: { _id: 1, roomId: 1 } }).limit(ctx.deps.batchSize).toArray();
+  const ids = docs.map((d) => d._id as unknown);
   if (ids.length === 0) return { selected: 0, written: 0 };
   await ctx.beginBatch([]);
   await lock.confirm();
-  const r = await col.updateMany(and({ _id: { $in: ids } }, filter), { $set: { [ARCHIVED_FIELD]: mark } }, { writeConcern: ctx.deps.writeConcern });
+  const r = await roomStatsWrite(ctx.deps, def.collection, docs, () =>
+    col.updateMany(and({ _id: { $in: ids } }, filter), { $set: { [ARCHIVED_FIELD]: mark } }, { writeConcern: ctx.deps.writeConcern }));
   await refreshVersions(ctx, def, { _id: { $in: ids } });
   return { selected: ids.length, written: r.modifiedCount };
 }
@@ -102,7 +107,7 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   const db = ctx.deps.db;
   const col = db.collection(def.collection);
   const idField = IDENTITY_COLLECTIONS[def.collection];
-  const docs = await col.find(filter, { projection: { _id: 1, [`${RETENTION_FIELD}.sha256`]: 1, [`${RETENTION_FIELD}.archive`]: 1, storagePath: 1, ...(idField ? { [idField]: 1 } : {}) } }).limit(ctx.deps.batchSize).toArray();
+  const docs = await col.find(filter, { projection: { _id: 1, [`${RETENTION_FIELD}.sha256`]: 1, [`${RETENTION_FIELD}.archive`]: 1, storagePath: 1, roomId: 1, ...(idField ? { [idField]: 1 } : {}) } }).limit(ctx.deps.batchSize).toArray();
   if (docs.length === 0) return { selected: 0, written: 0 };
   const ids = docs.map((d) => d._id as unknown);
   const at = ctx.deps.now();
@@ -125,7 +130,7 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   await lock.confirm();
   await writeTombstones(ctx.deps, stones);
   await lock.confirm();
-  const r = await col.deleteMany(and({ _id: { $in: ids } }, filter), { writeConcern: ctx.deps.writeConcern });
+  const r = await roomStatsWrite(ctx.deps, def.collection, docs, () => col.deleteMany(and({ _id: { $in: ids } }, filter), { writeConcern: ctx.deps.writeConcern }));
   if (r.deletedCount < ids.length) {
     // Some records changed between selection and delete (not a hold: the lock keeps those out): their tombstones go.
     const byIds: Document = { _id: { $in: ids } };

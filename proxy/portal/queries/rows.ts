@@ -1,5 +1,6 @@
 import type { Db, Document } from 'mongodb';
 import { RETENTION_FIELD } from '../../importer/index.js';
+import { readRoomActivity } from '../room-stats.js';
 import type { NameResolver } from './names.js';
 import { RECORD_COLLECTIONS, type ListTypeDef } from './types.js';
 import { visible } from './visible.js';
@@ -24,49 +25,6 @@ function split(list: (Party | undefined)[]): { staff: string[]; contacts: string
     (p.kind === 'contact' ? contacts : staff).push(p.id);
   }
   return { staff, contacts };
-}
-
-type Activity = { messageCount: number; callCount: number; firstActivityAt?: Date; lastActivityAt?: Date };
-
-const isNotImplemented = (err: unknown): boolean => (err as { code?: unknown }).code === 238;
-
-/** Count, first and last date per room: $group with $min/$max; where that is missing (FerretDB 1.24), $sum plus an indexed first/last lookup per room. */
-async function groupByRoom(db: Db, collection: string, dateField: string, roomIds: string[], maxTimeMS: number): Promise<Document[]> {
-  const match = { $match: visible({ roomId: { $in: roomIds } }) };
-  try {
-    return await db.collection(collection).aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 }, first: { $min: `$${dateField}` }, last: { $max: `$${dateField}` } } }], { maxTimeMS }).toArray();
-  } catch (err) {
-    if (!isNotImplemented(err)) throw err;
-  }
-  const col = db.collection(collection);
-  const counts = await col.aggregate([match, { $group: { _id: '$roomId', n: { $sum: 1 } } }], { maxTimeMS }).toArray();
-  const edge = async (roomId: string, dir: 1 | -1): Promise<unknown> =>
-    (await col.find(visible({ roomId }), { projection: { _id: 0, [dateField]: 1 }, maxTimeMS }).sort({ [dateField]: dir }).limit(1).next())?.[dateField];
-  return Promise.all(counts.map(async (c) => ({ ...c, first: await edge(String(c._id), 1), last: await edge(String(c._id), -1) })));
-}
-
-async function roomActivity(db: Db, roomIds: string[], maxTimeMS: number): Promise<Map<string, Activity>> {
-  const out = new Map<string, Activity>();
-  for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
-  if (roomIds.length === 0) return out;
-  const [messages, calls] = await Promise.all([
-    groupByRoom(db, RECORD_COLLECTIONS.messages, 'sentAt', roomIds, maxTimeMS),
-    groupByRoom(db, RECORD_COLLECTIONS.calls, 'startedAt', roomIds, maxTimeMS),
-  ]);
-  const merge = (docs: Document[], key: 'messageCount' | 'callCount'): void => {
-    for (const d of docs) {
-      const a = out.get(String(d._id));
-      if (!a) continue;
-      a[key] = Number(d.n);
-      const first = d.first instanceof Date ? d.first : undefined;
-      const last = d.last instanceof Date ? d.last : undefined;
-      if (first && (!a.firstActivityAt || first < a.firstActivityAt)) a.firstActivityAt = first;
-      if (last && (!a.lastActivityAt || last > a.lastActivityAt)) a.lastActivityAt = last;
-    }
-  };
-  merge(messages, 'messageCount');
-  merge(calls, 'callCount');
-  return out;
 }
 
 /** The call or conference a voicemail or recording belongs to, with the parties' names (rows show people, not ids). */
@@ -107,7 +65,7 @@ export async function enrichRows(db: Db, names: NameResolver, def: ListTypeDef, 
     }
     case 'rooms': {
       const ps = split(parties(rows, 'participants'));
-      const [n, activity] = await Promise.all([names.names(ps.staff, ps.contacts, maxTimeMS), roomActivity(db, rows.map((r) => r.id), maxTimeMS)]);
+      const [n, activity] = await Promise.all([names.names(ps.staff, ps.contacts, maxTimeMS), readRoomActivity(db, rows.map((r) => r.id), maxTimeMS)]);
       for (const r of rows) {
         r.participants = parties([r], 'participants').map((p) => ({ ...p, name: (p.id && n.get(p.id)) ?? null }));
         Object.assign(r, activity.get(r.id));

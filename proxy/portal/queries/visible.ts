@@ -21,3 +21,11 @@ export function visible(filter: Document = {}): Document {
 export function unarchived(filter: Document = {}): Document {
   return Object.keys(filter).length === 0 ? NOT_ARCHIVED : { $and: [filter, NOT_ARCHIVED] };
 }
+
+/**
+ * The same rule for a document already read (room statistics stream a room's records with a plain `roomId` filter,
+ * which FerretDB pushes down to SQLite where the `$and` of visible() is not, and count the visible ones).
+ */
+export function isVisible(doc: Document): boolean {
+  return doc._archived === undefined;
+}

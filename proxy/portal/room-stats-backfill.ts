@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Db, Document, WriteConcernSettings } from 'mongodb';
+import type { Logger } from 'pino';
+import { MIGRATIONS_COLLECTION } from '../importer/stamp-backfill.js';
+import { RECORD_COLLECTIONS } from './queries/types.js';
+import { markRoomsDirty, refreshDirtyRooms, refreshRooms, roomIdsOf } from './room-stats.js';
+
+export const ROOM_STATS_MIGRATION = 'room-stats';
+const ROOMS_PER_ROUND = 500;
+
+/**
+ * One-time: statistics for every room of a database that was filled before they existed (portal/room-stats.ts).
+ * Walks history.rooms by `_id` in rounds of 500: marks the round's rooms, recomputes them (the same protocol as
+ * the importer's, so an import running meanwhile is never overwritten with an older count). Until a room has its
+ * statistics the portal computes them live, so lists are right while it runs, only slower. Then writes the marker
+ * in proxy.migrations. Idempotent; every start also recomputes the rooms a crash left marked.
+ * Returns the rooms recomputed.
+ */
+export async function backfillRoomStats(db: Db, writeConcern: WriteConcernSettings, opts: { signal?: AbortSignal; now?: () => Date } = {}): Promise<number> {
+  const marks = db.collection<{ _id: string; at: Date; rooms?: number }>(MIGRATIONS_COLLECTION);
+  const refreshOpts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.now ? { now: opts.now } : {}) };
+  let rooms = await refreshDirtyRooms(db, writeConcern, refreshOpts);
+  if (await marks.findOne({ _id: ROOM_STATS_MIGRATION })) return rooms;
+  const col = db.collection(RECORD_COLLECTIONS.rooms);
+  let after: unknown;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const filter: Document = after === undefined ? {} : { _id: { $gt: after } };
+    const docs = await col.find(filter, { projection: { _id: 1, roomId: 1 } }).sort({ _id: 1 }).limit(ROOMS_PER_ROUND).toArray();
+    if (docs.length === 0) break;
+    const ids = roomIdsOf(docs);
+    await markRoomsDirty(db, ids, writeConcern);
+    rooms += await refreshRooms(db, ids, writeConcern, opts.now);
+    after = docs[docs.length - 1]?._id;
+  }
+  try {
+    await marks.updateOne({ _id: ROOM_STATS_MIGRATION }, { $setOnInsert: { at: new Date(), rooms } }, { upsert: true, writeConcern });
+  } catch (err) {
+    // Two nodes at once: the other one's marker went in first. Done either way.
+    if ((err as { code?: unknown }).code !== 11000) throw err;
+  }
+  return rooms;
+}
+
+/**
+ * Runs backfillRoomStats in the background after start (never blocking it), on the HA leader only (waits, polling,
+ * while this node follows), after the record indexes it reads by are built. stop() aborts it between rounds.
+ */
+export class RoomStatsBackfill {
+  private readonly abort = new AbortController();
+  private running: Promise<void> = Promise.resolve();
+  private started = false;
+
+  start(opts: { db: Db; writeConcern: WriteConcernSettings; log: Logger; isLeader: () => boolean; after?: Promise<void>; pollMs?: number }): void {
+    if (this.started) return;
+    this.started = true;
+    const signal = this.abort.signal;
+    this.running = (async () => {
+      await opts.after;
+      while (!opts.isLeader()) await sleep(opts.pollMs ?? 10_000, undefined, { signal });
+      const rooms = await backfillRoomStats(opts.db, opts.writeConcern, { signal });
+      if (rooms > 0) opts.log.info({ rooms }, 'room statistics computed for rooms stored before they existed (or left marked)');
+    })().catch((err: unknown) => {
+      if (signal.aborted) return;
+      opts.log.error({ err }, 'room statistics backfill failed (retried at the next start; the Room report counts those rooms live meanwhile)');
+    });
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  settled(): Promise<void> {
+    return this.running;
+  }
+}

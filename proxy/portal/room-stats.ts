@@ -1,0 +1,171 @@
+import { ObjectId, type AnyBulkWriteOperation, type Db, type Document, type WriteConcernSettings } from 'mongodb';
+import { RECORD_COLLECTIONS } from './queries/types.js';
+import { isVisible } from './queries/visible.js';
+import { ensureIndexes } from '../db/ensure-indexes.js';
+
+/**
+ * Room statistics kept up to date by the writers instead of computed per request (issue 12 item 7): one document per
+ * room id, `{ _id: roomId, messageCount, callCount, firstActivityAt, lastActivityAt, computedAt }`, counting only
+ * what an auditor may see (records without `_archived`, the visible() rule).
+ *
+ * Protocol (idempotent, safe against crashes and against writers racing each other):
+ * 1. a writer that is about to change a room's messages or calls first marks the room `dirty` with a fresh token
+ *    (markRoomsDirty), majority; retention also sets `live`: until the room is recomputed, readers count it live;
+ * 2. it writes the records;
+ * 3. it recomputes the room (refreshRooms / refreshDirtyRooms) and stores the result ONLY IF the token is still the
+ *    one it read, clearing `dirty` and `live` in the same single-document update. A writer that marked the room
+ *    again meanwhile has its own refresh to come, so a stale computation is never stored over a newer one.
+ * A crash between 1 and 3 leaves the mark: the next import or the next start recomputes every dirty room.
+ */
+export const ROOM_STATS_COLLECTION = 'portal.room_stats';
+
+export interface RoomActivity { messageCount: number; callCount: number; firstActivityAt?: Date; lastActivityAt?: Date }
+
+export interface RoomStatsDoc {
+  _id: string;
+  messageCount?: number;
+  callCount?: number;
+  firstActivityAt?: Date | null;
+  lastActivityAt?: Date | null;
+  computedAt?: Date;
+  /** Set before a write that changes the room's records; cleared by the recomputation that saw this token. */
+  dirty?: ObjectId;
+  /** The stored counts may include records retention archived or destroyed: readers compute the room live. */
+  live?: boolean;
+}
+
+/** The collections whose records the statistics count, the date each one's activity runs on, and its counter. */
+export const ROOM_STAT_SOURCES = [
+  { collection: RECORD_COLLECTIONS.messages, dateField: 'sentAt', counter: 'messageCount' },
+  { collection: RECORD_COLLECTIONS.calls, dateField: 'startedAt', counter: 'callCount' },
+] as const;
+
+/** Collections whose writes change a room's statistics (rooms: a new room gets its (zero) statistics at import). */
+export const ROOM_STAT_COLLECTIONS: ReadonlySet<string> = new Set([RECORD_COLLECTIONS.rooms, ...ROOM_STAT_SOURCES.map((s) => s.collection)]);
+
+/** FerretDB 1.24 hangs on update commands with ~100 matching statements (see upsert-batch.ts). */
+const MAX_UPDATES_PER_COMMAND = 50;
+/** Rooms recomputed per round (one query per source collection each). */
+const REFRESH_BATCH = 500;
+
+/** The distinct string room ids of `docs` (field `roomId`). */
+export function roomIdsOf(docs: readonly Document[]): string[] {
+  const ids = new Set<string>();
+  for (const d of docs) if (typeof d.roomId === 'string' && d.roomId !== '') ids.add(d.roomId);
+  return [...ids];
+}
+
+/** Step 1: marks the rooms as about to change (upsert), `live` too for retention's archive/destroy/restore. */
+export async function markRoomsDirty(db: Db, roomIds: readonly string[], writeConcern: WriteConcernSettings, opts: { live?: boolean } = {}): Promise<void> {
+  const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  for (let i = 0; i < roomIds.length; i += MAX_UPDATES_PER_COMMAND) {
+    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = roomIds.slice(i, i + MAX_UPDATES_PER_COMMAND).map((id) => ({
+      updateOne: { filter: { _id: id }, update: { $set: { dirty: new ObjectId(), ...(opts.live ? { live: true } : {}) } }, upsert: true },
+    }));
+    await col.bulkWrite(ops, { ordered: false, writeConcern });
+  }
+}
+
+/**
+ * These rooms' statistics from their records, in one streamed query per source collection (`roomId` $in, the
+ * portal's roomId index on MongoDB), counted in the process: only what is visible, no $group/$min/$max (FerretDB
+ * 1.24 lacks them), the same result on MongoDB. FerretDB scans the collection once per call (it pushes no such
+ * filter down to SQLite), hence one call for a whole round of rooms, never one per room. Memory: one entry per room.
+ */
+export async function computeRoomsActivity(db: Db, roomIds: readonly string[], maxTimeMS?: number): Promise<Map<string, RoomActivity>> {
+  const out = new Map<string, RoomActivity>();
+  for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
+  if (roomIds.length === 0) return out;
+  for (const src of ROOM_STAT_SOURCES) {
+    const filter = roomIds.length === 1 ? { roomId: roomIds[0] } : { roomId: { $in: [...roomIds] } };
+    const cursor = db.collection(src.collection).find(filter, { projection: { _id: 0, roomId: 1, [src.dateField]: 1, _archived: 1 }, ...(maxTimeMS ? { maxTimeMS } : {}) }).batchSize(1000);
+    for await (const d of cursor) {
+      const a = typeof d.roomId === 'string' ? out.get(d.roomId) : undefined;
+      if (!a || !isVisible(d)) continue;
+      a[src.counter]++;
+      const at: unknown = d[src.dateField];
+      if (!(at instanceof Date)) continue;
+      if (!a.firstActivityAt || at < a.firstActivityAt) a.firstActivityAt = at;
+      if (!a.lastActivityAt || at > a.lastActivityAt) a.lastActivityAt = at;
+    }
+  }
+  return out;
+}
+
+/** Step 3 for these rooms (those marked): recompute and store where the mark is still the one read. */
+export async function refreshRooms(db: Db, roomIds: readonly string[], writeConcern: WriteConcernSettings, now: () => Date = () => new Date()): Promise<number> {
+  const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  let stored = 0;
+  for (let i = 0; i < roomIds.length; i += REFRESH_BATCH) {
+    const marks = await col.find({ _id: { $in: roomIds.slice(i, i + REFRESH_BATCH) } }, { projection: { dirty: 1 } }).toArray();
+    stored += await refreshMarked(db, marks, writeConcern, now);
+  }
+  return stored;
+}
+
+async function refreshMarked(db: Db, marks: readonly Pick<RoomStatsDoc, '_id' | 'dirty'>[], writeConcern: WriteConcernSettings, now: () => Date): Promise<number> {
+  const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  const marked = marks.filter((m) => m.dirty !== undefined);
+  const activity = await computeRoomsActivity(db, marked.map((m) => m._id));
+  let stored = 0;
+  for (let i = 0; i < marked.length; i += MAX_UPDATES_PER_COMMAND) {
+    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = marked.slice(i, i + MAX_UPDATES_PER_COMMAND).map((m) => {
+      const a = activity.get(m._id) ?? { messageCount: 0, callCount: 0 };
+      return {
+        updateOne: {
+          filter: { _id: m._id, dirty: m.dirty },
+          update: { $set: { messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now() }, $unset: { dirty: '', live: '' } },
+        },
+      };
+    });
+    stored += (await col.bulkWrite(ops, { ordered: false, writeConcern })).modifiedCount;
+  }
+  return stored;
+}
+
+/** Step 3 for every room still marked (this import's, and any a crash left), in bounded rounds. */
+export async function refreshDirtyRooms(db: Db, writeConcern: WriteConcernSettings, opts: { signal?: AbortSignal; now?: () => Date } = {}): Promise<number> {
+  const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  let after: string | undefined;
+  let stored = 0;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const filter = after === undefined ? { dirty: { $exists: true } } : { dirty: { $exists: true }, _id: { $gt: after } };
+    const marks = await col.find(filter, { projection: { dirty: 1 } }).sort({ _id: 1 }).limit(REFRESH_BATCH).toArray();
+    if (marks.length === 0) return stored;
+    stored += await refreshMarked(db, marks, writeConcern, opts.now ?? (() => new Date()));
+    after = marks[marks.length - 1]?._id;
+  }
+}
+
+/**
+ * The statistics the portal shows for these rooms: stored ones where they are complete and exact; computed live
+ * for rooms without them (before the one-time backfill reached them) or marked `live` (retention changed them a
+ * moment ago). Rooms with no record at all get zeros.
+ */
+export async function readRoomActivity(db: Db, roomIds: readonly string[], maxTimeMS: number): Promise<Map<string, RoomActivity>> {
+  const out = new Map<string, RoomActivity>();
+  if (roomIds.length === 0) return out;
+  const docs = await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).find({ _id: { $in: [...roomIds] } }, { maxTimeMS }).toArray();
+  const byId = new Map(docs.map((d) => [d._id, d]));
+  const live: string[] = [];
+  for (const id of roomIds) {
+    const d = byId.get(id);
+    if (!d || d.live === true || typeof d.messageCount !== 'number' || typeof d.callCount !== 'number') {
+      live.push(id);
+      continue;
+    }
+    out.set(id, {
+      messageCount: d.messageCount, callCount: d.callCount,
+      ...(d.firstActivityAt instanceof Date ? { firstActivityAt: d.firstActivityAt } : {}),
+      ...(d.lastActivityAt instanceof Date ? { lastActivityAt: d.lastActivityAt } : {}),
+    });
+  }
+  for (const [id, a] of await computeRoomsActivity(db, live, maxTimeMS)) out.set(id, a);
+  return out;
+}
+
+/** The refresh rounds find marked rooms by `dirty` (sparse: only marked rooms are in it). */
+export async function ensureRoomStatsIndexes(db: Db): Promise<void> {
+  await ensureIndexes(db.collection(ROOM_STATS_COLLECTION), [{ name: 'dirty', key: { dirty: 1 }, options: { sparse: true } }]);
+}
