@@ -14,7 +14,6 @@ import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -24,6 +23,7 @@ import { collectionForEntry } from '../proxy/importer/entry-mapping.js';
 import { publishDayArchive, type PublishedArchive } from '../proxy/vendor-sim/generate/publish-archive.js';
 import { startSshd, type SshdHandle } from '../test/helpers/sshd.js';
 import { runChildJob } from './child-job.js';
+import { load1 } from './quiet.js';
 import type { DiyImportChildJob, DiyImportChildResult } from './diy-import-child.js';
 import type { BenchContext, BenchRow } from './types.js';
 
@@ -35,8 +35,6 @@ const KEY = 'Bench-Archive-Key-1';
 const SERVICE = 'svcbench';
 const MiB = 1024 * 1024;
 const ROUNDS = 2;
-
-export const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
 
 /** The venv's python with pymongo (scripts/bench-setup.sh creates it on first use). */
 export async function benchPython(log: (m: string) => void): Promise<string> {
