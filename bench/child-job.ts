@@ -10,10 +10,11 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const JOB_ENV = 'RP_BENCH_JOB';
 
-/** Parent side: runs `script` (e.g. 'sftp-child.js') with `job`; resolves with what it printed. */
-export async function runChildJob<Result>(script: string, job: unknown): Promise<Result> {
+/** Parent side: runs `script` (e.g. 'sftp-child.js') with `job`, on core `cpu` alone when given (`taskset`); resolves with what it printed. */
+export async function runChildJob<Result>(script: string, job: unknown, cpu?: number): Promise<Result> {
   const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
-  const { stdout } = await run(process.execPath, [path], { env: { ...process.env, [JOB_ENV]: JSON.stringify(job) }, maxBuffer: 1024 * 1024 });
+  const [cmd, args] = cpu === undefined ? [process.execPath, [path]] : ['taskset', ['-c', String(cpu), process.execPath, path]];
+  const { stdout } = await run(cmd, args, { env: { ...process.env, [JOB_ENV]: JSON.stringify(job) }, maxBuffer: 1024 * 1024 });
   return JSON.parse(stdout) as Result;
 }
 

@@ -9,7 +9,7 @@ import type { BenchContext, BenchRow } from './types.js';
 
 /**
  * Fixity sweep (issue 10): one database with N records (100 000 x BENCH_SCALE; 70% messages, 30% calls, plus one
- * file record per media file) and BENCH_MEDIA_GIB GiB of GridFS media (default 2) in files of BENCH_MEDIA_FILE_MIB
+ * file record per media file) and BENCH_MEDIA_GIB GiB of GridFS media (default 2 x BENCH_SCALE, at most 2) in files of BENCH_MEDIA_FILE_MIB
  * MiB (default 512), stored as the importer stores them. Two figures, each in a fresh Node process:
  * - throughput: our sweep (FixitySweep.run with no pause: records, media, orphan chunks, tombstones, audit chain,
  *   checkpoints) against a peer that reads the same records and GridFS files with the bare driver and hashes them
@@ -81,7 +81,7 @@ async function fillMedia(db: Db, totalBytes: number, fileBytes: number, log: (m:
 
 export async function benchIntegrity(ctx: BenchContext, mongoUri: string): Promise<BenchRow[]> {
   const records = Math.max(2000, Math.round(100_000 * ctx.scale));
-  const mediaBytes = Math.round(Number(process.env.BENCH_MEDIA_GIB ?? 2) * GiB);
+  const mediaBytes = Math.round(Number(process.env.BENCH_MEDIA_GIB ?? 2 * Math.min(1, ctx.scale)) * GiB);
   const fileBytes = Math.round(Number(process.env.BENCH_MEDIA_FILE_MIB ?? 512) * MiB);
   const database = `bench_integrity_${Date.now().toString(36)}`;
   const client = new MongoClient(mongoUri);

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
@@ -37,3 +38,6 @@ export async function waitForQuietMachine(log: (msg: string) => void, maxWaitMs 
   }
   return idle;
 }
+
+/** The 1-minute load average, rounded: recorded next to every figure (other sessions share these cores). */
+export const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;

@@ -9,6 +9,7 @@ import { MEDIA_BUCKET, MEDIA_UPLOADS as UPLOADS, contentTypeFor } from './entry-
 import { FileDigest } from './file-digest.js';
 import { uploadGridFs, verifying } from './gridfs-upload.js';
 import { checkDigest, entryFile, type PlannedFile } from './plan.js';
+import { SMALL_BATCH_BYTES, SMALL_BATCH_FILES, isSmall, storeSmallBatch } from './small-media-batch.js';
 
 const MAX_ROUNDS = 5;
 
@@ -72,7 +73,11 @@ export async function writeMediaFiles(
   // Our media ids are archive paths (strings), not ObjectIds.
   const filesColl = db.collection<{ _id: string; metadata?: Partial<MediaMetadata> }>(`${MEDIA_BUCKET}.files`);
   const chunksColl = db.collection<{ files_id: string; fence?: number }>(`${MEDIA_BUCKET}.chunks`);
-  let indexed = false;
+  let indexed: Promise<void> | undefined;
+  const ensureIndexes = (): Promise<void> => (indexed ??= (async () => {
+    await chunksColl.createIndex({ files_id: 1, n: 1 }, { unique: true, name: 'files_id_1_n_1' });
+    await filesColl.createIndex({ filename: 1, uploadDate: 1 }, { name: 'filename_1_uploadDate_1' });
+  })());
   const uploads = db.collection<UploadMarker>(`${MEDIA_BUCKET}.${UPLOADS}`);
   const result: MediaWriteResult = { files: 0, bytes: 0, uploaded: 0, skipped: 0 };
 
@@ -114,11 +119,7 @@ export async function writeMediaFiles(
         });
       // Only chunks written by this leader or an older one (or before HA): a newer leader's are never deleted.
       if (existing || interrupted) await chunksColl.deleteMany({ files_id: entry.path, ...guard.filter }, { writeConcern: opts.writeConcern });
-      if (!indexed) {
-        await chunksColl.createIndex({ files_id: 1, n: 1 }, { unique: true, name: 'files_id_1_n_1' });
-        await filesColl.createIndex({ filename: 1, uploadDate: 1 }, { name: 'filename_1_uploadDate_1' });
-        indexed = true;
-      }
+      await ensureIndexes();
       opts.log.debug({ entry: entry.path, bytes: entry.size }, 'media upload started');
       await upload(chunksColl as unknown as Collection, filesColl as unknown as Collection, dir, entry, job, guard.set, opts);
       const done = await uploads.deleteOne({ _id: entry.path, ...guard.filter }, { writeConcern: opts.writeConcern });
@@ -127,19 +128,47 @@ export async function writeMediaFiles(
     }
   };
 
-  for (const entry of binaries) {
-    opts.signal?.throwIfAborted();
-    const what = `storing ${entry.path} in GridFS`;
-    try {
-      const outcome = await storeOne(entry);
-      if (outcome === 'uploaded') result.uploaded++;
-      else result.skipped++;
-    } catch (err) {
-      throw databaseError(err, what);
-    }
+  const counted = (entry: PlannedFile, outcome: 'uploaded' | 'skipped'): void => {
+    if (outcome === 'uploaded') result.uploaded++;
+    else result.skipped++;
     result.files++;
     result.bytes += entry.size;
     opts.onFile();
+  };
+  const one = async (entry: PlannedFile): Promise<void> => {
+    opts.signal?.throwIfAborted();
+    try {
+      counted(entry, await storeOne(entry));
+    } catch (err) {
+      throw databaseError(err, `storing ${entry.path} in GridFS`);
+    }
+  };
+  const batchCtx = {
+    db, dir, job, writeConcern: opts.writeConcern, log: opts.log,
+    ...(opts.fence ? { fence: opts.fence } : {}), ensureIndexes, metadata: (e: PlannedFile): Document => mediaMetadata(e, job),
+  };
+  for (let i = 0; i < binaries.length; ) {
+    // Consecutive small files go in batches (small-media-batch.ts); the rest, and whatever a batch leaves, one by one.
+    const batch: PlannedFile[] = [];
+    let bytes = 0;
+    for (let e = binaries[i]; e !== undefined && isSmall(e) && batch.length < SMALL_BATCH_FILES && bytes + e.size <= SMALL_BATCH_BYTES; e = binaries[++i]) {
+      batch.push(e);
+      bytes += e.size;
+    }
+    if (batch.length < 2) {
+      const entry = batch[0] ?? binaries[i++];
+      if (entry) await one(entry);
+      continue;
+    }
+    opts.signal?.throwIfAborted();
+    let outcome: { stored: PlannedFile[]; rest: PlannedFile[] };
+    try {
+      outcome = await storeSmallBatch(batchCtx, batch);
+    } catch (err) {
+      throw databaseError(err, `storing ${batch.length} files in GridFS (${batch[0]?.path ?? ''} ...)`);
+    }
+    for (const entry of outcome.stored) counted(entry, 'uploaded');
+    for (const entry of outcome.rest) await one(entry);
   }
   return result;
 }
@@ -153,13 +182,7 @@ async function upload(
   chunkFields: Document,
   opts: MediaWriteOptions,
 ): Promise<void> {
-  const metadata: MediaMetadata = {
-    sha256: entry.sha256.toLowerCase(),
-    size: entry.size,
-    jobId: job.jobId,
-    archive: job.archive,
-    contentType: contentTypeFor(entry.path),
-  };
+  const metadata = mediaMetadata(entry, job);
   const digest = new FileDigest({ sha256: false });
   // Checks the bytes against extraction's size and CRC-32 before the end reaches GridFS, so a changed file never gets a
   // files doc (its SHA-256, in the metadata, is the one the import plan computed from the same staged file).
@@ -172,6 +195,10 @@ async function upload(
     writeConcern: opts.writeConcern,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+}
+
+function mediaMetadata(entry: PlannedFile, job: { jobId: string; archive: string }): MediaMetadata {
+  return { sha256: entry.sha256.toLowerCase(), size: entry.size, jobId: job.jobId, archive: job.archive, contentType: contentTypeFor(entry.path) };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface SshdHandle {
   hostKeyFingerprint: string;
   /** The SFTP start directory (see the module comment about absolute paths). */
   root: string;
+  /** The sshd listener's pid (benchmarks pin it to a core with `taskset`; its per-connection children inherit that). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -186,6 +188,7 @@ function makeHandle(s: {
     privateKey: s.privateKey,
     hostKeyFingerprint: s.hostKeyFingerprint,
     root: s.root,
+    pid: s.child.pid ?? -1,
     stop() {
       stopped ??= (async () => {
         await killAndWait(s.child);

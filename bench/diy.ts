@@ -1,0 +1,252 @@
+/**
+ * The do-it-yourself peer (issue 13 items 1 and 2): what a customer scripts instead of the proxy, bench/diy/pipeline.py
+ * (OpenSSH `sftp get` of the archive and its `.sha256` sidecar, `sha256sum -c`, `7z x -p...`, pymongo import with
+ * `bson.json_util`, unordered `insert_many` in batches of 1000, GridFS for the binaries, counts checked, one POST to
+ * the vendor), against `retention-proxy sync --once` (the built CLI), on the same simulator-generated day archive on
+ * the same OpenSSH sshd (test/helpers/sshd.ts), into fresh databases on the same server, from "archive listed" to
+ * "every record and file queryable". Ours has been started once on its database before (an untimed `sync --once`
+ * of an empty directory: the proxy's indexes exist, as on any running proxy); the script needs none. Both are whole processes timed from spawn to exit; both verify the published
+ * checksum; after each run the bench checks both databases the same way (every record of the day present once, every
+ * binary stored with its size). Two rounds, the order swapped in the second, best of 2 each.
+ *
+ * Import stage: our planImport + applyImport against the script's import step on the same extracted directory.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { MongoClient, type Db } from 'mongodb';
+import { extractArchive } from '../proxy/archive/extract.js';
+import { collectionForEntry } from '../proxy/importer/entry-mapping.js';
+import { publishDayArchive, type PublishedArchive } from '../proxy/vendor-sim/generate/publish-archive.js';
+import { startSshd, type SshdHandle } from '../test/helpers/sshd.js';
+import { runChildJob } from './child-job.js';
+import { load1 } from './quiet.js';
+import type { DiyImportChildJob, DiyImportChildResult } from './diy-import-child.js';
+import type { BenchContext, BenchRow } from './types.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../proxy/cli/main.js', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../bench/diy/pipeline.py', import.meta.url));
+const SETUP = fileURLToPath(new URL('../../scripts/bench-setup.sh', import.meta.url));
+const KEY = 'Bench-Archive-Key-1';
+const SERVICE = 'svcbench';
+const MiB = 1024 * 1024;
+const ROUNDS = 2;
+
+/** The venv's python with pymongo (scripts/bench-setup.sh creates it on first use). */
+export async function benchPython(log: (m: string) => void): Promise<string> {
+  log('diy: python venv with pymongo (scripts/bench-setup.sh)');
+  const { stdout } = await run(SETUP, [], { maxBuffer: 1024 * 1024 });
+  return stdout.trim().split('\n').pop() ?? 'python3';
+}
+
+export async function runPython(python: string, args: string[]): Promise<Record<string, unknown>> {
+  const { stdout } = await run(python, [SCRIPT, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+}
+
+/** What every run must leave in its database: the day's records per collection, and its binaries. */
+export interface Expected {
+  records: Record<string, number>;
+  files: number;
+  mediaBytes: number;
+}
+
+/** Every record of the day present once (fresh database, unique `_id`: count = records read), every binary stored whole. */
+export async function checkDatabase(db: Db, expected: Expected): Promise<void> {
+  for (const [coll, n] of Object.entries(expected.records)) {
+    const got = await db.collection(coll).countDocuments({});
+    if (got !== n) throw new Error(`diy bench: ${db.databaseName}.${coll} holds ${got} records, the archive has ${n}`);
+  }
+  let files = 0;
+  let bytes = 0;
+  for await (const f of db.collection('media.files').find({}, { projection: { length: 1 } })) {
+    files++;
+    bytes += Number(f.length);
+  }
+  if (files !== expected.files || bytes !== expected.mediaBytes) {
+    throw new Error(`diy bench: ${db.databaseName} holds ${files} files of ${bytes} bytes, the archive has ${expected.files} of ${expected.mediaBytes}`);
+  }
+}
+
+function reportSink(): Promise<{ server: Server; url: string; posts: () => number }> {
+  let posts = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST') posts++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      resolve({ server, url: `http://127.0.0.1:${port}/retention/v1/status`, posts: () => posts });
+    });
+  });
+}
+
+function runCliJson(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function oursConfig(dir: string, sshd: SshdHandle, keyPath: string, mongoUri: string, database: string, statusUrl: string, remoteDir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const keyFile = join(dir, 'archive.key');
+  await writeFile(keyFile, `${KEY}\n`, { mode: 0o600 });
+  const configPath = join(dir, 'config.yaml');
+  await writeFile(configPath, [
+    'siteId: bench',
+    `serviceId: ${SERVICE}`,
+    `sftp: { host: 127.0.0.1, port: ${sshd.port}, username: ${sshd.username}, privateKeyFile: ${keyPath}, hostKeyFingerprint: "${sshd.hostKeyFingerprint}", settleSeconds: 0, remoteDir: "${remoteDir}" }`,
+    `archive: { keyFile: ${keyFile} }`,
+    `mongodb: { uri: "${mongoUri}", database: ${database}, allowSingleNode: true }`,
+    `vendor: { statusUrl: ${statusUrl}, signingSecret: bench-signing-secret }`,
+    `staging: { dir: ${join(dir, 'staging')}, minFreeBytes: 0 }`,
+    'log: { level: warn }',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  return configPath;
+}
+
+export function expectedOf(archive: PublishedArchive, mediaBytes: number): Expected {
+  const records: Record<string, number> = {};
+  for (const [k, v] of Object.entries(archive.recordCounts)) records[k.endsWith('.json') ? (collectionForEntry(k) ?? k) : k] = v;
+  // Entries: one per record file, the binaries, manifest.json.
+  return { records, files: archive.fileCount - Object.keys(records).length - 1, mediaBytes };
+}
+
+export async function benchDiy(ctx: BenchContext, mongoUri: string): Promise<BenchRow[]> {
+  const python = await benchPython(ctx.log);
+  const records = Math.max(2000, Math.round(100_000 * ctx.scale));
+  const mediaBytes = Math.max(4 * MiB, Math.round(128 * MiB * ctx.scale));
+  const root = join(ctx.workDir, 'sftp-root');
+  await mkdir(join(root, 'empty'), { recursive: true });
+  ctx.log(`diy: generating a day of ~${records} records and ${(mediaBytes / MiB).toFixed(0)} MiB of media`);
+  const archive = await publishDayArchive({
+    dataDir: root, archiveKey: KEY, encryption: 'aes-256', serviceId: SERVICE, jobId: randomUUID(),
+    createdAt: new Date(Date.UTC(2026, 2, 1, 2)), seed: 'diy', records, mediaBytes, sidecar: true,
+  });
+  await archive.completed;
+  // The binaries' total size, from extraction (also the import stage's input).
+  const extracted = join(ctx.workDir, 'extracted');
+  const ex = await extractArchive(archive.path, extracted, { password: KEY, allowUnencrypted: false, limits: { maxEntries: 1_000_000, maxTotalBytes: 1024 * 1024 * MiB, maxEntryRatio: 1000 } });
+  const binaryBytes = ex.entries.filter((e) => !e.path.endsWith('.json')).reduce((a, e) => a + e.size, 0);
+  const expected = expectedOf(archive, binaryBytes);
+  const totalRecords = Object.values(expected.records).reduce((a, b) => a + b, 0);
+  ctx.log(`diy: ${archive.fileName}: ${(archive.bytes / MiB).toFixed(1)} MiB, ${totalRecords} records, ${expected.files} binaries`);
+
+  const sshd = await startSshd({ root });
+  const sink = await reportSink();
+  const client = new MongoClient(mongoUri);
+  await client.connect();
+  const suffix = Date.now().toString(36);
+  try {
+    const keyPath = join(ctx.workDir, 'sftp-client-key');
+    await writeFile(keyPath, sshd.privateKey, { mode: 0o600 });
+    const best = { ours: Infinity, peer: Infinity, oursImport: Infinity, peerImport: Infinity, oursPlan: 0 };
+    const loads: number[] = [load1()];
+    let peerStages: Record<string, unknown> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours'];
+      for (const side of order) {
+        const database = `bench_diy_${side}_${suffix}_${round}`;
+        const dir = join(ctx.workDir, `${side}-${round}`);
+        try {
+          if (side === 'ours') {
+            // Installed and started once before (untimed): the first start creates the proxy's indexes in an empty
+            // database, which a running proxy has long done. The warm-up lists an empty directory.
+            const warm = await runCliJson(['sync', '--once', '--json', '--config', await oursConfig(dir, sshd, keyPath, mongoUri, database, sink.url, 'empty')]);
+            if (warm.code !== 0) throw new Error(`diy bench: warm-up sync --once exited ${warm.code}: ${warm.out.slice(0, 2000)}`);
+            const configPath = await oursConfig(dir, sshd, keyPath, mongoUri, database, sink.url, '.');
+            const t0 = performance.now();
+            const r = await runCliJson(['sync', '--once', '--json', '--config', configPath]);
+            const s = (performance.now() - t0) / 1000;
+            if (r.code !== 0) throw new Error(`diy bench: sync --once exited ${r.code}: ${r.out.slice(0, 2000)}`);
+            await checkDatabase(client.db(database), expected);
+            best.ours = Math.min(best.ours, s);
+            ctx.log(`diy: round ${round + 1}: sync --once ${s.toFixed(2)} s (load ${load1()})`);
+          } else {
+            const t0 = performance.now();
+            const r = await runPython(python, ['full', '--work', dir, '--sftp-port', String(sshd.port), '--sftp-user', sshd.username, '--sftp-key', keyPath,
+              '--archive-key', KEY, '--uri', mongoUri, '--db', database, '--report-url', sink.url]);
+            const s = (performance.now() - t0) / 1000;
+            await checkDatabase(client.db(database), expected);
+            if (s < best.peer) peerStages = r;
+            best.peer = Math.min(best.peer, s);
+            ctx.log(`diy: round ${round + 1}: script ${s.toFixed(2)} s (download ${Number(r.downloadSeconds).toFixed(2)}, sha256sum ${Number(r.verifySeconds).toFixed(2)}, 7z ${Number(r.extractSeconds).toFixed(2)}, import+check ${Number(r.importAndCheckSeconds).toFixed(2)}) (load ${load1()})`);
+          }
+        } finally {
+          await client.db(database).dropDatabase().catch(() => undefined);
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      // Import stage alone, on the same extracted files.
+      for (const side of order) {
+        const database = `bench_diyimp_${side}_${suffix}_${round}`;
+        try {
+          if (side === 'ours') {
+            const job: DiyImportChildJob = {
+              mongoUri, database, dir: extracted, entries: ex.entries.map((e) => ({ path: e.path, size: e.size, crc32: e.crc32 })),
+              jobId: archive.jobId, archive: archive.fileName, serviceId: SERVICE, createdAt: archive.createdAt.toISOString(),
+            };
+            const r = await runChildJob<DiyImportChildResult>('diy-import-child.js', job);
+            await checkDatabase(client.db(database), expected);
+            if (r.ms / 1000 < best.oursImport) best.oursPlan = r.planMs / 1000;
+            best.oursImport = Math.min(best.oursImport, r.ms / 1000);
+            ctx.log(`diy: round ${round + 1}: our import ${(r.ms / 1000).toFixed(2)} s (plan ${(r.planMs / 1000).toFixed(2)} s) (load ${load1()})`);
+          } else {
+            const r = await runPython(python, ['import', '--dir', extracted, '--uri', mongoUri, '--db', database]);
+            await checkDatabase(client.db(database), expected);
+            best.peerImport = Math.min(best.peerImport, Number(r.seconds));
+            ctx.log(`diy: round ${round + 1}: script import ${Number(r.seconds).toFixed(2)} s (load ${load1()})`);
+          }
+        } finally {
+          await client.db(database).dropDatabase().catch(() => undefined);
+        }
+      }
+      loads.push(load1());
+    }
+    const load = `load ${Math.min(...loads)}-${Math.max(...loads)}`;
+    const ratio = best.peer / best.ours;
+    const importRatio = best.peerImport / best.oursImport;
+    const mib = archive.bytes / MiB;
+    return [
+      {
+        group: 'diy',
+        name: `whole day, archive listed -> queryable (${mib.toFixed(0)} MiB, ${totalRecords} records, ${expected.files} files; ${load})`,
+        ours: `${best.ours.toFixed(1)} s, ${(mib / best.ours).toFixed(1)} MiB/s (sync --once)`,
+        peer: `${best.peer.toFixed(1)} s, ${(mib / best.peer).toFixed(1)} MiB/s (sftp get, sha256sum -c, 7z x, pymongo)`,
+        ratio, target: '>= 1.5x', pass: ratio >= 1.5,
+        raw: {
+          archiveBytes: archive.bytes, records: totalRecords, files: expected.files, oursSeconds: best.ours, peerSeconds: best.peer,
+          peerDownload: Number(peerStages.downloadSeconds), peerVerify: Number(peerStages.verifySeconds), peerExtract: Number(peerStages.extractSeconds),
+          peerImportAndCheck: Number(peerStages.importAndCheckSeconds), loadMin: Math.min(...loads), loadMax: Math.max(...loads), reports: sink.posts(),
+        },
+      },
+      {
+        group: 'diy',
+        name: `import stage: records + binaries of the extracted day (${totalRecords} records, ${(binaryBytes / MiB).toFixed(0)} MiB media; ${load})`,
+        ours: `${best.oursImport.toFixed(1)} s (plan ${best.oursPlan.toFixed(1)} s), ${Math.round(totalRecords / best.oursImport)} records/s`,
+        peer: `${best.peerImport.toFixed(1)} s, ${Math.round(totalRecords / best.peerImport)} records/s (pymongo insert_many + GridFS, counts checked)`,
+        ratio: importRatio, target: '>= 1.5x', pass: importRatio >= 1.5,
+        raw: { oursSeconds: best.oursImport, oursPlanSeconds: best.oursPlan, peerSeconds: best.peerImport, records: totalRecords, mediaBytes: binaryBytes },
+      },
+    ];
+  } finally {
+    await client.close();
+    sink.server.close();
+    await sshd.stop();
+  }
+}
