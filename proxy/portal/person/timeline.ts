@@ -17,7 +17,8 @@ export type EntryType = TimelineType | 'room' | 'staff-member' | 'contact';
 export interface TimelineEntry {
   type: EntryType;
   label: string;
-  at: Date;
+  /** When it happened; null for a case export of a list without a date (rooms, staff, contacts). */
+  at: Date | null;
   /** The linked record's list (`voicemails`, `calls`, ...) and business id: its detail page is /<list>/<id>. */
   link: { list: TimelineSource['linkList'] | 'rooms' | 'staff' | 'contacts'; id: string };
   /** The record as its list shows it (voicemails/recordings: the file, with its `call` or `conference`). */

@@ -1,5 +1,5 @@
 import type { Db, Document, FindCursor } from 'mongodb';
-import { buildListQuery } from './build.js';
+import { buildListQuery, type BuiltQuery } from './build.js';
 import { visible } from './visible.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
 import type { NameResolver } from './names.js';
@@ -19,7 +19,8 @@ export interface QueryTimeouts {
 
 export const DEFAULT_QUERY_TIMEOUTS: QueryTimeouts = { queryMs: 15_000, exportMs: 600_000 };
 
-function valueAt(doc: Document, path: string): CursorValue {
+/** The value at a dotted path of a stored document (e.g. `_retention.callAt`), null when absent. */
+export function valueAt(doc: Document, path: string): CursorValue {
   let v: unknown = doc;
   for (const key of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
   if (v === undefined || v === null) return null;
@@ -31,7 +32,12 @@ function valueAt(doc: Document, path: string): CursorValue {
 export class ListService {
   constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS) {}
 
-  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; sortPath: string; order: 'asc' | 'desc' }> {
+  /**
+   * A list's filter and sort exactly as its list route applies them: the list's own parameters plus what they
+   * resolve to elsewhere (calls: the ids of parties named like `q`; voicemails and recordings: the files of the
+   * parties' calls and conferences). The one filter path of lists, their exports and case exports of a list.
+   */
+  async filter(def: ListTypeDef, query: ListQuery): Promise<BuiltQuery> {
     // Calls are also found by the names of their parties: the matching staff/contact ids join the `q` alternatives.
     const extra: Document[] = [];
     if (def.name === 'calls' && typeof query.q === 'string' && query.q !== '') {
@@ -40,7 +46,11 @@ export class ListService {
     }
     // Voicemails and recordings: by the parties of their call or conference (names and numbers for `q`).
     const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs);
-    const built = buildListQuery(def, query, [...extra, ...parties.text], parties.and);
+    return buildListQuery(def, query, [...extra, ...parties.text], parties.and);
+  }
+
+  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; sortPath: string; order: 'asc' | 'desc' }> {
+    const built = await this.filter(def, query);
     return { cursor: this.db.collection(def.collection).find(built.filter, { maxTimeMS: maxTimeMs }).sort(built.sort), sortField: built.sortField, sortPath: built.sortPath, order: built.order };
   }
 

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
+import { testDatabase, type TestDatabase } from '../../helpers/db.js';
+import { seedPerson, type PersonFixture } from '../../helpers/person-data.js';
+import { AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
+import { unzipAll } from '../../helpers/unzip.js';
+
+interface Entry { type: string; at: string | null; link: { list: string; id: string } }
+
+/** Review findings on case exports: one filter path with the lists, dates, entry names, states. */
+describe('case export review fixes', () => {
+  let t: TestDatabase;
+  let app: FastifyInstance;
+  let s: Login;
+  let f: PersonFixture;
+
+  const prepare = async (payload: Record<string, unknown>): Promise<{ id: string; downloadUrl: string }> => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: s.headers, payload });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json<{ id: string; downloadUrl: string }>();
+  };
+  const exportList = async (type: string, filters: Record<string, string>): Promise<Map<string, Buffer>> => {
+    const exp = await prepare({ list: { type, filters } });
+    const dl = await app.inject({ url: exp.downloadUrl, headers: { cookie: s.cookie } });
+    expect(dl.statusCode).toBe(200);
+    return unzipAll(dl.rawPayload);
+  };
+  const records = (files: Map<string, Buffer>, type: string): Entry[] => JSON.parse((files.get(`records/${type}.json`) as Buffer).toString('utf8')) as Entry[];
+  const listIds = async (type: string, qs: string): Promise<string[]> => {
+    const res = await app.inject({ url: `/api/v1/${type}?${qs}&limit=200`, headers: { cookie: s.cookie } });
+    expect(res.statusCode).toBe(200);
+    const idField = type === 'calls' ? 'callId' : 'fileId';
+    return res.json<{ items: Record<string, string>[] }>().items.map((r) => r[idField] as string).sort();
+  };
+
+  beforeAll(async () => {
+    t = await testDatabase('case_export_review');
+    f = await seedPerson(t.db);
+    app = await portalApp(t.name);
+    await createUsers(t.db);
+    s = await login(app, AUDITOR);
+  });
+  afterAll(async () => {
+    await app.close();
+    await t.drop();
+  });
+
+  it('a list export applies the list\'s party filters and name search: the same rows as the list', async () => {
+    const someone = await t.db.collection(RECORD_COLLECTIONS.contacts).findOne({ name: 'Someone Else' });
+    const otherId = someone?.contactId as string;
+    // voicemails of a contact without any: the list is empty, so is the export
+    expect(await listIds('voicemails', `contact=${otherId}`)).toEqual([]);
+    expect(records(await exportList('voicemails', { contact: otherId }), 'voicemails')).toEqual([]);
+    // voicemails of the contact: exactly his
+    const his = await listIds('voicemails', `contact=${f.contactId}`);
+    expect(his).toHaveLength(1);
+    expect(records(await exportList('voicemails', { contact: f.contactId }), 'voicemails').map((e) => e.link.id)).toEqual(his);
+    // calls found by a party's name (q): the same rows as the list
+    const named = await listIds('calls', 'q=Someone%20Else');
+    expect(named).toHaveLength(1);
+    expect(records(await exportList('calls', { q: 'Someone Else' }), 'calls').map((e) => e.link.id).sort()).toEqual(named);
+  });
+
+  it('a list export dates its rows at the list\'s stored date path (voicemails: _retention.callAt); staff have none', async () => {
+    const callAt = new Date('2026-03-02T13:00:00Z');
+    const voicemail = f.expected.find(([type]) => type === 'voicemail')?.[1] as string;
+    await t.db.collection(RECORD_COLLECTIONS.files).updateOne({ fileId: voicemail }, { $set: { '_retention.callAt': callAt } });
+    const vms = records(await exportList('voicemails', { contact: f.contactId }), 'voicemails');
+    expect(vms.map((e) => e.at)).toEqual([callAt.toISOString()]);
+    const staff = records(await exportList('staff', {}), 'staff');
+    expect(staff.length).toBeGreaterThan(0);
+    expect(staff.every((e) => e.at === null)).toBe(true);
+  });
+});
