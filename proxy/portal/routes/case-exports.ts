@@ -90,6 +90,9 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
   }, async (req) => exportView(await store.get((req.params as { id: string }).id, userOf(req))));
 
   app.get('/api/v1/exports/:id/download', {
+    // No HEAD (fastify exposes one for every GET): it would claim the one download and record the sha256 of bytes
+    // never sent.
+    exposeHeadRoute: false,
     config: { role: 'auditor' },
     schema: { tags: ['exports'], summary: 'The case export ZIP (one download per prepared export)', params: IdParam },
   }, async (req, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PORTAL_COLLECTIONS } from '../../../proxy/portal/collections.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { seedPerson, type PersonFixture } from '../../helpers/person-data.js';
@@ -71,5 +72,28 @@ describe('case export review fixes', () => {
     const staff = records(await exportList('staff', {}), 'staff');
     expect(staff.length).toBeGreaterThan(0);
     expect(staff.every((e) => e.at === null)).toBe(true);
+  });
+
+  it('a HEAD reads no content: it neither claims a case export nor writes an export, playback or download entry', async () => {
+    const exp = await prepare({ list: { type: 'calls', filters: {} } });
+    const head = await app.inject({ method: 'HEAD', url: exp.downloadUrl, headers: { cookie: s.cookie } });
+    expect([404, 405]).toContain(head.statusCode);
+    const after = await app.inject({ url: `/api/v1/exports/${exp.id}`, headers: { cookie: s.cookie } });
+    expect(after.json<{ state: string }>().state).toBe('ready');
+    const audit = t.db.collection(PORTAL_COLLECTIONS.audit);
+    expect(await audit.countDocuments({ target: `exports/${exp.id}` })).toBe(0);
+
+    const enquiryId = f.expected.find(([type]) => type === 'enquiry')?.[1] as string;
+    for (const url of [`/api/v1/enquiries/${enquiryId}/export.zip`, '/api/v1/calls/export.csv']) {
+      expect([404, 405], url).toContain((await app.inject({ method: 'HEAD', url, headers: { cookie: s.cookie } })).statusCode);
+    }
+    expect(await audit.countDocuments({ action: 'export', target: { $in: [`enquiries/${enquiryId}`, 'calls'] } })).toBe(0);
+
+    const [fileId] = [...f.media.keys()];
+    for (const qs of ['', '?download=1']) {
+      const res = await app.inject({ method: 'HEAD', url: `/api/v1/media/${fileId as string}${qs}`, headers: { cookie: s.cookie } });
+      expect(res.statusCode).toBe(200);
+    }
+    expect(await audit.countDocuments({ target: `media/${fileId as string}` })).toBe(0);
   });
 });
