@@ -31,7 +31,8 @@ function* exportParts(ctx: PortalContext, kind: 'enquiry' | 'room', head: Record
     yield { path: 'conferences.json', rows: noting(ctx.lists.rows(LIST_DEFS.conferences, { room: roomId, sort: 'startedAt', order: 'asc' }), files) };
     yield { path: 'files.json', rows: noting(ctx.lists.rows(LIST_DEFS.files, { room: roomId, sort: 'uploadedAt', order: 'asc' }), files) };
   }
-  for (const [fileId, name] of files) yield { path: `media/${fileId}-${safeEntryName(name)}`, media: { fileId } };
+  // the vendor's fileId is made safe like the name: neither may climb out of media/ (zip slip)
+  for (const [fileId, name] of files) yield { path: `media/${safeEntryName(fileId)}-${safeEntryName(name)}`, media: { fileId } };
 }
 
 /**

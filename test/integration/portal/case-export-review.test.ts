@@ -7,6 +7,8 @@ import { seedPerson, type PersonFixture } from '../../helpers/person-data.js';
 import { AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
 import { unzipAll } from '../../helpers/unzip.js';
 
+const CENTRAL = Buffer.from([0x50, 0x4b, 0x01, 0x02]); // a ZIP central directory header
+
 interface Entry { type: string; at: string | null; link: { list: string; id: string } }
 
 /** Review findings on case exports: one filter path with the lists, dates, entry names, states. */
@@ -95,5 +97,30 @@ describe('case export review fixes', () => {
       expect(res.statusCode).toBe(200);
     }
     expect(await audit.countDocuments({ target: `media/${fileId as string}` })).toBe(0);
+  });
+
+  it('a vendor fileId with ../ cannot climb out of media/ in a case export or a room export (zip slip)', async () => {
+    const room = await t.db.collection(RECORD_COLLECTIONS.rooms).findOne({ name: 'Refund' });
+    const roomId = room?.roomId as string;
+    const fileId = '../../../tmp/evil';
+    await t.db.collection(RECORD_COLLECTIONS.files).insertOne({ fileId, category: 'room-file', name: 'evil.png', mimeType: 'image/png', size: 1, storagePath: 'data-retention/room-file/evil.png', roomId, uploadedAt: new Date('2026-03-02T10:30:00Z') });
+    // the entry names straight from the ZIP's central directory: no unzip tool may sanitise them for us
+    const entryNames = (zip: Buffer): string[] => {
+      const names: string[] = [];
+      for (let i = zip.indexOf(CENTRAL); i >= 0; i = zip.indexOf(CENTRAL, i + 46)) {
+        names.push(zip.toString('utf8', i + 46, i + 46 + zip.readUInt16LE(i + 28)));
+      }
+      return names;
+    };
+    const exp = await prepare({ list: { type: 'files', filters: { room: roomId } } });
+    const caseZip = (await app.inject({ url: exp.downloadUrl, headers: { cookie: s.cookie } })).rawPayload;
+    const roomZip = (await app.inject({ url: `/api/v1/rooms/${roomId}/export.zip`, headers: { cookie: s.cookie } })).rawPayload;
+    for (const zip of [caseZip, roomZip]) {
+      // its binary is not stored: manifest.json lists it as omitted, under the path it would have had
+      const manifest = JSON.parse(((await unzipAll(zip)).get('manifest.json') as Buffer).toString('utf8')) as { entries: { path: string }[] };
+      const paths = [...entryNames(zip), ...manifest.entries.map((e) => e.path)];
+      expect(paths.some((p) => p.startsWith('media/') && p.endsWith('evil.png'))).toBe(true);
+      for (const p of paths) expect(p.split('/'), p).not.toContain('..');
+    }
   });
 });
