@@ -4,7 +4,7 @@ import type { QueryTimeouts } from '../queries/list-service.js';
 import type { NameResolver } from '../queries/names.js';
 import { enrichRows, toRow, type Row } from '../queries/rows.js';
 import { LIST_DEFS, RECORD_COLLECTIONS } from '../queries/types.js';
-import { visible } from '../queries/visible.js';
+import { unarchived, visible } from '../queries/visible.js';
 import { afterPosition, compareIds, decodeTimelineCursor, encodeTimelineCursor, type TimelinePosition } from './timeline-cursor.js';
 import { SOURCE_RANK, TIMELINE_SOURCES, type PersonScope, type TimelineSource, type TimelineType } from './sources.js';
 
@@ -31,7 +31,7 @@ export interface Person {
   kind: 'contact' | 'staff';
   id: string;
   name: string | null;
-  /** Every stored (visible) version of the person, newest delivery first, with its provenance. */
+  /** Every stored version of the person (superseded ones too; not archived ones), newest delivery first, with its provenance. */
   versions: { item: Row; provenance: RetentionStamp | null }[];
 }
 
@@ -55,14 +55,17 @@ const stampOf = (doc: Document): RetentionStamp | null => (doc[RETENTION_FIELD] 
 export class TimelineService {
   constructor(private readonly db: Db, private readonly names: NameResolver, private readonly timeouts: QueryTimeouts) {}
 
-  /** The person's visible versions by business id, or null when there is none. */
+  /**
+   * The person by business id with every stored version (superseded ones are their history: person.json holds them
+   * all), named by the newest current one; null when no current (not archived, not superseded) version exists.
+   */
   async person(kind: 'contact' | 'staff', id: string): Promise<Person | null> {
     const def = PERSON_DEFS[kind];
-    const docs = await this.db.collection(def.collection).find(visible({ [def.idField]: id }), { maxTimeMS: this.timeouts.queryMs })
+    const docs = await this.db.collection(def.collection).find(unarchived({ [def.idField]: id }), { maxTimeMS: this.timeouts.queryMs })
       .sort({ [`${RETENTION_FIELD}.createdAt`]: -1, _id: -1 }).limit(MAX_VERSIONS).toArray();
-    const newest = docs[0];
-    if (!newest) return null;
-    const name: unknown = newest[kind === 'contact' ? 'name' : 'displayName'];
+    const current = docs.find((d) => (d[RETENTION_FIELD] as { superseded?: unknown } | undefined)?.superseded !== true);
+    if (!current) return null;
+    const name: unknown = current[kind === 'contact' ? 'name' : 'displayName'];
     return { kind, id, name: typeof name === 'string' ? name : null, versions: docs.map((d) => ({ item: toRow(def, d), provenance: stampOf(d) })) };
   }
 

@@ -123,4 +123,16 @@ describe('case export review fixes', () => {
       for (const p of paths) expect(p.split('/'), p).not.toContain('..');
     }
   });
+
+  it('a person keeps every stored version once the older one is marked superseded: counted, and in person.json', async () => {
+    const contacts = t.db.collection(RECORD_COLLECTIONS.contacts);
+    await contacts.updateOne({ contactId: f.contactId, name: `${f.contactName} (old)` }, { $set: { '_retention.superseded': true } });
+    const page = await app.inject({ url: `/api/v1/contacts/${f.contactId}/timeline?limit=1`, headers: { cookie: s.cookie } });
+    expect(page.json<{ person: unknown }>().person).toMatchObject({ name: f.contactName, versions: 2 });
+    const exp = await prepare({ person: { kind: 'contact', id: f.contactId }, from: f.from.toISOString(), to: f.to.toISOString() });
+    const files = await unzipAll((await app.inject({ url: exp.downloadUrl, headers: { cookie: s.cookie } })).rawPayload);
+    const person = JSON.parse((files.get('person.json') as Buffer).toString('utf8')) as { name: string; versions: { item: { name: string } }[] };
+    expect(person.name).toBe(f.contactName);
+    expect(person.versions.map((v) => v.item.name)).toEqual([f.contactName, `${f.contactName} (old)`]);
+  });
 });
