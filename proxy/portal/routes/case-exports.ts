@@ -98,29 +98,38 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
   }, async (req, reply) => {
     const doc = await store.claim((req.params as { id: string }).id, userOf(req));
     const target = `exports/${doc._id}`;
-    const prepared = await prepare(doc, req);
-    if (!prepared) {
-      await store.abort(doc._id, 'the person is no longer visible', 0);
-      throw new ProxyError('NOT_FOUND', target);
+    let query: unknown = doc.query;
+    const aborted = async (reason: string, size: number): Promise<void> => {
+      await store.abort(doc._id, reason, size);
+      await audit(ctx, req, { action: 'export', target, outcome: 'failed', details: { format: 'zip', kind: 'case', phase: 'aborted', query, reason, size } });
+    };
+    // From the claim to the first byte: whatever fails ends the export `aborted` (never `streaming` for ever).
+    try {
+      const prepared = await prepare(doc, req);
+      if (!prepared) throw new ProxyError('NOT_FOUND', `${target}: the person is no longer visible`);
+      const { exp, fileName } = prepared;
+      query = prepared.query;
+      // The start entry first: an export that never ends is still on record.
+      await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'start', query } });
+      const zip = zipExportStream(exp.parts(), ctx.media, req.log, { manifest: () => exp.manifest() });
+      const tap = new CustodyTap(
+        async ({ sha256, size }) => {
+          // the audit entry first: a `done` export always has its hash in the audit log (a failure aborts it)
+          await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'done', query, sha256, size } });
+          await store.finish(doc._id, { sha256, size });
+        },
+        async (reason, size) => {
+          zip.destroy();
+          await aborted(reason, size);
+        },
+      );
+      zip.on('error', (err) => tap.destroy(err));
+      zip.pipe(tap);
+      return attachment(reply, fileName, 'application/zip').send(tap);
+    } catch (err) {
+      await aborted(err instanceof Error ? err.message : String(err), 0).catch((e: unknown) => req.log.error({ err: e }, 'case export: recording the abort failed'));
+      throw err;
     }
-    const { exp, fileName, query } = prepared;
-    // The start entry first: an export that never ends is still on record.
-    await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'start', query } });
-    const zip = zipExportStream(exp.parts(), ctx.media, req.log, { manifest: () => exp.manifest() });
-    const tap = new CustodyTap(
-      async ({ sha256, size }) => {
-        await store.finish(doc._id, { sha256, size });
-        await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'done', query, sha256, size } });
-      },
-      async (reason, size) => {
-        zip.destroy();
-        await store.abort(doc._id, reason, size);
-        await audit(ctx, req, { action: 'export', target, outcome: 'failed', details: { format: 'zip', kind: 'case', phase: 'aborted', query, reason, size } });
-      },
-    );
-    zip.on('error', (err) => tap.destroy(err));
-    zip.pipe(tap);
-    return attachment(reply, fileName, 'application/zip').send(tap);
   });
   await Promise.resolve();
 }

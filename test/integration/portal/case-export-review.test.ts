@@ -135,4 +135,16 @@ describe('case export review fixes', () => {
     expect(person.name).toBe(f.contactName);
     expect(person.versions.map((v) => v.item.name)).toEqual([f.contactName, `${f.contactName} (old)`]);
   });
+
+  it('a download that fails after its claim ends the export aborted, with an aborted audit entry (never streaming for ever)', async () => {
+    // a stored query that no longer passes (as if a list type were removed): prepare() throws after the claim
+    const id = 'review-broken-export';
+    await t.db.collection<{ _id: string; [key: string]: unknown }>(PORTAL_COLLECTIONS.exports).insertOne({ _id: id, state: 'ready', query: { list: { type: 'nosuch', filters: {} } }, createdBy: AUDITOR.username, role: 'auditor', createdAt: new Date() });
+    const dl = await app.inject({ url: `/api/v1/exports/${id}/download`, headers: { cookie: s.cookie } });
+    expect(dl.json<{ code: string }>().code).toBe('VALIDATION');
+    const after = await app.inject({ url: `/api/v1/exports/${id}`, headers: { cookie: s.cookie } });
+    expect(after.json<{ state: string; error?: string }>()).toMatchObject({ state: 'aborted', error: expect.stringContaining('list.type') as unknown });
+    const entries = await t.db.collection(PORTAL_COLLECTIONS.audit).find({ target: `exports/${id}` }).toArray();
+    expect(entries.map((e): unknown[] => [(e.details as { phase: string }).phase, e.outcome])).toEqual([['aborted', 'failed']]);
+  });
 });
