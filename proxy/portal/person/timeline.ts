@@ -1,6 +1,7 @@
 import type { Db, Document } from 'mongodb';
 import { RETENTION_FIELD, type RetentionStamp } from '../../importer/index.js';
-import type { QueryTimeouts } from '../queries/list-service.js';
+import { ProxyError } from '../../errors.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits, type QueryTimeouts } from '../queries/list-service.js';
 import type { NameResolver } from '../queries/names.js';
 import { enrichRows, toRow, type Row } from '../queries/rows.js';
 import { LIST_DEFS, RECORD_COLLECTIONS } from '../queries/types.js';
@@ -53,7 +54,7 @@ const stampOf = (doc: Document): RetentionStamp | null => (doc[RETENTION_FIELD] 
  * (time, _id), limit page+1), so its cost does not grow with the person's history; archived records are hidden.
  */
 export class TimelineService {
-  constructor(private readonly db: Db, private readonly names: NameResolver, private readonly timeouts: QueryTimeouts) {}
+  constructor(private readonly db: Db, private readonly names: NameResolver, private readonly timeouts: QueryTimeouts, private readonly limits: QueryLimits = DEFAULT_QUERY_LIMITS) {}
 
   /**
    * The person by business id with every stored version (superseded ones are their history: person.json holds them
@@ -69,15 +70,20 @@ export class TimelineService {
     return { kind, id, name: typeof name === 'string' ? name : null, versions: docs.map((d) => ({ item: toRow(def, d), provenance: stampOf(d) })) };
   }
 
-  /** The rooms whose messages belong on the timeline: the person's rooms created by `to`, and their enquiries' rooms in the range. */
+  /**
+   * The rooms whose messages belong on the timeline: the person's rooms created by `to`, and their enquiries' rooms
+   * in the range. At most `limits.maxIds` rooms (they become a `$in`): beyond, 400 QUERY_TOO_BROAD.
+   */
   async scope(person: Pick<Person, 'kind' | 'id'>, range: TimelineRange, maxTimeMS = this.timeouts.queryMs): Promise<PersonScope> {
     const enquiryFilter = person.kind === 'contact' ? { 'customer.contactId': person.id } : { assignee: person.id };
+    const max = this.limits.maxIds;
     const [rooms, enquiries] = await Promise.all([
-      this.db.collection(RECORD_COLLECTIONS.rooms).find(visible({ 'participants.id': person.id, createdAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).toArray(),
-      this.db.collection(RECORD_COLLECTIONS.enquiries).find(visible({ ...enquiryFilter, closedAt: { $gte: range.from }, openedAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.rooms).find(visible({ 'participants.id': person.id, createdAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).limit(max + 1).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.enquiries).find(visible({ ...enquiryFilter, closedAt: { $gte: range.from }, openedAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).limit(max + 1).toArray(),
     ]);
     const roomIds = new Set<string>();
     for (const d of [...rooms, ...enquiries]) if (typeof d.roomId === 'string') roomIds.add(d.roomId);
+    if (roomIds.size > max) throw new ProxyError('QUERY_TOO_BROAD', `${person.kind}/${person.id} is in more than ${max} rooms by ${range.to.toISOString()}`);
     return { kind: person.kind, id: person.id, roomIds: [...roomIds] };
   }
 
@@ -85,6 +91,16 @@ export class TimelineService {
     const and: Document[] = [source.filter(scope), { [source.timeField]: { $gte: range.from, $lte: range.to } }];
     if (after) and.push(afterPosition(source, after));
     return visible({ $and: and });
+  }
+
+  /** How many records the range holds over every source, counting at most `limit` (a case export's size check). */
+  async count(scope: PersonScope, range: TimelineRange, limit: number): Promise<number> {
+    let total = 0;
+    for (const source of TIMELINE_SOURCES) {
+      if (total >= limit) break;
+      total += await this.db.collection(source.collection).countDocuments(this.query(source, scope, range), { limit: limit - total, maxTimeMS: this.timeouts.queryMs });
+    }
+    return total;
   }
 
   /** One page: up to `limit` rows after `cursor`, and the cursor of the next page (null at the end). */

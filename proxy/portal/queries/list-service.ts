@@ -19,6 +19,16 @@ export interface QueryTimeouts {
 
 export const DEFAULT_QUERY_TIMEOUTS: QueryTimeouts = { queryMs: 15_000, exportMs: 600_000 };
 
+/** Hard caps that keep one request's memory bounded whatever the data size (tests make them small). */
+export interface QueryLimits {
+  /** Ids one search resolves into a `$in` (files of a party's calls, a person's rooms); beyond: 400 QUERY_TOO_BROAD. */
+  maxIds: number;
+  /** Records one case export may hold (counted when it is prepared); beyond: 400 EXPORT_TOO_LARGE. */
+  maxExportEntries: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxIds: 20_000, maxExportEntries: 50_000 };
+
 /** The value at a dotted path of a stored document (e.g. `_retention.callAt`), null when absent. */
 export function valueAt(doc: Document, path: string): CursorValue {
   let v: unknown = doc;
@@ -30,7 +40,7 @@ export function valueAt(doc: Document, path: string): CursorValue {
 
 /** Lists, pages and exports of the record collections. */
 export class ListService {
-  constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS) {}
+  constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS, readonly limits: QueryLimits = DEFAULT_QUERY_LIMITS) {}
 
   /**
    * A list's filter and sort exactly as its list route applies them: the list's own parameters plus what they
@@ -45,7 +55,7 @@ export class ListService {
       if (ids.length > 0) extra.push({ 'from.id': { $in: ids } }, { 'to.id': { $in: ids } });
     }
     // Voicemails and recordings: by the parties of their call or conference (names and numbers for `q`).
-    const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs);
+    const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs, this.limits.maxIds);
     return buildListQuery(def, query, [...extra, ...parties.text], parties.and);
   }
 

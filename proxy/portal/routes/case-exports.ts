@@ -41,8 +41,13 @@ interface Prepared { exp: CaseExport; fileName: string; query: Record<string, un
  * then read the hash back (GET /exports/:id).
  */
 export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => new Date() }: { ctx: PortalContext; now?: () => Date }): Promise<void> {
-  const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts);
+  const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts, ctx.lists.limits);
   const store = new CaseExportStore(ctx.db, now);
+  // A case export keeps its media list and manifest in memory: its size is checked when it is prepared.
+  const maxEntries = ctx.lists.limits.maxExportEntries;
+  const tooLarge = (records: number): void => {
+    if (records > maxEntries) throw new ProxyError('EXPORT_TOO_LARGE', `more than ${maxEntries} records`);
+  };
 
   /** What the ZIP holds, from the stored query; null when the person is no longer visible. */
   async function prepare(doc: CaseExportDoc, req: FastifyRequest): Promise<Prepared | null> {
@@ -74,13 +79,16 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
     if (body.list) {
       if (body.from !== undefined || body.to !== undefined) throw new ProxyError('VALIDATION', 'a list export takes its range in list.filters (from, to)');
       const filters = body.list.filters ?? {};
-      checkListFilters(body.list.type, filters);
+      const { def, query } = checkListFilters(body.list.type, filters);
+      const built = await ctx.lists.filter(def, query);
+      tooLarge(await ctx.db.collection(def.collection).countDocuments(built.filter, { limit: maxEntries + 1, maxTimeMS: ctx.lists.timeouts.queryMs }));
       return reply.code(201).send(exportView(await store.create(userOf(req), { list: { type: body.list.type, filters } })));
     }
     const { kind, id } = body.person as { kind: 'contact' | 'staff'; id: string };
     const range = personRange(body, now());
     const person = await timeline.person(kind, id);
     if (!person) throw new ProxyError('NOT_FOUND', `${kind}/${id}`);
+    tooLarge(await timeline.count(await timeline.scope(person, range), range, maxEntries + 1));
     return reply.code(201).send(exportView(await store.create(userOf(req), { person: { kind: person.kind, id: person.id, name: person.name }, ...range })));
   });
 

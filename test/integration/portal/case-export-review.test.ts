@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PORTAL_COLLECTIONS } from '../../../proxy/portal/collections.js';
+import { DEFAULT_PORTAL_SETTINGS } from '../../../proxy/portal/context.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { seedPerson, type PersonFixture } from '../../helpers/person-data.js';
@@ -146,5 +147,35 @@ describe('case export review fixes', () => {
     expect(after.json<{ state: string; error?: string }>()).toMatchObject({ state: 'aborted', error: expect.stringContaining('list.type') as unknown });
     const entries = await t.db.collection(PORTAL_COLLECTIONS.audit).find({ target: `exports/${id}` }).toArray();
     expect(entries.map((e): unknown[] => [(e.details as { phase: string }).phase, e.outcome])).toEqual([['aborted', 'failed']]);
+  });
+
+  it('caps: a party search or a person\'s rooms beyond maxIds is 400 QUERY_TOO_BROAD (a date range narrows it); a case export beyond maxExportEntries is 400 EXPORT_TOO_LARGE', async () => {
+    const small = await portalApp(t.name, { portal: { ...DEFAULT_PORTAL_SETTINGS, limits: { maxIds: 1, maxExportEntries: 3 } } });
+    try {
+      const a = await login(small, AUDITOR);
+      const get = async (url: string): Promise<{ status: number; body: { code?: string; items?: unknown[] } }> => {
+        const res = await small.inject({ url, headers: { cookie: a.cookie } });
+        return { status: res.statusCode, body: res.json() };
+      };
+      // his recordings: a call's and a conference's (2 files > 1)
+      const broad = await get(`/api/v1/recordings?contact=${f.contactId}`);
+      expect(broad.status).toBe(400);
+      expect(broad.body.code).toBe('QUERY_TOO_BROAD');
+      // the list's from/to restricts the calls and conferences looked at: only the 14:00 call
+      const narrow = await get(`/api/v1/recordings?contact=${f.contactId}&from=2026-03-02T13:30:00Z&to=2026-03-02T14:30:00Z`);
+      expect(narrow.status).toBe(200);
+      // a person in more rooms than maxIds
+      await t.db.collection(RECORD_COLLECTIONS.rooms).insertOne({ roomId: 'review-extra-room', type: 'direct', name: 'Extra', participants: [{ kind: 'contact', id: f.contactId }], createdAt: new Date('2026-03-01T08:00:00Z') });
+      expect((await get(`/api/v1/contacts/${f.contactId}/timeline`)).body.code).toBe('QUERY_TOO_BROAD');
+      // case exports are counted when prepared: his calls (3 with the other's) fit, every message does not
+      const post = async (payload: Record<string, unknown>): Promise<{ status: number; code?: string }> => {
+        const res = await small.inject({ method: 'POST', url: '/api/v1/exports', headers: a.headers, payload });
+        return { status: res.statusCode, code: res.json<{ code?: string }>().code };
+      };
+      expect((await post({ list: { type: 'calls', filters: {} } })).status).toBe(201);
+      expect(await post({ list: { type: 'messages', filters: {} } })).toEqual({ status: 400, code: 'EXPORT_TOO_LARGE' });
+    } finally {
+      await small.close();
+    }
   });
 });
