@@ -83,6 +83,8 @@ export const ERRORS = {
   MEDIA_MISSING: { status: 404, message: 'The file record exists but its binary is not stored' },
   QUERY_TIMEOUT: { status: 503, message: 'The query ran longer than portal.queryTimeoutMs and was stopped; narrow the search or the date range' },
   EXPORT_USED: { status: 409, message: 'This case export has already been downloaded (or its download started); prepare a new one' },
+  QUERY_TOO_BROAD: { status: 400, message: 'The search matches too many records to resolve; narrow the search: add a date range or a longer search text' },
+  EXPORT_TOO_LARGE: { status: 400, message: 'The case export would hold too many records; narrow it: a shorter date range or more filters' },
 
   // retention governance
   POLICY_READ_ONLY: { status: 409, message: 'This policy comes from the configuration file; change it there' },

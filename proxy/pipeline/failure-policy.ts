@@ -97,6 +97,8 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'SAVED_SEARCH_LIMIT':
     case 'QUERY_TIMEOUT':
     case 'EXPORT_USED':
+    case 'QUERY_TOO_BROAD':
+    case 'EXPORT_TOO_LARGE':
       return 'retry';
   }
 }

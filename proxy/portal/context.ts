@@ -13,11 +13,11 @@ import { MediaService } from './media.js';
 import { ensurePlaybackIndex } from './playback.js';
 import { DetailService } from './queries/details.js';
 import { SavedSearchStore } from './saved-searches.js';
-import { DEFAULT_QUERY_TIMEOUTS, ListService, type QueryTimeouts } from './queries/list-service.js';
+import { DEFAULT_QUERY_TIMEOUTS, ListService, type QueryLimits, type QueryTimeouts } from './queries/list-service.js';
 import { NameResolver } from './queries/names.js';
 import { UserStore } from './users.js';
 
-export interface PortalSettings { session: SessionPolicy; lockout: LockoutPolicy; queries?: QueryTimeouts }
+export interface PortalSettings { session: SessionPolicy; lockout: LockoutPolicy; queries?: QueryTimeouts; limits?: QueryLimits }
 
 /** Portal settings from the config's `portal` section. */
 export function portalSettings(portal: { sessionIdleMinutes: number; sessionMaxHours: number; loginMaxFailures: number; loginMaxFailuresPerIp: number; loginLockoutMinutes: number; queryTimeoutMs?: number; exportTimeoutMs?: number }): PortalSettings {
@@ -58,7 +58,7 @@ export class PortalContext {
     this.audit = new AuditLog(db, now);
     this.names = new NameResolver(db);
     const timeouts = settings.queries ?? DEFAULT_QUERY_TIMEOUTS;
-    this.lists = new ListService(db, this.names, timeouts);
+    this.lists = new ListService(db, this.names, timeouts, settings.limits);
     this.details = new DetailService(db, this.lists);
     this.media = new MediaService(db, timeouts.queryMs);
     this.savedSearches = new SavedSearchStore(db, now);

@@ -50,8 +50,9 @@ export class CaseExport {
 
   constructor(private readonly info: CaseExportInfo, private readonly records: readonly CaseRecords[], private readonly transcript: () => AsyncIterable<TimelineEntry>) {}
 
+  /** The vendor's fileId and name are both made safe: neither may climb out of `media/` (zip slip). */
   mediaPath(fileId: string): string {
-    return `media/${fileId}-${safeEntryName(this.media.get(fileId) ?? fileId)}`;
+    return `media/${safeEntryName(fileId)}-${safeEntryName(this.media.get(fileId) ?? fileId)}`;
   }
 
   private async *noting(rows: AsyncIterable<TimelineEntry>, counter: string): AsyncGenerator<TimelineEntry> {

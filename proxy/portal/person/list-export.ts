@@ -2,9 +2,9 @@ import type { Db, Document } from 'mongodb';
 import { ProxyError } from '../../errors.js';
 import { RETENTION_FIELD, type RetentionStamp } from '../../importer/index.js';
 import { buildListQuery } from '../queries/build.js';
-import type { ListService } from '../queries/list-service.js';
+import { valueAt, type ListService } from '../queries/list-service.js';
 import { toRow } from '../queries/rows.js';
-import { LIST_DEFS, LIST_TYPES, type ListQuery, type ListTypeDef, type ListTypeName } from '../queries/types.js';
+import { LIST_DEFS, LIST_TYPES, pathOf, type ListQuery, type ListTypeDef, type ListTypeName } from '../queries/types.js';
 import type { EntryType, TimelineEntry } from './timeline.js';
 
 const BATCH = 200;
@@ -49,18 +49,23 @@ export function checkListFilters(type: string, filters: Record<string, unknown>)
   return { def, query };
 }
 
-/** Every row of a filtered list, as timeline entries with their provenance, in the list's order, in batches. */
+/**
+ * Every row of a filtered list, as timeline entries with their provenance, in the list's order, in batches. The
+ * filter is the list's own (ListService.filter: party and name conditions included), so the export holds exactly
+ * the rows the list shows.
+ */
 export async function* listEntries(db: Db, lists: ListService, def: ListTypeDef, query: ListQuery): AsyncGenerator<TimelineEntry> {
-  const built = buildListQuery(def, { ...query, cursor: undefined });
+  const built = await lists.filter(def, { ...query, cursor: undefined });
   const cursor = db.collection(def.collection).find(built.filter, { maxTimeMS: lists.timeouts.exportMs }).sort(built.sort).batchSize(BATCH);
   let batch: Document[] = [];
   const flush = async (): Promise<TimelineEntry[]> => {
     const rows = await lists.enrich(def, batch.map((d) => toRow(def, d)));
     const out = batch.map((doc, i): TimelineEntry => {
       const item = rows[i] ?? toRow(def, doc);
-      const at: unknown = def.dateField ? doc[def.dateField] : undefined;
+      // the list's date at its stored path (voicemails, recordings: `_retention.callAt`)
+      const at = def.dateField ? valueAt(doc, pathOf(def, def.dateField)) : null;
       return {
-        type: typeOf(def, doc), label: LABELS[def.name as ListTypeName], at: at instanceof Date ? at : new Date(0),
+        type: typeOf(def, doc), label: LABELS[def.name as ListTypeName], at: at instanceof Date ? at : null,
         link: { list: def.name as TimelineEntry['link']['list'], id: item.id }, item, provenance: (doc[RETENTION_FIELD] as RetentionStamp | undefined) ?? null,
       };
     });

@@ -1,10 +1,11 @@
 import type { Db, Document } from 'mongodb';
 import { RETENTION_FIELD, type RetentionStamp } from '../../importer/index.js';
-import type { QueryTimeouts } from '../queries/list-service.js';
+import { ProxyError } from '../../errors.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits, type QueryTimeouts } from '../queries/list-service.js';
 import type { NameResolver } from '../queries/names.js';
 import { enrichRows, toRow, type Row } from '../queries/rows.js';
 import { LIST_DEFS, RECORD_COLLECTIONS } from '../queries/types.js';
-import { visible } from '../queries/visible.js';
+import { unarchived, visible } from '../queries/visible.js';
 import { afterPosition, compareIds, decodeTimelineCursor, encodeTimelineCursor, type TimelinePosition } from './timeline-cursor.js';
 import { SOURCE_RANK, TIMELINE_SOURCES, type PersonScope, type TimelineSource, type TimelineType } from './sources.js';
 
@@ -17,7 +18,8 @@ export type EntryType = TimelineType | 'room' | 'staff-member' | 'contact';
 export interface TimelineEntry {
   type: EntryType;
   label: string;
-  at: Date;
+  /** When it happened; null for a case export of a list without a date (rooms, staff, contacts). */
+  at: Date | null;
   /** The linked record's list (`voicemails`, `calls`, ...) and business id: its detail page is /<list>/<id>. */
   link: { list: TimelineSource['linkList'] | 'rooms' | 'staff' | 'contacts'; id: string };
   /** The record as its list shows it (voicemails/recordings: the file, with its `call` or `conference`). */
@@ -30,7 +32,7 @@ export interface Person {
   kind: 'contact' | 'staff';
   id: string;
   name: string | null;
-  /** Every stored (visible) version of the person, newest delivery first, with its provenance. */
+  /** Every stored version of the person (superseded ones too; not archived ones), newest delivery first, with its provenance. */
   versions: { item: Row; provenance: RetentionStamp | null }[];
 }
 
@@ -52,28 +54,36 @@ const stampOf = (doc: Document): RetentionStamp | null => (doc[RETENTION_FIELD] 
  * (time, _id), limit page+1), so its cost does not grow with the person's history; archived records are hidden.
  */
 export class TimelineService {
-  constructor(private readonly db: Db, private readonly names: NameResolver, private readonly timeouts: QueryTimeouts) {}
+  constructor(private readonly db: Db, private readonly names: NameResolver, private readonly timeouts: QueryTimeouts, private readonly limits: QueryLimits = DEFAULT_QUERY_LIMITS) {}
 
-  /** The person's visible versions by business id, or null when there is none. */
+  /**
+   * The person by business id with every stored version (superseded ones are their history: person.json holds them
+   * all), named by the newest current one; null when no current (not archived, not superseded) version exists.
+   */
   async person(kind: 'contact' | 'staff', id: string): Promise<Person | null> {
     const def = PERSON_DEFS[kind];
-    const docs = await this.db.collection(def.collection).find(visible({ [def.idField]: id }), { maxTimeMS: this.timeouts.queryMs })
+    const docs = await this.db.collection(def.collection).find(unarchived({ [def.idField]: id }), { maxTimeMS: this.timeouts.queryMs })
       .sort({ [`${RETENTION_FIELD}.createdAt`]: -1, _id: -1 }).limit(MAX_VERSIONS).toArray();
-    const newest = docs[0];
-    if (!newest) return null;
-    const name: unknown = newest[kind === 'contact' ? 'name' : 'displayName'];
+    const current = docs.find((d) => (d[RETENTION_FIELD] as { superseded?: unknown } | undefined)?.superseded !== true);
+    if (!current) return null;
+    const name: unknown = current[kind === 'contact' ? 'name' : 'displayName'];
     return { kind, id, name: typeof name === 'string' ? name : null, versions: docs.map((d) => ({ item: toRow(def, d), provenance: stampOf(d) })) };
   }
 
-  /** The rooms whose messages belong on the timeline: the person's rooms created by `to`, and their enquiries' rooms in the range. */
+  /**
+   * The rooms whose messages belong on the timeline: the person's rooms created by `to`, and their enquiries' rooms
+   * in the range. At most `limits.maxIds` rooms (they become a `$in`): beyond, 400 QUERY_TOO_BROAD.
+   */
   async scope(person: Pick<Person, 'kind' | 'id'>, range: TimelineRange, maxTimeMS = this.timeouts.queryMs): Promise<PersonScope> {
     const enquiryFilter = person.kind === 'contact' ? { 'customer.contactId': person.id } : { assignee: person.id };
+    const max = this.limits.maxIds;
     const [rooms, enquiries] = await Promise.all([
-      this.db.collection(RECORD_COLLECTIONS.rooms).find(visible({ 'participants.id': person.id, createdAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).toArray(),
-      this.db.collection(RECORD_COLLECTIONS.enquiries).find(visible({ ...enquiryFilter, closedAt: { $gte: range.from }, openedAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.rooms).find(visible({ 'participants.id': person.id, createdAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).limit(max + 1).toArray(),
+      this.db.collection(RECORD_COLLECTIONS.enquiries).find(visible({ ...enquiryFilter, closedAt: { $gte: range.from }, openedAt: { $lte: range.to } }), { projection: { _id: 0, roomId: 1 }, maxTimeMS }).limit(max + 1).toArray(),
     ]);
     const roomIds = new Set<string>();
     for (const d of [...rooms, ...enquiries]) if (typeof d.roomId === 'string') roomIds.add(d.roomId);
+    if (roomIds.size > max) throw new ProxyError('QUERY_TOO_BROAD', `${person.kind}/${person.id} is in more than ${max} rooms by ${range.to.toISOString()}`);
     return { kind: person.kind, id: person.id, roomIds: [...roomIds] };
   }
 
@@ -81,6 +91,16 @@ export class TimelineService {
     const and: Document[] = [source.filter(scope), { [source.timeField]: { $gte: range.from, $lte: range.to } }];
     if (after) and.push(afterPosition(source, after));
     return visible({ $and: and });
+  }
+
+  /** How many records the range holds over every source, counting at most `limit` (a case export's size check). */
+  async count(scope: PersonScope, range: TimelineRange, limit: number): Promise<number> {
+    let total = 0;
+    for (const source of TIMELINE_SOURCES) {
+      if (total >= limit) break;
+      total += await this.db.collection(source.collection).countDocuments(this.query(source, scope, range), { limit: limit - total, maxTimeMS: this.timeouts.queryMs });
+    }
+    return total;
   }
 
   /** One page: up to `limit` rows after `cursor`, and the cursor of the next page (null at the end). */

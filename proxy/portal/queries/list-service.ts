@@ -1,5 +1,5 @@
 import type { Db, Document, FindCursor } from 'mongodb';
-import { buildListQuery } from './build.js';
+import { buildListQuery, type BuiltQuery } from './build.js';
 import { visible } from './visible.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
 import type { NameResolver } from './names.js';
@@ -19,7 +19,18 @@ export interface QueryTimeouts {
 
 export const DEFAULT_QUERY_TIMEOUTS: QueryTimeouts = { queryMs: 15_000, exportMs: 600_000 };
 
-function valueAt(doc: Document, path: string): CursorValue {
+/** Hard caps that keep one request's memory bounded whatever the data size (tests make them small). */
+export interface QueryLimits {
+  /** Ids one search resolves into a `$in` (files of a party's calls, a person's rooms); beyond: 400 QUERY_TOO_BROAD. */
+  maxIds: number;
+  /** Records one case export may hold (counted when it is prepared); beyond: 400 EXPORT_TOO_LARGE. */
+  maxExportEntries: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxIds: 20_000, maxExportEntries: 50_000 };
+
+/** The value at a dotted path of a stored document (e.g. `_retention.callAt`), null when absent. */
+export function valueAt(doc: Document, path: string): CursorValue {
   let v: unknown = doc;
   for (const key of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
   if (v === undefined || v === null) return null;
@@ -29,9 +40,14 @@ function valueAt(doc: Document, path: string): CursorValue {
 
 /** Lists, pages and exports of the record collections. */
 export class ListService {
-  constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS) {}
+  constructor(private readonly db: Db, private readonly names: NameResolver, readonly timeouts: QueryTimeouts = DEFAULT_QUERY_TIMEOUTS, readonly limits: QueryLimits = DEFAULT_QUERY_LIMITS) {}
 
-  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; sortPath: string; order: 'asc' | 'desc' }> {
+  /**
+   * A list's filter and sort exactly as its list route applies them: the list's own parameters plus what they
+   * resolve to elsewhere (calls: the ids of parties named like `q`; voicemails and recordings: the files of the
+   * parties' calls and conferences). The one filter path of lists, their exports and case exports of a list.
+   */
+  async filter(def: ListTypeDef, query: ListQuery): Promise<BuiltQuery> {
     // Calls are also found by the names of their parties: the matching staff/contact ids join the `q` alternatives.
     const extra: Document[] = [];
     if (def.name === 'calls' && typeof query.q === 'string' && query.q !== '') {
@@ -39,8 +55,12 @@ export class ListService {
       if (ids.length > 0) extra.push({ 'from.id': { $in: ids } }, { 'to.id': { $in: ids } });
     }
     // Voicemails and recordings: by the parties of their call or conference (names and numbers for `q`).
-    const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs);
-    const built = buildListQuery(def, query, [...extra, ...parties.text], parties.and);
+    const parties = await partyConditions(this.db, this.names, def, query, this.timeouts.queryMs, this.limits.maxIds);
+    return buildListQuery(def, query, [...extra, ...parties.text], parties.and);
+  }
+
+  private async find(def: ListTypeDef, query: ListQuery, maxTimeMs = this.timeouts.queryMs): Promise<{ cursor: FindCursor<Document>; sortField: string; sortPath: string; order: 'asc' | 'desc' }> {
+    const built = await this.filter(def, query);
     return { cursor: this.db.collection(def.collection).find(built.filter, { maxTimeMS: maxTimeMs }).sort(built.sort), sortField: built.sortField, sortPath: built.sortPath, order: built.order };
   }
 

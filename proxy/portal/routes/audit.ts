@@ -14,6 +14,7 @@ export async function auditRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCo
 
   for (const format of ['csv', 'json'] as const) {
     app.get(`/api/v1/audit/export.${format}`, {
+      exposeHeadRoute: false, // a HEAD would audit an export whose bytes are never sent
       config: { role: 'admin' },
       schema: { tags: ['audit'], querystring: listQuerySchema(AUDIT_LIST, { paged: false }) },
     }, (req, reply) => sendExport(ctx, AUDIT_LIST, req, reply, format));

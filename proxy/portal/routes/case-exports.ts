@@ -41,8 +41,13 @@ interface Prepared { exp: CaseExport; fileName: string; query: Record<string, un
  * then read the hash back (GET /exports/:id).
  */
 export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => new Date() }: { ctx: PortalContext; now?: () => Date }): Promise<void> {
-  const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts);
+  const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts, ctx.lists.limits);
   const store = new CaseExportStore(ctx.db, now);
+  // A case export keeps its media list and manifest in memory: its size is checked when it is prepared.
+  const maxEntries = ctx.lists.limits.maxExportEntries;
+  const tooLarge = (records: number): void => {
+    if (records > maxEntries) throw new ProxyError('EXPORT_TOO_LARGE', `more than ${maxEntries} records`);
+  };
 
   /** What the ZIP holds, from the stored query; null when the person is no longer visible. */
   async function prepare(doc: CaseExportDoc, req: FastifyRequest): Promise<Prepared | null> {
@@ -74,13 +79,16 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
     if (body.list) {
       if (body.from !== undefined || body.to !== undefined) throw new ProxyError('VALIDATION', 'a list export takes its range in list.filters (from, to)');
       const filters = body.list.filters ?? {};
-      checkListFilters(body.list.type, filters);
+      const { def, query } = checkListFilters(body.list.type, filters);
+      const built = await ctx.lists.filter(def, query);
+      tooLarge(await ctx.db.collection(def.collection).countDocuments(built.filter, { limit: maxEntries + 1, maxTimeMS: ctx.lists.timeouts.queryMs }));
       return reply.code(201).send(exportView(await store.create(userOf(req), { list: { type: body.list.type, filters } })));
     }
     const { kind, id } = body.person as { kind: 'contact' | 'staff'; id: string };
     const range = personRange(body, now());
     const person = await timeline.person(kind, id);
     if (!person) throw new ProxyError('NOT_FOUND', `${kind}/${id}`);
+    tooLarge(await timeline.count(await timeline.scope(person, range), range, maxEntries + 1));
     return reply.code(201).send(exportView(await store.create(userOf(req), { person: { kind: person.kind, id: person.id, name: person.name }, ...range })));
   });
 
@@ -90,34 +98,46 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
   }, async (req) => exportView(await store.get((req.params as { id: string }).id, userOf(req))));
 
   app.get('/api/v1/exports/:id/download', {
+    // No HEAD (fastify exposes one for every GET): it would claim the one download and record the sha256 of bytes
+    // never sent.
+    exposeHeadRoute: false,
     config: { role: 'auditor' },
     schema: { tags: ['exports'], summary: 'The case export ZIP (one download per prepared export)', params: IdParam },
   }, async (req, reply) => {
     const doc = await store.claim((req.params as { id: string }).id, userOf(req));
     const target = `exports/${doc._id}`;
-    const prepared = await prepare(doc, req);
-    if (!prepared) {
-      await store.abort(doc._id, 'the person is no longer visible', 0);
-      throw new ProxyError('NOT_FOUND', target);
+    let query: unknown = doc.query;
+    const aborted = async (reason: string, size: number): Promise<void> => {
+      await store.abort(doc._id, reason, size);
+      await audit(ctx, req, { action: 'export', target, outcome: 'failed', details: { format: 'zip', kind: 'case', phase: 'aborted', query, reason, size } });
+    };
+    // From the claim to the first byte: whatever fails ends the export `aborted` (never `streaming` for ever).
+    try {
+      const prepared = await prepare(doc, req);
+      if (!prepared) throw new ProxyError('NOT_FOUND', `${target}: the person is no longer visible`);
+      const { exp, fileName } = prepared;
+      query = prepared.query;
+      // The start entry first: an export that never ends is still on record.
+      await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'start', query } });
+      const zip = zipExportStream(exp.parts(), ctx.media, req.log, { manifest: () => exp.manifest() });
+      const tap = new CustodyTap(
+        async ({ sha256, size }) => {
+          // the audit entry first: a `done` export always has its hash in the audit log (a failure aborts it)
+          await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'done', query, sha256, size } });
+          await store.finish(doc._id, { sha256, size });
+        },
+        async (reason, size) => {
+          zip.destroy();
+          await aborted(reason, size);
+        },
+      );
+      zip.on('error', (err) => tap.destroy(err));
+      zip.pipe(tap);
+      return attachment(reply, fileName, 'application/zip').send(tap);
+    } catch (err) {
+      await aborted(err instanceof Error ? err.message : String(err), 0).catch((e: unknown) => req.log.error({ err: e }, 'case export: recording the abort failed'));
+      throw err;
     }
-    const { exp, fileName, query } = prepared;
-    // The start entry first: an export that never ends is still on record.
-    await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'start', query } });
-    const zip = zipExportStream(exp.parts(), ctx.media, req.log, { manifest: () => exp.manifest() });
-    const tap = new CustodyTap(
-      async ({ sha256, size }) => {
-        await store.finish(doc._id, { sha256, size });
-        await audit(ctx, req, { action: 'export', target, details: { format: 'zip', kind: 'case', phase: 'done', query, sha256, size } });
-      },
-      async (reason, size) => {
-        zip.destroy();
-        await store.abort(doc._id, reason, size);
-        await audit(ctx, req, { action: 'export', target, outcome: 'failed', details: { format: 'zip', kind: 'case', phase: 'aborted', query, reason, size } });
-      },
-    );
-    zip.on('error', (err) => tap.destroy(err));
-    zip.pipe(tap);
-    return attachment(reply, fileName, 'application/zip').send(tap);
   });
   await Promise.resolve();
 }

@@ -41,7 +41,8 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCo
     // A player sends many range requests while seeking: one entry per playback (see startsPlayback).
     const action = download ? 'media.download' : 'media.play';
     const who = { user: userOf(req).username, session: sessionTag(userOf(req).token) };
-    if (await startsPlayback(ctx.audit, range, who, action, `media/${fileId}`)) {
+    // A HEAD (fastify answers it with this handler, without the body) reads no content: not a playback or download.
+    if (req.method !== 'HEAD' && await startsPlayback(ctx.audit, range, who, action, `media/${fileId}`)) {
       await audit(ctx, req, { action, target: `media/${fileId}`, details: { name: file.name, sha256: file.sha256, session: who.session, ...(range ? { range: `${range.start}-${range.end}` } : {}) } });
     }
     if (etag !== undefined && req.headers['if-none-match'] === etag && !range) return reply.code(304).send();

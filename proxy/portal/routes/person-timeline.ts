@@ -22,7 +22,7 @@ const PEOPLE = [{ list: 'contacts', kind: 'contact' }, { list: 'staff', kind: 's
 
 /** A contact's or staff member's timeline: every record involving them in a date range, merged in time order. */
 export async function personTimelineRoutes(app: FastifyInstance, { ctx, now = () => new Date() }: { ctx: PortalContext; now?: () => Date }): Promise<void> {
-  const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts);
+  const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts, ctx.lists.limits);
   for (const { list, kind } of PEOPLE) {
     app.get(`/api/v1/${list}/:id/timeline`, {
       config: { role: 'auditor' },

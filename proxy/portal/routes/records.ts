@@ -52,6 +52,8 @@ export async function recordRoutes(app: FastifyInstance, { ctx }: { ctx: PortalC
 
     for (const format of ['csv', 'json'] as const) {
       app.get(`/api/v1/${type}/export.${format}`, {
+        // no HEAD: it would run and audit an export whose bytes are never sent
+        exposeHeadRoute: false,
         config: { role: 'auditor' },
         schema: { tags, summary: `Export ${type} as ${format.toUpperCase()}`, querystring: listQuerySchema(def, { paged: false }) },
       }, (req, reply) => sendExport(ctx, def, req, reply, format));

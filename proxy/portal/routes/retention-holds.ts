@@ -56,6 +56,7 @@ export async function retentionHoldRoutes(app: FastifyInstance, { ctx }: { ctx: 
   });
 
   app.get('/api/v1/retention/holds/:id/export.zip', {
+    exposeHeadRoute: false, // a HEAD would audit an export whose bytes are never sent
     config: { role: 'admin' },
     schema: { tags: Tags, summary: 'Every held record and its media as a ZIP with a sha256 manifest', params: IdParam },
   }, async (req, reply) => {

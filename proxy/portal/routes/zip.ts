@@ -31,12 +31,16 @@ function* exportParts(ctx: PortalContext, kind: 'enquiry' | 'room', head: Record
     yield { path: 'conferences.json', rows: noting(ctx.lists.rows(LIST_DEFS.conferences, { room: roomId, sort: 'startedAt', order: 'asc' }), files) };
     yield { path: 'files.json', rows: noting(ctx.lists.rows(LIST_DEFS.files, { room: roomId, sort: 'uploadedAt', order: 'asc' }), files) };
   }
-  for (const [fileId, name] of files) yield { path: `media/${fileId}-${safeEntryName(name)}`, media: { fileId } };
+  // the vendor's fileId is made safe like the name: neither may climb out of media/ (zip slip)
+  for (const [fileId, name] of files) yield { path: `media/${safeEntryName(fileId)}-${safeEntryName(name)}`, media: { fileId } };
 }
 
-/** An enquiry or a room as a ZIP with its records, media and a sha256 manifest (auditor; audited). */
+/**
+ * An enquiry or a room as a ZIP with its records, media and a sha256 manifest (auditor; audited). No HEAD (fastify
+ * exposes one for every GET): it would audit an export whose bytes are never sent.
+ */
 export async function zipRoutes(app: FastifyInstance, { ctx }: { ctx: PortalContext }): Promise<void> {
-  app.get('/api/v1/enquiries/:id/export.zip', { config: { role: 'auditor' }, schema: { tags: ['enquiries'], params: IdParam } }, async (req, reply) => {
+  app.get('/api/v1/enquiries/:id/export.zip', { exposeHeadRoute: false, config: { role: 'auditor' }, schema: { tags: ['enquiries'], params: IdParam } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const detail = await ctx.details.detail(LIST_DEFS.enquiries, id);
     if (!detail) throw new ProxyError('NOT_FOUND', `enquiries/${id}`);
@@ -46,7 +50,7 @@ export async function zipRoutes(app: FastifyInstance, { ctx }: { ctx: PortalCont
     return attachment(reply, `enquiry-${safeEntryName(id)}.zip`, 'application/zip').send(zipExportStream(exportParts(ctx, 'enquiry', head, roomId, { enquiry: id }), ctx.media, req.log));
   });
 
-  app.get('/api/v1/rooms/:id/export.zip', { config: { role: 'auditor' }, schema: { tags: ['rooms'], params: IdParam } }, async (req, reply) => {
+  app.get('/api/v1/rooms/:id/export.zip', { exposeHeadRoute: false, config: { role: 'auditor' }, schema: { tags: ['rooms'], params: IdParam } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const detail = await ctx.details.detail(LIST_DEFS.rooms, id);
     if (!detail) throw new ProxyError('NOT_FOUND', `rooms/${id}`);
