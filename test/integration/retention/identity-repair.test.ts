@@ -113,6 +113,49 @@ describe('identity marks survive interruptions and restores', () => {
     expect(await visible(t.db, K)).toEqual(['h2']);
   });
 
+  it('a crash right after an archive write leaves every person shown (the next version was made current before it)', async () => {
+    const col = t.db.collection(CONTACTS);
+    const K = 'c-crash';
+    await col.insertMany([
+      // x1 is current and due; x0 sorts older (no createdAt, as before stamps had it) and is not due (its archive name).
+      { _id: 'x1' as never, contactId: K, _retention: stamp(1) },
+      { _id: 'x0' as never, contactId: K, _retention: { archive: `backup_svc-1_${JOB(9)}_20991231020000.zip` } },
+    ]);
+    await refreshIdentity(t.db, CONTACTS, [K], WC);
+    expect(await visible(t.db, K)).toEqual(['x1']);
+    // Every contacts update after the archive write fails: the process "died" right after it.
+    let written = false;
+    const db = new Proxy(t.db, {
+      get(target, prop, receiver) {
+        if (prop !== 'collection') return Reflect.get(target, prop, receiver) as unknown;
+        return (name: string): Collection => {
+          const c = target.collection(name);
+          if (name !== CONTACTS) return c;
+          return new Proxy(c, {
+            get(cc, p, r) {
+              if (p !== 'updateMany') return Reflect.get(cc, p, r) as unknown;
+              return async (filter: Document, update: Document, options: Document) => {
+                if (written) throw new Error('crashed');
+                const res = await cc.updateMany(filter, update, options);
+                if ('$set' in update && '_archived' in (update.$set as Document)) written = true;
+                return res;
+              };
+            },
+          });
+        };
+      },
+    });
+    const crashing = new RetentionService({ db, log, writeConcernTimeoutMs: 10_000, nodeId: 'test', batchSize: 60, batchPauseMs: 0 });
+    await crashing.createPolicy({ id: 'contacts-crash', name: 'Contacts crash', dataType: 'contacts', scope: { kind: 'all' }, activeDays: 1, archiveDays: 4000 }, 'admin');
+    await crashing.setPolicyMode('contacts-crash', 'enforce', 'Contacts crash', 'admin');
+    await crashing.run({ trigger: 'manual', requestedBy: 'test' }).catch(() => undefined);
+    expect(written).toBe(true);
+    const shown = await col.find({ contactId: K, '_retention.superseded': { $ne: true }, _archived: { $exists: false } }).toArray();
+    expect(shown.length).toBeGreaterThan(0);
+    await svc.deletePolicy('contacts-crash', 'admin');
+    await col.deleteMany({ contactId: K });
+  });
+
   it("restoring a run gives every person back in batches, newest version shown, what the run archived counted once", async () => {
     const col = t.db.collection(CONTACTS);
     await col.deleteMany({});
