@@ -79,16 +79,20 @@ export function judgeVersions(versions: readonly Version[]): { supersede: unknow
  * so that exactly one version per business id is current: newest-wins, whatever order the archives were imported in.
  * Recomputed from what is stored, so running it again, or on two nodes, ends the same way. Returns the writes made.
  */
-export async function refreshIdentity(db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings): Promise<number> {
+export async function refreshIdentity(
+  db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings, opts: { arrivedIn?: string } = {},
+): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField || keys.length === 0) return 0;
   const col = db.collection(collection);
+  // After an import only the versions that can win are read: those not superseded (the current one, at most a
+  // duplicate an interruption left) and the archive's own; a superseded version is older than the current one or
+  // archived, so it stays superseded. Retention, restore and backfill read every version.
+  const which: Document = opts.arrivedIn === undefined ? {} : { $or: [{ [SUPERSEDED_FIELD]: { $ne: true } }, { [`${RETENTION_FIELD}.archive`]: opts.arrivedIn }] };
   let written = 0;
   for (let i = 0; i < keys.length; i += IDENTITY_BATCH) {
     const slice = [...new Set(keys.slice(i, i + IDENTITY_BATCH))];
-    const docs = await col
-      .find({ [idField]: { $in: slice } }, { projection: PROJECTION(idField) })
-      .toArray();
+    const docs = await col.find({ [idField]: { $in: slice }, ...which }, { projection: PROJECTION(idField) }).toArray();
     const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
     // The winner's mark goes first: an interruption between the two writes leaves a duplicate row, never none.
     if (current.length > 0) written += (await col.updateMany({ _id: { $in: current } } as Filter<Document>, { $unset: { [SUPERSEDED_FIELD]: '' } }, { writeConcern })).modifiedCount;
@@ -135,20 +139,26 @@ export async function prepareIdentity(db: Db, collection: string, keys: readonly
  * After an archive's records are written: refreshes the business ids it delivered to the identity collections, read
  * back by its archive name in bounded batches (memory does not grow with the archive).
  */
-export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings): Promise<number> {
+export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
   let written = 0;
+  const opts = { arrivedIn: archive };
   for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
     const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(IDENTITY_BATCH);
     let keys: string[] = [];
-    for await (const d of cursor) {
-      const key: unknown = d[idField];
-      if (typeof key === 'string') keys.push(key);
-      if (keys.length >= IDENTITY_BATCH) {
-        written += await refreshIdentity(db, collection, keys, writeConcern);
-        keys = [];
+    try {
+      for await (const d of cursor) {
+        signal?.throwIfAborted();
+        const key: unknown = d[idField];
+        if (typeof key === 'string') keys.push(key);
+        if (keys.length >= IDENTITY_BATCH) {
+          written += await refreshIdentity(db, collection, keys, writeConcern, opts);
+          keys = [];
+        }
       }
+    } finally {
+      await cursor.close();
     }
-    written += await refreshIdentity(db, collection, keys, writeConcern);
+    written += await refreshIdentity(db, collection, keys, writeConcern, opts);
   }
   return written;
 }
