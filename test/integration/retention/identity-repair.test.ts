@@ -1,7 +1,9 @@
 import type { Collection, Db, Document } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backfillIdentities } from '../../../proxy/importer/identity-backfill.js';
 import { prepareIdentity, refreshIdentity } from '../../../proxy/importer/identity.js';
+import { ProxyError } from '../../../proxy/errors.js';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { RetentionService } from '../../../proxy/retention/service.js';
@@ -154,6 +156,19 @@ describe('identity marks survive interruptions and restores', () => {
     expect(shown.length).toBeGreaterThan(0);
     await svc.deletePolicy('contacts-crash', 'admin');
     await col.deleteMany({ contactId: K });
+  });
+
+  it('the identity backfill on a node that lost the lease writes nothing (LEASE_LOST)', async () => {
+    const K = 'c-fenced';
+    await t.db.collection(CONTACTS).insertMany([
+      { _id: 'f1' as never, contactId: K, _retention: stamp(1) },
+      { _id: 'f2' as never, contactId: K, _retention: stamp(2) },
+    ]);
+    const lost = { token: (): number => { throw new ProxyError('LEASE_LOST', 'not the leader'); } };
+    await expect(backfillIdentities(t.db, 10_000, log, undefined, lost)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(await visible(t.db, K)).toEqual(['f1', 'f2']);
+    expect(await backfillIdentities(t.db, 10_000, log, undefined, { token: () => 1 })).toBeGreaterThan(0);
+    expect(await visible(t.db, K)).toEqual(['f2']);
   });
 
   it("restoring a run gives every person back in batches, newest version shown, what the run archived counted once", async () => {
