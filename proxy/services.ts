@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -27,6 +28,9 @@ import { Mutex } from './retention/mutex.js';
 import { RetentionService } from './retention/service.js';
 import type { ConfigPolicy } from './retention/types.js';
 import { SWEEPS_COLLECTION, type SweepDoc } from './integrity/sweep.js';
+
+/** How often a standby checks whether it leads, to run the one-time background migrations. */
+const IDENTITY_BACKFILL_POLL_MS = 10_000;
 
 export interface Services {
   readonly config: Config;
@@ -87,8 +91,10 @@ export async function createServices(config: Config, log: Logger, signal?: Abort
     await ensureImportIndexes(db);
     await backfillArchiveTimes(db, config.mongodb.writeConcernTimeoutMs, log);
     // Not awaited: start-up does not wait for it (lists show every stored version until it is done); close() stops it.
+    // Background work: with HA only on the leader (waits for the lease), each batch fenced; after the import indexes.
     const identityBackfill = (async () => {
-      await backfillIdentities(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal);
+      while (lease && !lease.holder) await sleep(IDENTITY_BACKFILL_POLL_MS, undefined, { signal: identityAbort.signal });
+      await backfillIdentities(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal, lease);
       await backfillCallTimes(db, config.mongodb.writeConcernTimeoutMs, log, identityAbort.signal);
     })().catch((err: unknown) => {
       if (!identityAbort.signal.aborted) log.warn({ err }, 'a one-time background migration (superseded versions, call times) failed; retried at the next start');

@@ -34,6 +34,8 @@ export interface ProgressDoc extends StoredProgress {
 }
 
 const DUPLICATE_KEY = 11000;
+/** The counters a stage may leave out: removed from the stored snapshot when the new one has none. */
+const OPTIONAL_COUNTERS = ['bytes', 'entries', 'records', 'files', 'baseBytes'] as const satisfies readonly (keyof StoredProgress)[];
 
 /**
  * Live progress, apart from the job documents: it is written while the pipeline moves the job's state, and a database
@@ -52,7 +54,13 @@ export class ProgressDocs {
   async saveProgress(fileName: string, state: JobState, progress: StoredProgress): Promise<void> {
     const guard = fenceGuard(this.fence);
     try {
-      await this.col.updateOne({ _id: fileName, ...guard.filter }, { $set: { ...progress, state, ...guard.set } }, { upsert: true, writeConcern: { w: 1 } });
+      // A later stage leaves out counters an earlier one wrote (download: bytes; import: entries, records, files).
+      const set: Record<string, unknown> = { state, ...guard.set };
+      const unset: Record<string, ''> = {};
+      for (const [k, v] of Object.entries(progress)) if (v !== undefined) set[k] = v;
+      for (const k of OPTIONAL_COUNTERS) if (progress[k] === undefined) unset[k] = '';
+      const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
+      await this.col.updateOne({ _id: fileName, ...guard.filter }, update, { upsert: true, writeConcern: { w: 1 } });
     } catch (err) {
       // A newer leader's document is there: this node is fenced off, and its snapshot is not wanted.
       if (guard.token !== undefined && (err as { code?: unknown }).code === DUPLICATE_KEY) return;

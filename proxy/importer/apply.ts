@@ -7,7 +7,7 @@ import type { Fence } from '../ha/lease.js';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
-import { refreshArchiveIdentities } from './identity.js';
+import { IDENTITY_COLLECTIONS, refreshArchiveIdentities } from './identity.js';
 import { stampCallTimes } from './call-times.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
@@ -89,7 +89,7 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     },
   });
   // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked.
-  await refreshArchiveIdentities(db, job.archive, writeConcern).catch((err: unknown) => {
+  await refreshArchiveIdentities(db, job.archive, writeConcern, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'marking superseded versions');
   });
   // Voicemails and recordings are listed by the time of their call (the archive holds the day's calls and files).
@@ -126,5 +126,23 @@ export async function ensureImportIndexes(db: Db): Promise<void> {
     await db.collection(`${MEDIA_BUCKET}.files`).createIndex({ 'metadata.jobId': 1 }, { name: 'metadata_jobId' });
   } catch (err) {
     throw databaseError(err, 'creating the media.files index');
+  }
+  // refreshArchiveIdentities and stampCallTimes read an archive's records back by archive name, then versions by
+  // business id: without these a node that runs no portal would scan the collections once per import. Same names and
+  // keys as the portal's (proxy/portal/indexes.ts), so whichever comes first builds the one index.
+  for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) await createImportIndex(db, collection, `portal_${idField}`, { [idField]: 1 });
+  for (const collection of ARCHIVE_INDEXED) await createImportIndex(db, collection, 'portal_archive', { '_retention.archive': 1 });
+}
+
+/** Collections an import reads back by archive name (identity refresh, call times). */
+const ARCHIVE_INDEXED = [...Object.keys(IDENTITY_COLLECTIONS), 'file-management.files'];
+
+async function createImportIndex(db: Db, collection: string, name: string, key: Record<string, 1>): Promise<void> {
+  try {
+    await db.collection(collection).createIndex(key, { name });
+  } catch (err) {
+    // The same keys under another name (built by hand or an earlier version) are the same index.
+    if ((err as { code?: unknown }).code === 85) return;
+    throw databaseError(err, `creating the ${collection} index ${name}`);
   }
 }

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
+import type { Fence } from '../ha/lease.js';
 import { dbCall, majority } from '../db/write-concern.js';
 import { IDENTITY_BATCH, IDENTITY_COLLECTIONS, refreshIdentity } from './identity.js';
 import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
@@ -11,9 +12,10 @@ const MIGRATION_ID = 'identity-superseded';
  * member, contact or room (a vendor that gave them a new `_id` every day): marks them once, walking each identity
  * collection in business-id order in bounded batches. Idempotent (recomputed from what is stored), so two nodes
  * starting at once, or a crash half-way, are harmless; the `proxy.migrations` document makes later starts skip it.
- * Returns the marker writes made, or 0 when it was done before.
+ * Returns the marker writes made, or 0 when it was done before. With HA (`fence`) each batch first checks that this
+ * node still leads (LEASE_LOST otherwise: a node that lost the lease writes nothing more).
  */
-export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger, signal?: AbortSignal): Promise<number> {
+export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger, signal?: AbortSignal, fence?: Fence): Promise<number> {
   const marks = db.collection<{ _id: string; at: Date; written: number }>(MIGRATIONS_COLLECTION);
   if (await dbCall('reading proxy.migrations', () => marks.findOne({ _id: MIGRATION_ID }))) return 0;
   const writeConcern = majority(wtimeoutMs);
@@ -30,6 +32,7 @@ export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger
         last = key;
         keys.push(key);
         if (keys.length >= IDENTITY_BATCH) {
+          fence?.token();
           written += await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern));
           keys = [];
         }
@@ -37,6 +40,7 @@ export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger
     } finally {
       await cursor.close();
     }
+    fence?.token();
     written += await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern));
   }
   await dbCall('writing proxy.migrations', async () => {

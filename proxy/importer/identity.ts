@@ -18,6 +18,8 @@ const ARCHIVED = '_archived';
 /** Business ids per refresh query; keeps each command and the memory it needs small. */
 export const IDENTITY_BATCH = 100;
 
+const PROJECTION = (idField: string): Document => ({ _id: 1, [idField]: 1, [`${RETENTION_FIELD}.createdAt`]: 1, [`${RETENTION_FIELD}.archive`]: 1, [SUPERSEDED_FIELD]: 1, [ARCHIVED]: 1 });
+
 interface Version { _id: unknown; key: string; at: number; archive: string; archived: boolean; superseded: boolean }
 
 function version(doc: Document, idField: string): Version | undefined {
@@ -53,11 +55,15 @@ function idText(id: unknown): string {
  */
 export function judgeVersions(versions: readonly Version[]): { supersede: unknown[]; current: unknown[] } {
   const byKey = new Map<string, Version[]>();
-  for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+  for (const v of versions) {
+    const list = byKey.get(v.key);
+    if (list) list.push(v);
+    else byKey.set(v.key, [v]);
+  }
   const supersede: unknown[] = [];
   const current: unknown[] = [];
   for (const list of byKey.values()) {
-    const sorted = [...list].sort(newerFirst);
+    const sorted = list.sort(newerFirst);
     const winner = sorted.find((v) => !v.archived) ?? sorted[0];
     for (const v of sorted) {
       if (v === winner) {
@@ -73,18 +79,57 @@ export function judgeVersions(versions: readonly Version[]): { supersede: unknow
  * so that exactly one version per business id is current: newest-wins, whatever order the archives were imported in.
  * Recomputed from what is stored, so running it again, or on two nodes, ends the same way. Returns the writes made.
  */
-export async function refreshIdentity(db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings): Promise<number> {
+export async function refreshIdentity(
+  db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings, opts: { arrivedIn?: string } = {},
+): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField || keys.length === 0) return 0;
+  const col = db.collection(collection);
+  // After an import only the versions that can win are read: those not superseded (the current one, at most a
+  // duplicate an interruption left) and the archive's own; a superseded version is older than the current one or
+  // archived, so it stays superseded. Retention, restore and backfill read every version.
+  const which: Document = opts.arrivedIn === undefined ? {} : { $or: [{ [SUPERSEDED_FIELD]: { $ne: true } }, { [`${RETENTION_FIELD}.archive`]: opts.arrivedIn }] };
+  let written = 0;
+  for (let i = 0; i < keys.length; i += IDENTITY_BATCH) {
+    const slice = [...new Set(keys.slice(i, i + IDENTITY_BATCH))];
+    const docs = await col.find({ [idField]: { $in: slice }, ...which }, { projection: PROJECTION(idField) }).toArray();
+    const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
+    // The winner's mark goes first: an interruption between the two writes leaves a duplicate row, never none.
+    if (current.length > 0) written += (await col.updateMany({ _id: { $in: current } } as Filter<Document>, { $unset: { [SUPERSEDED_FIELD]: '' } }, { writeConcern })).modifiedCount;
+    if (supersede.length > 0) written += (await col.updateMany({ _id: { $in: supersede } } as Filter<Document>, { $set: { [SUPERSEDED_FIELD]: true } }, { writeConcern })).modifiedCount;
+  }
+  return written;
+}
+
+/** A write about to happen to some stored versions (by `_id`): deleted, archived, or restored (archive mark removed). */
+export interface PendingChange { gone?: readonly unknown[]; archived?: readonly unknown[]; restored?: readonly unknown[] }
+
+/**
+ * Before a write that archives, deletes or restores versions of `keys`: clears the mark of every version that will be
+ * current once the write is done (judged as if it were), and marks nothing. Then the write, then refreshIdentity: a
+ * crash anywhere in between leaves a duplicate row for a person or room, never a hole. Returns the writes made.
+ */
+export async function prepareIdentity(db: Db, collection: string, keys: readonly string[], change: PendingChange, writeConcern: WriteConcernSettings): Promise<number> {
+  const idField = IDENTITY_COLLECTIONS[collection];
+  if (!idField || keys.length === 0) return 0;
+  const ids = (list: readonly unknown[] | undefined): Set<string> => new Set((list ?? []).map(idText));
+  const gone = ids(change.gone);
+  const archived = ids(change.archived);
+  const restored = ids(change.restored);
   const col = db.collection(collection);
   let written = 0;
   for (let i = 0; i < keys.length; i += IDENTITY_BATCH) {
     const slice = [...new Set(keys.slice(i, i + IDENTITY_BATCH))];
-    const docs = await col
-      .find({ [idField]: { $in: slice } }, { projection: { _id: 1, [idField]: 1, [`${RETENTION_FIELD}.createdAt`]: 1, [`${RETENTION_FIELD}.archive`]: 1, [SUPERSEDED_FIELD]: 1, [ARCHIVED]: 1 } })
-      .toArray();
-    const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
-    if (supersede.length > 0) written += (await col.updateMany({ _id: { $in: supersede } } as Filter<Document>, { $set: { [SUPERSEDED_FIELD]: true } }, { writeConcern })).modifiedCount;
+    const docs = await col.find({ [idField]: { $in: slice } }, { projection: PROJECTION(idField) }).toArray();
+    const after: Version[] = [];
+    for (const d of docs) {
+      const v = version(d, idField);
+      if (!v || gone.has(idText(v._id))) continue;
+      if (archived.has(idText(v._id))) v.archived = true;
+      if (restored.has(idText(v._id))) v.archived = false;
+      after.push(v);
+    }
+    const { current } = judgeVersions(after);
     if (current.length > 0) written += (await col.updateMany({ _id: { $in: current } } as Filter<Document>, { $unset: { [SUPERSEDED_FIELD]: '' } }, { writeConcern })).modifiedCount;
   }
   return written;
@@ -94,20 +139,26 @@ export async function refreshIdentity(db: Db, collection: string, keys: readonly
  * After an archive's records are written: refreshes the business ids it delivered to the identity collections, read
  * back by its archive name in bounded batches (memory does not grow with the archive).
  */
-export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings): Promise<number> {
+export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
   let written = 0;
+  const opts = { arrivedIn: archive };
   for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
     const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(IDENTITY_BATCH);
     let keys: string[] = [];
-    for await (const d of cursor) {
-      const key: unknown = d[idField];
-      if (typeof key === 'string') keys.push(key);
-      if (keys.length >= IDENTITY_BATCH) {
-        written += await refreshIdentity(db, collection, keys, writeConcern);
-        keys = [];
+    try {
+      for await (const d of cursor) {
+        signal?.throwIfAborted();
+        const key: unknown = d[idField];
+        if (typeof key === 'string') keys.push(key);
+        if (keys.length >= IDENTITY_BATCH) {
+          written += await refreshIdentity(db, collection, keys, writeConcern, opts);
+          keys = [];
+        }
       }
+    } finally {
+      await cursor.close();
     }
-    written += await refreshIdentity(db, collection, keys, writeConcern);
+    written += await refreshIdentity(db, collection, keys, writeConcern, opts);
   }
   return written;
 }

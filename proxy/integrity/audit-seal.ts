@@ -14,6 +14,8 @@ import { EXACT_READ, idText } from './record-hash.js';
 export const SEAL_ENTRIES_COLLECTION = 'integrity.audit_seal_entries';
 export const SEAL_ACTION = 'audit.seal';
 const BATCH = 500;
+/** Entries per lookup when naming what differs from a seal. */
+const DIFF_BATCH = 1000;
 
 /** What the `audit.seal` chain entry records in `details`. */
 export interface SealDetails {
@@ -88,7 +90,7 @@ export async function sealLegacyAudit(db: Db, audit: AuditLog, by: string): Prom
  * Checks the legacy entries against the chain's seal (given by verifyAuditChain: a genuine `audit.seal` entry).
  * Equal count and root: nothing to report. Otherwise each difference is named from the seal's entry list (after
  * checking that list against the seal's root): `changed` (content differs), `removed` (sealed, gone), `inserted`
- * (a legacy entry the seal does not cover). Memory: that list, only when something differs.
+ * (a legacy entry the seal does not cover), in bounded batches of lookups both ways.
  */
 export async function verifyLegacySeal(db: Db, seal: { seq: number; details: unknown }, before: Date | undefined, sink: ProblemSink): Promise<number> {
   const col = db.collection(PORTAL_COLLECTIONS.audit);
@@ -104,26 +106,45 @@ export async function verifyLegacySeal(db: Db, seal: { seq: number; details: unk
   for await (const doc of col.find(legacyFilter(before), { ...EXACT_READ, batchSize: BATCH })) now.add(legacyEntryHash(doc));
   if (now.count === d.count && now.root() === d.root) return d.count;
 
-  const sealed = new Map<string, { label: string; hash: string }>();
   const listed = new MerkleSet();
-  for await (const e of db.collection(SEAL_ENTRIES_COLLECTION).find({ sealId: d.sealId }, { batchSize: BATCH })) {
-    sealed.set(String(e.entryId), { label: String(e.label), hash: String(e.hash) });
-    listed.add(String(e.hash));
-  }
+  for await (const e of db.collection(SEAL_ENTRIES_COLLECTION).find({ sealId: d.sealId }, { projection: { hash: 1 }, batchSize: BATCH })) listed.add(String(e.hash));
   const where = `sealed by seq ${String(seal.seq)}`;
   if (listed.count !== d.count || listed.root() !== d.root) {
     sink({ kind: 'changed', area: 'audit', collection, id: 'legacy entries', detail: `the legacy entries (${String(now.count)} now) no longer match the seal (${String(d.count)} ${where}), and the seal's entry list (${SEAL_ENTRIES_COLLECTION}) was altered too: which entry changed cannot be named`, recorded: d.root, computed: now.root() });
     return d.count;
   }
-  for await (const doc of col.find(legacyFilter(before), { ...EXACT_READ, batchSize: BATCH })) {
-    const key = idText(doc._id);
-    const hash = legacyEntryHash(doc);
-    const kept = sealed.get(key);
-    const id = `_id ${String(doc._id)}`;
-    if (!kept) sink({ kind: 'inserted', area: 'audit', collection, id, detail: `a legacy entry (no chain fields, dated before the chain) not ${where}`, computed: hash });
-    else if (kept.hash !== hash) sink({ kind: 'changed', area: 'audit', collection, id, detail: `legacy entry no longer matches its hash ${where}`, recorded: kept.hash, computed: hash });
-    sealed.delete(key);
+  // Bounded batches both ways (memory does not grow with the legacy entries): the seal's entries looked up among the
+  // legacy entries (changed, removed), then the legacy entries looked up in the seal's list (inserted).
+  const legacy = legacyFilter(before);
+  const checkSealed = async (batch: Document[]): Promise<void> => {
+    const ids = batch.map((e) => BSON.EJSON.parse(String(e.entryId), { relaxed: false }) as unknown);
+    const found = new Map<string, string>();
+    for await (const doc of col.find({ $and: [{ _id: { $in: ids } }, legacy] }, { ...EXACT_READ, batchSize: DIFF_BATCH })) found.set(idText(doc._id), legacyEntryHash(doc));
+    for (const e of batch) {
+      const hash = found.get(String(e.entryId));
+      if (hash === undefined) sink({ kind: 'removed', area: 'audit', collection, id: `_id ${String(e.label)}`, detail: `legacy entry ${where} is gone`, recorded: String(e.hash) });
+      else if (hash !== String(e.hash)) sink({ kind: 'changed', area: 'audit', collection, id: `_id ${String(e.label)}`, detail: `legacy entry no longer matches its hash ${where}`, recorded: String(e.hash), computed: hash });
+    }
+  };
+  let batch: Document[] = [];
+  for await (const e of db.collection(SEAL_ENTRIES_COLLECTION).find({ sealId: d.sealId }, { batchSize: DIFF_BATCH })) {
+    batch.push(e);
+    if (batch.length >= DIFF_BATCH) await checkSealed(batch.splice(0));
   }
-  for (const [, kept] of sealed) sink({ kind: 'removed', area: 'audit', collection, id: `_id ${kept.label}`, detail: `legacy entry ${where} is gone`, recorded: kept.hash });
+  await checkSealed(batch.splice(0));
+  const checkLegacy = async (docs: Document[]): Promise<void> => {
+    if (docs.length === 0) return;
+    const keys = docs.map((doc) => `${d.sealId as string}|${idText(doc._id)}`);
+    const known = new Set((await db.collection<{ _id: string }>(SEAL_ENTRIES_COLLECTION).find({ _id: { $in: keys } }, { projection: { _id: 1 } }).toArray()).map((e) => e._id));
+    docs.forEach((doc, i) => {
+      if (!known.has(keys[i] as string)) sink({ kind: 'inserted', area: 'audit', collection, id: `_id ${String(doc._id)}`, detail: `a legacy entry (no chain fields, dated before the chain) not ${where}`, computed: legacyEntryHash(doc) });
+    });
+  };
+  batch = [];
+  for await (const doc of col.find(legacy, { ...EXACT_READ, batchSize: DIFF_BATCH })) {
+    batch.push(doc);
+    if (batch.length >= DIFF_BATCH) await checkLegacy(batch.splice(0));
+  }
+  await checkLegacy(batch);
   return d.count;
 }

@@ -1,7 +1,7 @@
 import { BSON, type Document } from 'mongodb';
 import { ProxyError } from '../errors.js';
 import { RETENTION_FIELD } from '../importer/record-document.js';
-import { IDENTITY_COLLECTIONS, refreshIdentity } from '../importer/identity.js';
+import { IDENTITY_BATCH, IDENTITY_COLLECTIONS, prepareIdentity, refreshIdentity } from '../importer/identity.js';
 import { toRow } from '../portal/queries/rows.js';
 import { LIST_DEFS, type ListTypeName } from '../portal/queries/types.js';
 import { DATA_TYPE_DEFS, MEDIA_FILES, dataTypeOfListType, isDataType, type DataTypeDef } from './data-types.js';
@@ -12,7 +12,7 @@ import type { PolicyStore } from './policy-store.js';
 import type { RetentionCounters, RunManager } from './runner.js';
 import { clockOf, winner } from './selection.js';
 import { validateText } from './validate.js';
-import { roomStatsWrite } from './room-stats-writes.js';
+import { refreshRetentionRooms, roomStatsWrite } from './room-stats-writes.js';
 import { ROOM_STAT_SOURCES } from '../portal/room-stats.js';
 import {
   ARCHIVED_FIELD, RECORD_DATA_TYPES, type Actor, type ArchivedDetail, type ArchivedItem, type ArchivedMark, type ArchivedPage, type DataType, type Policy,
@@ -114,28 +114,38 @@ export class ArchivedService {
     const r = def.kind === 'media'
       ? await db.collection<{ _id: string }>(MEDIA_FILES).updateOne({ _id: id, 'metadata.archived': { $exists: true } }, { $unset: { 'metadata.archived': '' } }, { writeConcern })
       : await this.restoreRecord(def, id);
+    // A restored version of a person or room may be the newest visible one again (proxy/importer/identity.ts). Also
+    // when nothing was restored: a retry after an interrupted restore repairs the marks.
+    if (def.kind !== 'media') await refreshIdentity(db, def.collection, [id], writeConcern);
     if (r.modifiedCount === 0) {
       const exists = def.kind === 'media'
         ? await db.collection<{ _id: string }>(MEDIA_FILES).findOne({ _id: id }, { projection: { _id: 1 } })
         : await db.collection(def.collection).findOne({ [def.idField]: id }, { projection: { _id: 1 } });
       throw new ProxyError(exists ? 'NOT_ARCHIVED' : 'NOT_FOUND', `${type} ${id}`);
     }
-    // A restored version of a person or room may be the newest visible one again (proxy/importer/identity.ts).
-    if (def.kind !== 'media') await refreshIdentity(db, def.collection, [id], writeConcern);
-    this.counters.records('restored', type, 1);
-    this.deps.log.info({ type, id, actor, reason }, 'archived record restored');
-    return { restored: 1 };
+    this.counters.records('restored', type, r.modifiedCount);
+    this.deps.log.info({ type, id, actor, reason, versions: r.modifiedCount }, 'archived record restored');
+    return { restored: r.modifiedCount };
   }
 
-  /** One archived record's mark unset; its room's statistics (room-stats-writes.ts) follow. */
+  /**
+   * Every archived version of one record (by business id: a vendor that gives a person a new `_id` each day leaves
+   * several) has its mark unset; its room's statistics (room-stats-writes.ts) follow. The versions that will be
+   * current lose their superseded mark before the write (prepareIdentity): an interruption leaves a duplicate row.
+   */
   private async restoreRecord(def: DataTypeDef, id: string): Promise<{ modifiedCount: number }> {
     const { db, writeConcern } = this.deps;
     const filter = { [def.idField]: id, [ARCHIVED_FIELD]: { $exists: true } };
     const docs = await db.collection(def.collection).find(filter, { projection: { _id: 1, roomId: 1 } }).toArray();
-    return roomStatsWrite(this.deps, def.collection, docs, () => db.collection(def.collection).updateOne(filter, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now');
+    await prepareIdentity(db, def.collection, [id], { restored: docs.map((d) => d._id as unknown) }, writeConcern);
+    return roomStatsWrite(this.deps, def.collection, docs, () => db.collection(def.collection).updateMany(filter, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now');
   }
 
-  /** Unsets the archive mark of everything the run archived (that is still archived by it). */
+  /**
+   * Unsets the archive mark of everything the run archived (that is still archived by it), in batches of
+   * IDENTITY_BATCH records: each batch's persons and rooms are prepared before and refreshed after its write, so
+   * memory stays bounded and a retry after an interruption finds what is still archived.
+   */
   async restoreRun(runId: string, reasonRaw: unknown, actor: Actor): Promise<RestoreResult> {
     const reason = validateText('reason', reasonRaw, 2000);
     await this.runs.get(runId); // NOT_FOUND
@@ -143,20 +153,37 @@ export class ArchivedService {
     let restored = 0;
     for (const type of RECORD_DATA_TYPES) {
       const def = DATA_TYPE_DEFS[type];
-      const idField = IDENTITY_COLLECTIONS[def.collection];
-      const byRun = { [`${ARCHIVED_FIELD}.runId`]: runId };
-      const keys = idField ? (await db.collection(def.collection).distinct(idField, byRun)).filter((k): k is string => typeof k === 'string') : [];
-      const rooms = ROOM_COUNTED.has(def.collection) ? (await db.collection(def.collection).distinct('roomId', byRun)).map((roomId: unknown) => ({ roomId })) : [];
-      const n = (await roomStatsWrite(this.deps, def.collection, rooms, () => db.collection(def.collection).updateMany(byRun, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now')).modifiedCount;
-      await refreshIdentity(db, def.collection, keys, writeConcern);
+      const n = await this.restoreRunRecords(def, runId);
       if (n > 0) this.counters.records('restored', type, n);
       restored += n;
     }
+    // The rooms the batches marked (once per room, not once per batch).
+    await refreshRetentionRooms(this.deps);
     const media = (await db.collection(MEDIA_FILES).updateMany({ 'metadata.archived.runId': runId }, { $unset: { 'metadata.archived': '' } }, { writeConcern })).modifiedCount;
     restored += media;
     await this.runs.col.updateOne({ _id: runId }, { $set: { restoredAt: this.deps.now(), restoredBy: actor, restoreReason: reason }, $inc: { restoredCount: restored } }, { writeConcern });
     this.deps.log.info({ runId, restored, actor, reason }, 'retention run restored');
     return { restored };
+  }
+
+  private async restoreRunRecords(def: DataTypeDef, runId: string): Promise<number> {
+    const { db, writeConcern } = this.deps;
+    const col = db.collection(def.collection);
+    const idField = IDENTITY_COLLECTIONS[def.collection];
+    const byRun = { [`${ARCHIVED_FIELD}.runId`]: runId };
+    let restored = 0;
+    for (;;) {
+      const docs = await col.find(byRun, { projection: { _id: 1, roomId: 1, ...(idField ? { [idField]: 1 } : {}) } }).limit(IDENTITY_BATCH).toArray();
+      if (docs.length === 0) return restored;
+      const ids = docs.map((d) => d._id as unknown);
+      const keys = idField ? [...new Set(docs.map((d): unknown => d[idField]).filter((k): k is string => typeof k === 'string'))] : [];
+      await prepareIdentity(db, def.collection, keys, { restored: ids }, writeConcern);
+      const rooms = ROOM_COUNTED.has(def.collection) ? docs : [];
+      const n = (await roomStatsWrite(this.deps, def.collection, rooms, () => col.updateMany({ _id: { $in: ids }, ...byRun } as Document, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'later')).modifiedCount;
+      await refreshIdentity(db, def.collection, keys, writeConcern);
+      restored += n;
+      if (n === 0) return restored; // changed under us: never loop on the same batch
+    }
   }
 
   /** Which policy applies to a record, when it will be archived and destroyed, and the holds that keep it. */

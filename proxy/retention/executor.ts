@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Document } from 'mongodb';
 import { RETENTION_FIELD } from '../importer/record-document.js';
-import { IDENTITY_COLLECTIONS, refreshIdentity } from '../importer/identity.js';
+import { IDENTITY_COLLECTIONS, prepareIdentity, refreshIdentity } from '../importer/identity.js';
 import { fenceGuard } from '../ha/fence.js';
 import type { ResolvedDeps } from './deps.js';
 import { DATA_TYPE_DEFS, MEDIA_FILES, type DataTypeDef } from './data-types.js';
@@ -81,26 +81,30 @@ interface BatchResult { selected: number; written: number; after?: unknown }
 
 async function archiveRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeDef, filter: Document, mark: ArchivedMark): Promise<BatchResult> {
   const col = ctx.deps.db.collection(def.collection);
-  const docs = await col.find(filter, { projection: { _id: 1, roomId: 1 } }).limit(ctx.deps.batchSize).toArray();
+  const idField = IDENTITY_COLLECTIONS[def.collection];
+  const docs = await col.find(filter, { projection: { _id: 1, roomId: 1, ...(idField ? { [idField]: 1 } : {}) } }).limit(ctx.deps.batchSize).toArray();
   const ids = docs.map((d) => d._id as unknown);
   if (ids.length === 0) return { selected: 0, written: 0 };
   await ctx.beginBatch([]);
   await lock.confirm();
+  const keys = businessIds(def, docs);
+  await prepareIdentity(ctx.deps.db, def.collection, keys, { archived: ids }, ctx.deps.writeConcern);
   const r = await roomStatsWrite(ctx.deps, def.collection, docs, () =>
     col.updateMany(and({ _id: { $in: ids } }, filter), { $set: { [ARCHIVED_FIELD]: mark } }, { writeConcern: ctx.deps.writeConcern }));
-  await refreshVersions(ctx, def, { _id: { $in: ids } });
+  await refreshIdentity(ctx.deps.db, def.collection, keys, ctx.deps.writeConcern);
   return { selected: ids.length, written: r.modifiedCount };
 }
 
 /**
  * Staff, contacts and rooms: archiving or destroying one version of a person or room makes the newest version left
- * visible the one lists show (proxy/importer/identity.ts). `keys` are business ids, or a filter that finds them.
+ * visible the one lists show (proxy/importer/identity.ts). The business ids of a batch's records: their versions are
+ * prepared (prepareIdentity: the next current ones lose their mark) before the write and refreshed after it, so a
+ * crash in between leaves a duplicate row, never a person or room that no list shows.
  */
-async function refreshVersions(ctx: ExecContext, def: DataTypeDef, which: Document | string[]): Promise<void> {
+function businessIds(def: DataTypeDef, docs: readonly Document[]): string[] {
   const idField = IDENTITY_COLLECTIONS[def.collection];
-  if (!idField) return;
-  const keys = Array.isArray(which) ? which : (await ctx.deps.db.collection(def.collection).distinct(idField, which)).filter((k): k is string => typeof k === 'string');
-  await refreshIdentity(ctx.deps.db, def.collection, keys, ctx.deps.writeConcern);
+  if (!idField) return [];
+  return [...new Set(docs.map((d): unknown => d[idField]).filter((k): k is string => typeof k === 'string'))];
 }
 
 async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeDef, policy: Policy, filter: Document): Promise<BatchResult> {
@@ -128,6 +132,8 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
   }
   await ctx.beginBatch(stones.map((s) => s._id));
   await lock.confirm();
+  const keys = businessIds(def, docs);
+  await prepareIdentity(db, def.collection, keys, { gone: ids }, ctx.deps.writeConcern);
   await writeTombstones(ctx.deps, stones);
   await lock.confirm();
   const r = await roomStatsWrite(ctx.deps, def.collection, docs, () => col.deleteMany(and({ _id: { $in: ids } }, filter), { writeConcern: ctx.deps.writeConcern }));
@@ -144,7 +150,7 @@ async function destroyRecords(ctx: ExecContext, lock: LockHandle, def: DataTypeD
     const undo = paths.filter((p) => stillUsed.has(p)).map((p) => tombstoneId(MEDIA_FILES, p));
     if (undo.length > 0) await db.collection<Tombstone>(RETENTION_COLLECTIONS.tombstones).deleteMany({ _id: { $in: undo } }, { writeConcern: ctx.deps.writeConcern });
   }
-  if (idField) await refreshVersions(ctx, def, docs.map((d): unknown => d[idField]).filter((k): k is string => typeof k === 'string'));
+  await refreshIdentity(db, def.collection, keys, ctx.deps.writeConcern);
   return { selected: ids.length, written: r.deletedCount };
 }
 

@@ -111,6 +111,17 @@ describe('one person, one identity', () => {
     expect((await get<{ items: Row[] }>('/api/v1/contacts?q=ben')).items.map((r) => r.phones?.[0]?.number)).toEqual(['+85229998888']);
   });
 
+  it('the importer builds the indexes its identity refresh reads by, without the portal (idempotent)', async () => {
+    await ensureImportIndexes(t.db);
+    for (const [collection, idField] of [[RECORD_COLLECTIONS.staff, 'staffId'], [RECORD_COLLECTIONS.contacts, 'contactId'], [RECORD_COLLECTIONS.rooms, 'roomId']] as const) {
+      const keys = (await t.db.collection(collection).indexes()).map((i) => JSON.stringify(i.key));
+      expect(keys, collection).toContain(JSON.stringify({ [idField]: 1 }));
+      expect(keys, collection).toContain(JSON.stringify({ '_retention.archive': 1 }));
+    }
+    const files = (await t.db.collection(RECORD_COLLECTIONS.files).indexes()).map((i) => JSON.stringify(i.key));
+    expect(files).toContain(JSON.stringify({ '_retention.archive': 1 }));
+  });
+
   it('a database imported before the marker existed displays correctly after the one-time backfill', async () => {
     const staff = t.db.collection(RECORD_COLLECTIONS.staff);
     const stamp = (d: number): Record<string, unknown> => ({ jobId: JOB(d), archive: ARCHIVE(d), createdAt: new Date(`2024-05-0${d}T02:00:00Z`), entry: 'lc-data-server/staff.json', sha256: String(d).repeat(64) });
