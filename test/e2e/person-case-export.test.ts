@@ -52,7 +52,7 @@ describe('person page and case export in Chromium', () => {
     await page.getByLabel('Timeline to').fill(localInputValue(f.to, ZONE));
     await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe(f.from.toISOString());
 
-    const rows = page.locator('table tbody tr');
+    const rows = page.getByRole('region', { name: 'Timeline' }).locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(f.expected.length);
     const types = await rows.evaluateAll((trs: ElementLike[]) => trs.map((tr) => tr.getAttribute('data-type')));
     expect(types).toEqual(f.expected.map(([type]) => type));
