@@ -256,9 +256,9 @@ export class JobStore {
   }
 
   /**
-   * HA: proves, with a majority-acknowledged fenced write, that this node still leads for this job. Called right before
-   * an irreversible step outside the database (removing the archive from an SFTP server): a deposed leader gets
-   * LEASE_LOST here instead. No-op without HA.
+   * HA: a majority-acknowledged write fenced per job, right before an irreversible step outside the database (removing
+   * the archive from an SFTP server): a newer leader that wrote the job makes it fail (LEASE_LOST). It does not prove
+   * this node still leads in general (a newer leader that has not touched this job yet is not seen). No-op without HA.
    */
   async confirmLeader(fileName: string): Promise<void> {
     if (!this.fence) return;
@@ -280,6 +280,19 @@ export class JobStore {
       this.col.updateOne(
         { _id: fileName, ...guard.filter },
         { $set: { [`copies.${key}.removedAt`]: at, ...guard.set, updatedAt: at } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+  }
+
+  /** ARCHIVE_COPIES_DIFFER found late (e.g. the copy's `.sha256` appeared after discovery): never imported or removed. */
+  async markCopyDiffers(fileName: string, key: string): Promise<void> {
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('archive copy differs', () =>
+      this.col.updateOne(
+        { _id: fileName, [`copies.${key}`]: { $exists: true }, ...guard.filter },
+        { $set: { [`copies.${key}.differs`]: true, ...guard.set, updatedAt: this.now() } },
         { writeConcern: majority(this.wtimeoutMs) },
       ),
     );

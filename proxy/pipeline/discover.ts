@@ -144,7 +144,7 @@ async function publishedSha256(session: SftpSession, path: string, fileName: str
 }
 
 /** The archive's content as the job knows it: the downloaded hash, else the published one of any known copy. */
-function referenceSha256(job: JobDoc): string | undefined {
+export function referenceSha256(job: JobDoc): string | undefined {
   if (job.sha256 && job.source === 'sftp') return job.sha256;
   if (job.publishedSha256) return job.publishedSha256;
   return Object.values(job.copies ?? {}).find((c) => !c.differs && c.publishedSha256)?.publishedSha256;

@@ -149,6 +149,31 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     expect(Object.keys((await ctx.jobs.get(a.fileName))?.copies ?? {})).toHaveLength(1);
   });
 
+  it('a copy whose .sha256 appears after discovery with other content is flagged ARCHIVE_COPIES_DIFFER, not removed', async () => {
+    const ctx = await context();
+    const a = await pushDay(local);
+    // The same name and size on the peer, other content, its sidecar not there yet when the copy is found.
+    const other = Buffer.from(await readFile(a.path));
+    other[0] = (other[0] ?? 0) ^ 0xff;
+    await writeFile(join(peer.root, a.fileName), other);
+    receiver.failNext = 1000; // not reported yet: nothing is removed in this cycle
+    await runSyncCycle(ctx, state);
+    const found = await ctx.jobs.get(a.fileName);
+    expect(Object.values(found?.copies ?? {}).map((c) => c.differs ?? false)).toEqual([false, false]);
+
+    await writeFile(join(peer.root, `${a.fileName}.sha256`), `${createHash('sha256').update(other).digest('hex')}  ${a.fileName}\n`);
+    receiver.failNext = 0;
+    skewMs += 60_000;
+    const summary = await runSyncCycle(ctx, state);
+    expect(delivered(a.fileName)).toBe(1);
+    expect(summary.archives.find((s) => s.fileName === a.fileName)?.error?.code).toBe('ARCHIVE_COPIES_DIFFER');
+    expect(await onServer(local, a.fileName)).toEqual([false, false]);
+    expect(await onServer(peer, a.fileName)).toEqual([true, true]);
+    await rm(join(peer.root, a.fileName));
+    await rm(join(peer.root, `${a.fileName}.sha256`));
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+  });
+
   it('still collects the local inbox while the peer is unreachable, with a warning', async () => {
     const down = await freePort();
     const ctx = await context({ peers: [{ host: '127.0.0.1', port: down, hostKeyFingerprint: peer.hostKeyFingerprint }] });
