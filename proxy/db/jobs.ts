@@ -146,6 +146,12 @@ export class JobStore {
     return dbCall('list jobs', () => this.col.find(filter).sort({ archiveCreatedAt: 1, _id: 1 }).toArray());
   }
 
+  /** One page of jobs in `_id` order after `after` (keyset paging: memory bounded by `limit`, whatever the count). */
+  page(filter: Filter<JobDoc>, limit: number, after?: string): Promise<JobDoc[]> {
+    const where: Filter<JobDoc> = after === undefined ? filter : { $and: [filter, { _id: { $gt: after } }] };
+    return dbCall('list jobs', () => this.col.find(where).sort({ _id: 1 }).limit(limit).toArray());
+  }
+
   /** Moves a job from one of `from` to `to`, atomically; JOB_STATE_CONFLICT if it is in another state. */
   async transition(fileName: string, from: readonly JobState[], to: JobState, set: Partial<JobDoc> = {}, note?: string): Promise<JobDoc> {
     const at = this.now();

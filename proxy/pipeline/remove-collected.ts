@@ -15,6 +15,9 @@ function copiesOf(job: JobDoc, pool: SftpPool): [string, JobCopy][] {
   return [[copyKeyOf(p.id), { server: p.id, label: p.label, size: job.remoteSize, mtimeMs: job.remoteMtimeMs }]];
 }
 
+/** Jobs read per page by removeCollected. */
+export const REMOVAL_PAGE = 100;
+
 /** The copy's `.sha256` as it is now: absent, or present with its checksum (undefined when unreadable or malformed). */
 async function sidecarSha256(session: SftpSession, path: string, fileName: string): Promise<{ present: false } | { present: true; sha256: string | undefined }> {
   const sidecar = await session.readSmallFile(`${path}.sha256`, 4096);
@@ -36,11 +39,20 @@ async function sidecarSha256(session: SftpSession, path: string, fileName: strin
  * removal differs from the imported archive's), or one that changed since it was found (size, mtime), is left alone. Unreachable servers
  * wait for a later cycle and never hold up the others.
  */
-export async function removeCollected(ctx: PipelineContext, pool: SftpPool, reachable: ReadonlySet<string>): Promise<CycleWarning[]> {
+export async function removeCollected(ctx: PipelineContext, pool: SftpPool, reachable: ReadonlySet<string>, pageSize = REMOVAL_PAGE): Promise<CycleWarning[]> {
   const warnings: CycleWarning[] = [];
   if (!ctx.config.sftp.deleteAfterDownloaded) return warnings;
   const log = ctx.log.child({ component: 'inbox-cleanup' });
-  const jobs = await ctx.jobs.list({ state: 'reported', source: 'sftp', remoteRemovedAt: { $exists: false } });
+  const pending = { state: 'reported', source: 'sftp', remoteRemovedAt: { $exists: false } } as const;
+  // Bounded batches: one page of jobs in memory at a time (jobs left pending are passed by, not read again).
+  for (let page = await ctx.jobs.page(pending, pageSize); page.length > 0 && !ctx.signal?.aborted;
+    page = page.length < pageSize ? [] : await ctx.jobs.page(pending, pageSize, page[page.length - 1]?._id)) {
+    await removePage(ctx, pool, reachable, page, warnings, log);
+  }
+  return warnings;
+}
+
+async function removePage(ctx: PipelineContext, pool: SftpPool, reachable: ReadonlySet<string>, jobs: JobDoc[], warnings: CycleWarning[], log: PipelineContext['log']): Promise<void> {
   for (const job of jobs) {
     if (ctx.signal?.aborted) break;
     let done = true;
@@ -91,5 +103,4 @@ export async function removeCollected(ctx: PipelineContext, pool: SftpPool, reac
     }
     if (done) await ctx.jobs.markRemoteRemoved(job.fileName);
   }
-  return warnings;
 }
