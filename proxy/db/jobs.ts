@@ -244,6 +244,24 @@ export class JobStore {
     return res.modifiedCount === 1;
   }
 
+  /**
+   * A file under the name of a copy already removed from `key`'s server (a re-upload): recorded again as a new copy,
+   * so sftp.deleteAfterDownloaded looks at the job again. Only replaces a copy marked removed.
+   */
+  async reopenCopy(fileName: string, key: string, copy: JobCopy): Promise<boolean> {
+    const guard = fenceGuard(this.fence);
+    const field = `copies.${key}`;
+    const res = await dbCall('record re-uploaded archive copy', () =>
+      this.col.updateOne(
+        { _id: fileName, [`${field}.removedAt`]: { $exists: true }, ...guard.filter },
+        { $set: { [field]: copy, ...guard.set, updatedAt: this.now() }, $unset: { remoteRemovedAt: '' } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+    return res.modifiedCount === 1;
+  }
+
   /** Downloads the archive from another server holding the same copy (its own is unreachable): from byte 0 again. */
   async switchServer(fileName: string, server: string): Promise<JobDoc> {
     const guard = fenceGuard(this.fence);

@@ -174,6 +174,31 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     expect((await runSyncCycle(ctx, state)).ok).toBe(true);
   });
 
+  it('a re-upload under the name of a copy already removed is a new copy: removed again if the same, flagged if not', async () => {
+    const ctx = await context();
+    const a = await pushDay(local);
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+    expect(await onServer(local, a.fileName)).toEqual([false, false]);
+
+    await pushTo(local, a.path, a.fileName, a.sha256);
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+    expect(await onServer(local, a.fileName)).toEqual([false, false]);
+    expect((await ctx.jobs.get(a.fileName))?.remoteRemovedAt).toBeInstanceOf(Date);
+
+    const other = Buffer.from(await readFile(a.path));
+    other[0] = (other[0] ?? 0) ^ 0xff;
+    const otherPath = join(work, 'reupload.zip');
+    await writeFile(otherPath, other);
+    await pushTo(local, otherPath, a.fileName, createHash('sha256').update(other).digest('hex'));
+    const summary = await runSyncCycle(ctx, state);
+    expect(summary.archives.find((s) => s.fileName === a.fileName)?.error?.code).toBe('ARCHIVE_COPIES_DIFFER');
+    expect(await onServer(local, a.fileName)).toEqual([true, true]);
+    expect(delivered(a.fileName)).toBe(1);
+    await rm(join(local.root, a.fileName));
+    await rm(join(local.root, `${a.fileName}.sha256`));
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+  });
+
   it('still collects the local inbox while the peer is unreachable, with a warning', async () => {
     const down = await freePort();
     const ctx = await context({ peers: [{ host: '127.0.0.1', port: down, hostKeyFingerprint: peer.hostKeyFingerprint }] });
