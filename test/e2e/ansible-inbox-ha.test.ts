@@ -122,5 +122,12 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
     const unique = tasks.find((t) => t.name === 'Every data node has its own host key');
     expect(JSON.stringify(unique)).toContain('unique');
     expect(JSON.stringify(unique)).toContain('Regenerate the host keys on the cloned VMs');
+    // sshd is reloaded right after the checked drop-in (a later failure must not leave it written but unused), and the
+    // umask must keep group read (the collector reads the vendor's uploads through the group).
+    const sshd = parseYaml(await readFile(join(ANSIBLE_DIR, 'roles/sftp_inbox/tasks/sshd.yml'), 'utf8')) as Task[];
+    const block = sshd.findIndex((t) => t.block !== undefined);
+    expect(sshd[block + 1]?.['ansible.builtin.meta']).toBe('flush_handlers');
+    const checks = parseYaml(await readFile(join(ANSIBLE_DIR, 'roles/sftp_inbox/tasks/main.yml'), 'utf8')) as Task[];
+    expect((checks[0]?.['ansible.builtin.assert'] as { that: string[] }).that).toContain('(rp_inbox_umask | string | int(base=8)) // 32 % 2 == 0');
   });
 });
