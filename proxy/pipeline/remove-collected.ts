@@ -30,6 +30,16 @@ async function sidecarSha256(session: SftpSession, path: string, fileName: strin
 }
 
 /**
+ * Whether a copy is other content than the archive imported: its sidecar now (unreadable counts as different) or,
+ * its sidecar since gone, the checksum published at discovery differs from the downloaded or the recorded one.
+ */
+function copyDiffers(job: JobDoc, copy: JobCopy, published: { present: false } | { present: true; sha256: string | undefined }): boolean {
+  if (copy.publishedSha256 !== undefined && job.sha256 !== undefined && copy.publishedSha256 !== job.sha256) return true;
+  if (!published.present) return false;
+  return published.sha256 === undefined || [job.sha256, copy.publishedSha256].some((ref) => ref !== undefined && ref !== published.sha256);
+}
+
+/**
  * sftp.deleteAfterDownloaded: removes each reported archive (and its `.sha256`) from every server it was found on.
  * Only jobs in "reported" are looked at, i.e. after "Data Downloaded" was delivered (deliver-outbox.ts moves the job
  * there only after the vendor acknowledged it). State lives in the job (`copies.*.removedAt`, `remoteRemovedAt`), so a
@@ -82,9 +92,9 @@ async function removePage(ctx: PipelineContext, pool: SftpPool, reachable: Reado
         // The copy's checksum as published now (a sidecar may have appeared after discovery): other content is never
         // removed, it is flagged (ARCHIVE_COPIES_DIFFER) for a person to compare.
         const published = now ? await sidecarSha256(session, path, job.fileName) : { present: false as const };
-        if (published.present && (published.sha256 === undefined || [job.sha256, copy.publishedSha256].some((ref) => ref !== undefined && ref !== published.sha256))) {
+        if (copyDiffers(job, copy, published)) {
           await ctx.jobs.markCopyDiffers(job.fileName, key);
-          log.error({ code: 'ARCHIVE_COPIES_DIFFER', fileName: job.fileName, server: source.label, sha256: published.sha256, expectedSha256: job.sha256 ?? copy.publishedSha256 },
+          log.error({ code: 'ARCHIVE_COPIES_DIFFER', fileName: job.fileName, server: source.label, sha256: published.present ? published.sha256 : copy.publishedSha256, expectedSha256: job.sha256 },
             'this copy\'s published checksum differs from the archive imported: neither imported nor removed; check it');
           continue;
         }

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobStore } from '../../../proxy/db/jobs.js';
 import { ProxyError } from '../../../proxy/errors.js';
 import type { PipelineContext } from '../../../proxy/pipeline/context.js';
+import { removeCollected } from '../../../proxy/pipeline/remove-collected.js';
+import { SftpPool } from '../../../proxy/pipeline/sftp-pool.js';
 import { runSyncCycle, type CycleState } from '../../../proxy/pipeline/sync-cycle.js';
 import { publishDayArchive } from '../../../proxy/vendor-sim/generate/publish-archive.js';
 import { pushArchive } from '../../../proxy/vendor-sim/push/sftp-push.js';
@@ -197,6 +199,23 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     await rm(join(local.root, a.fileName));
     await rm(join(local.root, `${a.fileName}.sha256`));
     expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+  });
+
+  it('removes in bounded pages: every reported job is reached even with one job per page', async () => {
+    const keep = await context({ deleteAfterDownloaded: false });
+    const days = [await pushDay(local), await pushDay(local)];
+    expect((await runSyncCycle(keep, state)).ok).toBe(true);
+    const ctx = await context();
+    const pool = new SftpPool(ctx);
+    try {
+      expect(await removeCollected(ctx, pool, new Set(pool.sources.map((s) => s.id)), 1)).toEqual([]);
+    } finally {
+      await pool.dropAll();
+    }
+    for (const d of days) {
+      expect(await onServer(local, d.fileName)).toEqual([false, false]);
+      expect((await ctx.jobs.get(d.fileName))?.remoteRemovedAt).toBeInstanceOf(Date);
+    }
   });
 
   it('still collects the local inbox while the peer is unreachable, with a warning', async () => {
