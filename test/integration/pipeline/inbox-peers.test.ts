@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobStore } from '../../../proxy/db/jobs.js';
+import { parseArchiveName } from '../../../proxy/archive/archive-name.js';
+import { JobStore, type JobCopy } from '../../../proxy/db/jobs.js';
 import { ProxyError } from '../../../proxy/errors.js';
 import type { PipelineContext } from '../../../proxy/pipeline/context.js';
 import { removeCollected } from '../../../proxy/pipeline/remove-collected.js';
@@ -11,6 +12,7 @@ import { SftpPool } from '../../../proxy/pipeline/sftp-pool.js';
 import { runSyncCycle, type CycleState } from '../../../proxy/pipeline/sync-cycle.js';
 import { publishDayArchive } from '../../../proxy/vendor-sim/generate/publish-archive.js';
 import { pushArchive } from '../../../proxy/vendor-sim/push/sftp-push.js';
+import { copyKeyOf, normaliseFingerprint } from '../../../proxy/sftp/sources.js';
 import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { startReportReceiver, type ReportReceiver } from '../../helpers/report-receiver.js';
@@ -228,6 +230,32 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     expect(summary.warnings).toHaveLength(1);
     expect(summary.warnings[0]).toMatchObject({ code: 'SFTP_CONNECT_FAILED', server: `127.0.0.1:${down}` });
     expect(await onServer(local, a.fileName)).toEqual([false, false]);
+  });
+
+  it("downloads from another server only a copy whose published checksum is known and equals the archive's", async () => {
+    const down = await freePort();
+    const ctx = await context({ peers: [{ host: '127.0.0.1', port: down, hostKeyFingerprint: peer.hostKeyFingerprint }] });
+    const a = await pushDay(local);
+    const name = parseArchiveName(a.fileName);
+    const onLocal = await stat(join(local.root, a.fileName));
+    const id = (fp: string): string => normaliseFingerprint(fp);
+    const localCopy: JobCopy = { server: id(local.hostKeyFingerprint), label: 'local', size: onLocal.size, mtimeMs: Math.floor(onLocal.mtimeMs / 1000) * 1000 };
+    // Found first on the peer (now unreachable) with its checksum; the local copy was recorded without one.
+    expect(await ctx.jobs.discover({
+      fileName: a.fileName, serviceId: name?.serviceId ?? '', jobId: name?.jobId ?? '', siteId: ctx.config.siteId, archiveCreatedAt: name?.createdAt ?? new Date(),
+      source: 'sftp', remoteSize: onLocal.size, remoteMtimeMs: 0, server: id(peer.hostKeyFingerprint), publishedSha256: a.sha256,
+      copies: { [copyKeyOf(peer.hostKeyFingerprint)]: { server: id(peer.hostKeyFingerprint), label: 'peer', size: onLocal.size, mtimeMs: 0, publishedSha256: a.sha256 }, [copyKeyOf(local.hostKeyFingerprint)]: localCopy },
+    })).toBe(true);
+    await runSyncCycle(ctx, state);
+    const waiting = await ctx.jobs.get(a.fileName);
+    expect(waiting?.server).toBe(id(peer.hostKeyFingerprint));
+    expect(['discovered', 'downloading']).toContain(waiting?.state);
+
+    await ctx.jobs.col.updateOne({ _id: a.fileName }, { $set: { [`copies.${copyKeyOf(local.hostKeyFingerprint)}.publishedSha256`]: a.sha256, nextAttemptAt: new Date(0) } });
+    await runSyncCycle(ctx, state);
+    const done = await ctx.jobs.get(a.fileName);
+    expect(done?.server).toBe(id(local.hostKeyFingerprint));
+    expect(done?.state).toBe('reported');
   });
 
   it('a deposed leader removes nothing; the removal is finished later from the job state', async () => {
