@@ -46,8 +46,8 @@ function copyDiffers(job: JobDoc, copy: JobCopy, published: { present: false } |
  * crash between the delivery and a removal is finished by the next cycle; removing what is already gone is fine.
  * Before each removal a majority write fenced per job (a newer leader that wrote the job makes it fail: LEASE_LOST stops
  * it). A copy with other content (ARCHIVE_COPIES_DIFFER, also found here: its `.sha256` read again right before the
- * removal differs from the imported archive's), or one that changed since it was found (size, mtime), is left alone. Unreachable servers
- * wait for a later cycle and never hold up the others.
+ * removal differs from the imported archive's), or one that changed since it was found (size, mtime), is left alone.
+ * Unreachable servers wait for a later cycle and never hold up the others.
  */
 export async function removeCollected(ctx: PipelineContext, pool: SftpPool, reachable: ReadonlySet<string>, pageSize = REMOVAL_PAGE): Promise<CycleWarning[]> {
   const warnings: CycleWarning[] = [];
@@ -92,7 +92,7 @@ async function removePage(ctx: PipelineContext, pool: SftpPool, reachable: Reado
         // The copy's checksum as published now (a sidecar may have appeared after discovery): other content is never
         // removed, it is flagged (ARCHIVE_COPIES_DIFFER) for a person to compare.
         const published = now ? await sidecarSha256(session, path, job.fileName) : { present: false as const };
-        if (copyDiffers(job, copy, published)) {
+        if (now && copyDiffers(job, copy, published)) {
           await ctx.jobs.markCopyDiffers(job.fileName, key);
           log.error({ code: 'ARCHIVE_COPIES_DIFFER', fileName: job.fileName, server: source.label, sha256: published.present ? published.sha256 : copy.publishedSha256, expectedSha256: job.sha256 },
             'this copy\'s published checksum differs from the archive imported: neither imported nor removed; check it');
