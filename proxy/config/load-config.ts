@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ProxyError } from '../errors.js';
 import { ConfigSchema, DEFAULT_CONFIG_PATH, ENV_PREFIX, type Config } from './schema.js';
+import { sftpServerProblems } from './sftp-server-rules.js';
 import { configLeaves, type ConfigLeaf } from './walk-schema.js';
 
 export interface LoadConfigOptions {
@@ -147,6 +148,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   applyEnv(tree, leaves, env);
   await resolveSecretFiles(tree, leaves, env, problems);
   if (!validate(tree)) problems.push(...(validate.errors ?? []).map(describe));
+  problems.push(...crossFieldProblems(tree));
   if (problems.length > 0) {
     const unique = [...new Set(problems)];
     throw new ProxyError('CONFIG_INVALID', `${unique.length} problem(s):\n  - ${unique.join('\n  - ')}`, { details: { problems: unique } });
@@ -154,14 +156,21 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   return deepFreeze(tree as unknown as Config);
 }
 
+/** Rules across several keys, which the schema cannot express. */
+function crossFieldProblems(tree: unknown): string[] {
+  const sftp = isTree(tree) ? tree.sftp : undefined;
+  return isTree(sftp) ? sftpServerProblems(sftp) : [];
+}
+
 /** Validates an in-memory object (tests, demo) with the same rules. */
 export function configFromObject(input: unknown): Config {
   const copy = structuredClone(input);
-  if (!validate(copy)) {
-    const problems = (validate.errors ?? []).map(describe);
+  const problems = validate(copy) ? [] : (validate.errors ?? []).map(describe);
+  problems.push(...crossFieldProblems(copy));
+  if (problems.length > 0) {
     throw new ProxyError('CONFIG_INVALID', `${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, { details: { problems } });
   }
-  return deepFreeze(copy);
+  return deepFreeze(copy as Config);
 }
 
 /** A copy safe to print: every secret replaced. */

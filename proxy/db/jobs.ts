@@ -146,6 +146,12 @@ export class JobStore {
     return dbCall('list jobs', () => this.col.find(filter).sort({ archiveCreatedAt: 1, _id: 1 }).toArray());
   }
 
+  /** One page of jobs in `_id` order after `after` (keyset paging: memory bounded by `limit`, whatever the count). */
+  page(filter: Filter<JobDoc>, limit: number, after?: string): Promise<JobDoc[]> {
+    const where: Filter<JobDoc> = after === undefined ? filter : { $and: [filter, { _id: { $gt: after } }] };
+    return dbCall('list jobs', () => this.col.find(where).sort({ _id: 1 }).limit(limit).toArray());
+  }
+
   /** Moves a job from one of `from` to `to`, atomically; JOB_STATE_CONFLICT if it is in another state. */
   async transition(fileName: string, from: readonly JobState[], to: JobState, set: Partial<JobDoc> = {}, note?: string): Promise<JobDoc> {
     const at = this.now();
@@ -238,6 +244,24 @@ export class JobStore {
     return res.modifiedCount === 1;
   }
 
+  /**
+   * A file under the name of a copy already removed from `key`'s server (a re-upload): recorded again as a new copy,
+   * so sftp.deleteAfterDownloaded looks at the job again. Only replaces a copy marked removed.
+   */
+  async reopenCopy(fileName: string, key: string, copy: JobCopy): Promise<boolean> {
+    const guard = fenceGuard(this.fence);
+    const field = `copies.${key}`;
+    const res = await dbCall('record re-uploaded archive copy', () =>
+      this.col.updateOne(
+        { _id: fileName, [`${field}.removedAt`]: { $exists: true }, ...guard.filter },
+        { $set: { [field]: copy, ...guard.set, updatedAt: this.now() }, $unset: { remoteRemovedAt: '' } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+    return res.modifiedCount === 1;
+  }
+
   /** Downloads the archive from another server holding the same copy (its own is unreachable): from byte 0 again. */
   async switchServer(fileName: string, server: string): Promise<JobDoc> {
     const guard = fenceGuard(this.fence);
@@ -256,9 +280,9 @@ export class JobStore {
   }
 
   /**
-   * HA: proves, with a majority-acknowledged fenced write, that this node still leads for this job. Called right before
-   * an irreversible step outside the database (removing the archive from an SFTP server): a deposed leader gets
-   * LEASE_LOST here instead. No-op without HA.
+   * HA: a majority-acknowledged write fenced per job, right before an irreversible step outside the database (removing
+   * the archive from an SFTP server): a newer leader that wrote the job makes it fail (LEASE_LOST). It does not prove
+   * this node still leads in general (a newer leader that has not touched this job yet is not seen). No-op without HA.
    */
   async confirmLeader(fileName: string): Promise<void> {
     if (!this.fence) return;
@@ -280,6 +304,19 @@ export class JobStore {
       this.col.updateOne(
         { _id: fileName, ...guard.filter },
         { $set: { [`copies.${key}.removedAt`]: at, ...guard.set, updatedAt: at } },
+        { writeConcern: majority(this.wtimeoutMs) },
+      ),
+    );
+    if (res.matchedCount === 0) await throwIfFenced(this.col, fileName, guard);
+  }
+
+  /** ARCHIVE_COPIES_DIFFER found late (e.g. the copy's `.sha256` appeared after discovery): never imported or removed. */
+  async markCopyDiffers(fileName: string, key: string): Promise<void> {
+    const guard = fenceGuard(this.fence);
+    const res = await dbCall('archive copy differs', () =>
+      this.col.updateOne(
+        { _id: fileName, [`copies.${key}`]: { $exists: true }, ...guard.filter },
+        { $set: { [`copies.${key}.differs`]: true, ...guard.set, updatedAt: this.now() } },
         { writeConcern: majority(this.wtimeoutMs) },
       ),
     );

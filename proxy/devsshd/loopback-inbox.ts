@@ -11,8 +11,8 @@ const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
 
 /**
- * The demo's inbox layout: OpenSSH's sshd on a free 127.0.0.1 port, as the current user (no root, no chroot: that is
- * the Ansible role's job on a real VM), SFTP only, key logins only, serving `root`. Two keys are let in: the vendor's
+ * The demo's inbox layout: OpenSSH's sshd on a free 127.0.0.1 port, as the current user (never root; no chroot: that
+ * is the Ansible role's job on a real VM), SFTP only, key logins only, serving `root`. Two keys are let in: the vendor's
  * (it uploads) and the proxy's (it collects and removes).
  */
 export interface LoopbackInbox {
@@ -59,13 +59,23 @@ function banner(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * USAGE as root: the inbox logs its keys in as the current user without a chroot, so the vendor's key would read and
+ * write the whole filesystem as root. A real inbox (chrooted accounts) is the Ansible role's job.
+ */
+export function refuseRootInbox(uid: number | undefined = process.getuid?.()): void {
+  if (uid === 0) {
+    throw new ProxyError('USAGE', 'demo --layout inbox does not run as root: its sshd logs the vendor\'s and the proxy\'s keys in as the ' +
+      'current user without a chroot (as root: the whole filesystem). Run it as an ordinary user; a real inbox is the sftp_inbox Ansible role');
+  }
+}
+
 /** Starts the inbox sshd under `dir` (keys, config) serving `dir/upload`; SFTP_CONNECT_FAILED when it does not come up. */
-export async function startLoopbackInbox(dir: string, log: Logger): Promise<LoopbackInbox> {
+export async function startLoopbackInbox(dir: string, log: Logger, uid: number | undefined = process.getuid?.()): Promise<LoopbackInbox> {
+  refuseRootInbox(uid);
   const root = join(dir, 'upload');
   if (/\s|%/.test(root)) throw new ProxyError('USAGE', `the demo directory must not contain blanks or '%': ${dir}`);
   await mkdir(root, { recursive: true });
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   for (const [name, comment] of [['host_ed25519', 'demo-inbox-host'], ['vendor_ed25519', 'demo-vendor'], ['proxy_ed25519', 'demo-proxy']] as const) await keygen(join(dir, name), comment);
   const pub = async (name: string): Promise<string> => (await readFile(join(dir, `${name}.pub`), 'utf8')).trim();
   await writeFile(join(dir, 'authorized_keys'), `${await pub('vendor_ed25519')}\n${await pub('proxy_ed25519')}\n`, { mode: 0o600 });
@@ -78,7 +88,7 @@ export async function startLoopbackInbox(dir: string, log: Logger): Promise<Loop
   await writeFile(join(dir, 'sshd_config'), [
     'ListenAddress 127.0.0.1', `Port ${port}`, `HostKey ${q(join(dir, 'host_ed25519'))}`, `PidFile ${q(join(dir, 'sshd.pid'))}`,
     `AuthorizedKeysFile ${q(join(dir, 'authorized_keys'))}`, `AllowUsers ${username}`, 'PubkeyAuthentication yes',
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', `PermitRootLogin ${isRoot ? 'prohibit-password' : 'no'}`,
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin no',
     'UsePAM no', 'StrictModes no', 'DisableForwarding yes', 'PermitTTY no', 'LogLevel ERROR',
     `Subsystem sftp internal-sftp -d ${root}`, `ForceCommand internal-sftp -d ${root}`, '',
   ].join('\n'), { mode: 0o600 });

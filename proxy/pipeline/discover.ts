@@ -28,9 +28,12 @@ export interface Discovery {
   warnings: CycleWarning[];
 }
 
-/** Whether the job already knows this server's copy (jobs of older versions know only the primary's). */
+/**
+ * Whether the job already knows this server's copy (jobs of older versions know only the primary's). A copy already
+ * removed is not known: a file under its name is a re-upload, recorded as a new copy.
+ */
 function hasCopy(job: JobDoc, source: SftpSource): boolean {
-  return job.copies ? job.copies[source.key] !== undefined : source.primary;
+  return job.copies ? job.copies[source.key] !== undefined && !job.copies[source.key]?.removedAt : source.primary;
 }
 
 /**
@@ -144,7 +147,7 @@ async function publishedSha256(session: SftpSession, path: string, fileName: str
 }
 
 /** The archive's content as the job knows it: the downloaded hash, else the published one of any known copy. */
-function referenceSha256(job: JobDoc): string | undefined {
+export function referenceSha256(job: JobDoc): string | undefined {
   if (job.sha256 && job.source === 'sftp') return job.sha256;
   if (job.publishedSha256) return job.publishedSha256;
   return Object.values(job.copies ?? {}).find((c) => !c.differs && c.publishedSha256)?.publishedSha256;
@@ -175,12 +178,14 @@ async function recordCopy(ctx: PipelineContext, session: SftpSession, source: Sf
   if (!job) return;
   const reference = referenceSha256(job);
   if (f.size !== job.remoteSize || (sha !== undefined && reference !== undefined && sha !== reference)) copy.differs = true;
-  if (!(await ctx.jobs.addCopy(f.name, source.key, copy))) return;
+  const reupload = job.copies?.[source.key]?.removedAt !== undefined;
+  if (!(await (reupload ? ctx.jobs.reopenCopy(f.name, source.key, copy) : ctx.jobs.addCopy(f.name, source.key, copy)))) return;
   if (copy.differs) {
     log.error({ code: 'ARCHIVE_COPIES_DIFFER', fileName: f.name, server: source.label, size: f.size, expectedSize: job.remoteSize, sha256: sha, expectedSha256: reference },
       'the same archive name is on another server with different content: that copy is neither imported nor removed; check it');
   } else {
-    log.info({ jobId: parsed.jobId, fileName: f.name, server: source.label, state: job.state }, 'archive also found on another server (one job: imported and reported once)');
+    log.info({ jobId: parsed.jobId, fileName: f.name, server: source.label, state: job.state, reupload },
+      reupload ? 'archive uploaded again after it was removed (the same content: removed again, not imported again)' : 'archive also found on another server (one job: imported and reported once)');
   }
 }
 

@@ -4,7 +4,7 @@ import type { JobDoc, JobState } from '../db/jobs.js';
 import { reconcileReported, type DeliverResult } from '../report/deliver-outbox.js';
 import type { SftpSession } from '../sftp/connect.js';
 import type { PipelineContext } from './context.js';
-import { copiesDifferError, discoverAll, type CycleWarning, type Discovery } from './discover.js';
+import { copiesDifferError, discoverAll, referenceSha256, type CycleWarning, type Discovery } from './discover.js';
 import { processJob, type JobOutcome } from './process-job.js';
 import { removeCollected } from './remove-collected.js';
 import { deliverReports } from './reports.js';
@@ -113,13 +113,19 @@ export async function runSyncCycle(ctx: PipelineContext, state: CycleState): Pro
 
 /**
  * A job still to download whose server could not be listed this cycle is fetched from another server holding the same
- * copy, if one was reachable (the vendor uploaded it again to the other inbox after a failover).
+ * copy (same size and published checksum), if one was reachable (the vendor uploaded it again to the other inbox after a
+ * failover).
  */
 async function pickServer(ctx: PipelineContext, pool: SftpPool, job: JobDoc, reachable: ReadonlySet<string>): Promise<JobDoc> {
   if (job.source !== 'sftp' || (job.state !== 'discovered' && job.state !== 'downloading')) return job;
   const current = pool.sourceFor(job.server);
   if (reachable.has(current.id)) return job;
-  const alternative = Object.values(job.copies ?? {}).find((c) => !c.differs && !c.removedAt && c.size === job.remoteSize && reachable.has(pool.byId(c.server)?.id ?? ''));
+  // Only a copy known to be the same: same size and a published checksum equal to the archive's (a copy without one
+  // could be other content of the same size).
+  const reference = referenceSha256(job);
+  if (reference === undefined) return job;
+  const alternative = Object.values(job.copies ?? {}).find((c) => !c.differs && !c.removedAt && c.size === job.remoteSize
+    && c.publishedSha256 === reference && reachable.has(pool.byId(c.server)?.id ?? ''));
   if (!alternative) return job;
   ctx.log.info({ fileName: job.fileName, from: current.label, to: alternative.label }, 'the archive\'s server is unreachable; downloading the same copy from another server');
   return ctx.jobs.switchServer(job.fileName, alternative.server).catch((err: unknown) => {

@@ -46,16 +46,14 @@ export function sftpTargetFrom(config: Config, server?: { host: string; port: nu
   };
 }
 
-/** The primary first, then the peers in configuration order (a peer with the primary's host key is left out). */
+/**
+ * The primary first, then the peers in configuration order. Every server has its own host key: the configuration
+ * refuses two equal fingerprints (proxy/config/sftp-server-rules.ts), so none is merged into another here.
+ */
 export function sftpSources(config: Config): SftpSource[] {
   const make = (server: { host: string; port: number; hostKeyFingerprint: string }, primary: boolean): SftpSource => {
     const id = normaliseFingerprint(server.hostKeyFingerprint);
     return { id, key: copyKeyOf(id), label: `${server.host}:${server.port}`, primary, target: sftpTargetFrom(config, server) };
   };
-  const out = [make(config.sftp, true)];
-  for (const peer of config.sftp.peers) {
-    const source = make(peer, false);
-    if (!out.some((s) => s.id === source.id)) out.push(source);
-  }
-  return out;
+  return [make(config.sftp, true), ...config.sftp.peers.map((peer) => make(peer, false))];
 }

@@ -23,6 +23,7 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
   const tools = ansibleTools();
   let work: string;
   let localFingerprint: string;
+  let secondFingerprint: string;
 
   const apply = async (limit?: string): Promise<Map<string, { sftp: { peers: Peer[]; hostKeyFingerprint: string }; collectorKey: string }>> => {
     const res = await run(tools.playbook, ['-i', join(work, 'inventory.yml'), join(work, 'play.yml'), ...(limit ? ['--limit', limit] : [])], { cwd: ANSIBLE_DIR, env, timeoutMs: 120_000 });
@@ -43,13 +44,20 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
     const fp = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', '/etc/ssh/ssh_host_ed25519_key.pub']);
     expect(fp.code, fp.out).toBe(0);
     localFingerprint = fp.out.split(' ')[1] ?? '';
-    // Both "nodes" are this machine (local connection): their host key is this machine's.
+    // Both "nodes" are this machine (local connection): the first reads this machine's host key, the second one of
+    // its own (rp_inbox_host_key_file), as two real servers have; equal ones (cloned VMs) fail the play.
+    const made = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'host2_ed25519')]);
+    expect(made.code, made.out).toBe(0);
+    const fp2 = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(work, 'host2_ed25519.pub')]);
+    secondFingerprint = fp2.out.split(' ')[1] ?? '';
+    expect(secondFingerprint).toMatch(/^SHA256:/);
+    expect(secondFingerprint).not.toBe(localFingerprint);
     await writeFile(join(work, 'inventory.yml'), `all:
   children:
     retention_proxy:
       hosts:
         retention1: { ansible_host: 192.0.2.11 }
-        retention2: { ansible_host: 192.0.2.12 }
+        retention2: { ansible_host: 192.0.2.12, rp_inbox_host_key_file: ${join(work, 'host2_ed25519.pub')} }
   vars:
     ansible_connection: local
     ansible_python_interpreter: ${join(tools.playbook, '..', 'python3')}
@@ -84,7 +92,8 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
     const res = await apply();
     expect([...res.keys()].sort()).toEqual(['retention1', 'retention2']);
     expect(res.get('retention1')?.sftp).toMatchObject({ host: '127.0.0.1', port: 22, username: 'rp-collect', remoteDir: '/upload', hostKeyFingerprint: localFingerprint, deleteAfterDownloaded: true });
-    expect(res.get('retention1')?.sftp.peers).toEqual([{ host: '192.0.2.12', port: 22, hostKeyFingerprint: localFingerprint }]);
+    expect(res.get('retention2')?.sftp).toMatchObject({ host: '127.0.0.1', hostKeyFingerprint: secondFingerprint });
+    expect(res.get('retention1')?.sftp.peers).toEqual([{ host: '192.0.2.12', port: 22, hostKeyFingerprint: secondFingerprint }]);
     expect(res.get('retention2')?.sftp.peers).toEqual([{ host: '192.0.2.11', port: 22, hostKeyFingerprint: localFingerprint }]);
     // One key pair for the group, authorised from the two nodes, the VIP the leader holds and loopback only.
     expect(res.get('retention1')?.collectorKey).toBe(res.get('retention2')?.collectorKey);
@@ -109,5 +118,16 @@ describe('ansible: the sftp_inbox role in the HA layout (two data nodes)', () =>
     expect(read?.no_log).toBe(true);
     const vars = parseYaml(await readFile(join(ANSIBLE_DIR, 'roles/sftp_inbox/vars/main.yml'), 'utf8')) as Record<string, string>;
     expect(vars.rp_inbox_hosts).toBe('{{ groups[rp_inbox_hosts_group] | default([]) }}');
+    // Cloned VMs with the template's host keys are refused (the proxy would refuse the configuration anyway).
+    const unique = tasks.find((t) => t.name === 'Every data node has its own host key');
+    expect(JSON.stringify(unique)).toContain('unique');
+    expect(JSON.stringify(unique)).toContain('Regenerate the host keys on the cloned VMs');
+    // sshd is reloaded right after the checked drop-in (a later failure must not leave it written but unused), and the
+    // umask must keep group read (the collector reads the vendor's uploads through the group).
+    const sshd = parseYaml(await readFile(join(ANSIBLE_DIR, 'roles/sftp_inbox/tasks/sshd.yml'), 'utf8')) as Task[];
+    const block = sshd.findIndex((t) => t.block !== undefined);
+    expect(sshd[block + 1]?.['ansible.builtin.meta']).toBe('flush_handlers');
+    const checks = parseYaml(await readFile(join(ANSIBLE_DIR, 'roles/sftp_inbox/tasks/main.yml'), 'utf8')) as Task[];
+    expect((checks[0]?.['ansible.builtin.assert'] as { that: string[] }).that).toContain('(rp_inbox_umask | string | int(base=8)) // 32 % 2 == 0');
   });
 });

@@ -140,7 +140,9 @@ describe('ansible: the sftp_inbox role (vendor upload inbox) applied to a Debian
     await writeFile(join(work, 'vars.json'), JSON.stringify({
       rp_inbox_enabled: true,
       rp_inbox_vendor_pubkey: (await readFile(`${vendor}.pub`, 'utf8')).trim(),
-      rp_inbox_vendor_sources: ['127.0.0.1'],
+      // Loopback (the tests' own logins) and a vendor network; one address in it is an administrators' source.
+      rp_inbox_vendor_sources: ['127.0.0.1', '10.20.0.0/24'],
+      firewall_ssh_from: ['any', '10.20.0.5'],
       // What the vendor's SFTP server settings would be: the inbox replaces them.
       retention_proxy_sftp_host: '10.20.0.5',
       retention_proxy_sftp_username: 'retention',
@@ -195,6 +197,13 @@ describe('ansible: the sftp_inbox role (vendor upload inbox) applied to a Debian
     expect(after.code, after.out).toBe(0);
     expect(after.out).toBe(adminBefore);
     const eff = effective(after.out);
+    expect(eff.get('allowusers')).toBeUndefined();
+    // From the vendor's network (the firewall opens the SSH port to it) only the vendor's account may log in; an
+    // administrators' own source in it (firewall_ssh_from) is left out.
+    const fromVendorNet = await inChroot('/usr/sbin/sshd', '-T', '-C', 'user=admin,host=vendor-gw,addr=10.20.0.9');
+    expect(fromVendorNet.out.split('\n').filter((l) => l.startsWith('allowusers '))).toEqual(['allowusers rp-vendor']);
+    const adminSource = await inChroot('/usr/sbin/sshd', '-T', '-C', 'user=admin,host=admin-pc,addr=10.20.0.5');
+    expect(effective(adminSource.out).get('allowusers')).toBeUndefined();
     expect(eff.get('forcecommand')).toBe('none');
     expect(eff.get('chrootdirectory')).toBe('none');
     expect(eff.get('authorizedkeysfile')).toBe('.ssh/authorized_keys .ssh/authorized_keys2');
@@ -221,7 +230,7 @@ describe('ansible: the sftp_inbox role (vendor upload inbox) applied to a Debian
     expect(await readdir(join(root, 'srv/rp-inbox'))).toEqual(['upload']);
     expect(await mode('etc/ssh/rp-inbox-authorized-keys/rp-vendor')).toEqual({ mode: '644', uid: 0, gid: 0 });
     const vendorKey = (await readFile(join(work, 'vendor_key.pub'), 'utf8')).trim();
-    expect(await readFile(join(root, 'etc/ssh/rp-inbox-authorized-keys/rp-vendor'), 'utf8')).toBe(`restrict,from="127.0.0.1" ${vendorKey}\n`);
+    expect(await readFile(join(root, 'etc/ssh/rp-inbox-authorized-keys/rp-vendor'), 'utf8')).toBe(`restrict,from="127.0.0.1,10.20.0.0/24" ${vendorKey}\n`);
     expect(await mode('etc/rp-inbox/collector_ed25519')).toEqual({ mode: '600', uid: 0, gid: 0 });
     const collectorPub = (await readFile(join(root, 'etc/rp-inbox/collector_ed25519.pub'), 'utf8')).trim();
     expect(await readFile(join(root, 'etc/ssh/rp-inbox-authorized-keys/rp-collect'), 'utf8')).toBe(`restrict,from="127.0.0.1,::1" ${collectorPub}\n`);

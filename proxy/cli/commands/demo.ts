@@ -12,7 +12,7 @@ import { startVendorSim } from '../../vendor-sim/index.js';
 import { EXIT, type CliIo, type ExitCode } from '../io.js';
 import { portalAppOptions } from '../portal-options.js';
 import { generateEd25519KeyPair } from '../../vendor-sim/sftp/host-key.js';
-import { startLoopbackInbox } from '../../devsshd/loopback-inbox.js';
+import { refuseRootInbox, startLoopbackInbox } from '../../devsshd/loopback-inbox.js';
 
 const HELP = `retention-proxy demo [--dir DIR] [--portal-port N] [--days N] [--records N] [--publish-every-minutes N]
                      [--layout vendor|inbox]
@@ -23,7 +23,7 @@ Publishes --days past days at once and a new day every --publish-every-minutes. 
 
 --layout vendor (default): the proxy pulls from the vendor's SFTP server (the simulator's).
 --layout inbox: the customer runs the SFTP server. The demo starts OpenSSH's sshd (/usr/sbin/sshd, package
-  openssh-server; no root needed) on a loopback port as the upload inbox; the simulator pushes each day into it with
+  openssh-server; run it as an ordinary user, not root) on a loopback port as the upload inbox; the simulator pushes each day into it with
   the vendor's key (.uploading, rename, .sha256); the proxy collects from it and removes each archive after
   "Data Downloaded" was delivered (sftp.deleteAfterDownloaded).`;
 
@@ -47,6 +47,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
     io.err(`--layout must be vendor or inbox\n\n${HELP}`);
     return EXIT.USAGE;
   }
+  if (layout === 'inbox') refuseRootInbox();
   const dir = resolve(v.dir ?? '.demo');
   const portalPort = Number.parseInt(v['portal-port'] ?? '8080', 10);
   const days = Number.parseInt(v.days ?? '3', 10);

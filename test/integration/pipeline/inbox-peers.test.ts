@@ -3,12 +3,16 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobStore } from '../../../proxy/db/jobs.js';
+import { parseArchiveName } from '../../../proxy/archive/archive-name.js';
+import { JobStore, type JobCopy } from '../../../proxy/db/jobs.js';
 import { ProxyError } from '../../../proxy/errors.js';
 import type { PipelineContext } from '../../../proxy/pipeline/context.js';
+import { removeCollected } from '../../../proxy/pipeline/remove-collected.js';
+import { SftpPool } from '../../../proxy/pipeline/sftp-pool.js';
 import { runSyncCycle, type CycleState } from '../../../proxy/pipeline/sync-cycle.js';
 import { publishDayArchive } from '../../../proxy/vendor-sim/generate/publish-archive.js';
 import { pushArchive } from '../../../proxy/vendor-sim/push/sftp-push.js';
+import { copyKeyOf, normaliseFingerprint } from '../../../proxy/sftp/sources.js';
 import { generateEd25519KeyPair } from '../../../proxy/vendor-sim/sftp/host-key.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { startReportReceiver, type ReportReceiver } from '../../helpers/report-receiver.js';
@@ -149,6 +153,73 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     expect(Object.keys((await ctx.jobs.get(a.fileName))?.copies ?? {})).toHaveLength(1);
   });
 
+  it('a copy whose .sha256 appears after discovery with other content is flagged ARCHIVE_COPIES_DIFFER, not removed', async () => {
+    const ctx = await context();
+    const a = await pushDay(local);
+    // The same name and size on the peer, other content, its sidecar not there yet when the copy is found.
+    const other = Buffer.from(await readFile(a.path));
+    other[0] = (other[0] ?? 0) ^ 0xff;
+    await writeFile(join(peer.root, a.fileName), other);
+    receiver.failNext = 1000; // not reported yet: nothing is removed in this cycle
+    await runSyncCycle(ctx, state);
+    const found = await ctx.jobs.get(a.fileName);
+    expect(Object.values(found?.copies ?? {}).map((c) => c.differs ?? false)).toEqual([false, false]);
+
+    await writeFile(join(peer.root, `${a.fileName}.sha256`), `${createHash('sha256').update(other).digest('hex')}  ${a.fileName}\n`);
+    receiver.failNext = 0;
+    skewMs += 60_000;
+    const summary = await runSyncCycle(ctx, state);
+    expect(delivered(a.fileName)).toBe(1);
+    expect(summary.archives.find((s) => s.fileName === a.fileName)?.error?.code).toBe('ARCHIVE_COPIES_DIFFER');
+    expect(await onServer(local, a.fileName)).toEqual([false, false]);
+    expect(await onServer(peer, a.fileName)).toEqual([true, true]);
+    await rm(join(peer.root, a.fileName));
+    await rm(join(peer.root, `${a.fileName}.sha256`));
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+  });
+
+  it('a re-upload under the name of a copy already removed is a new copy: removed again if the same, flagged if not', async () => {
+    const ctx = await context();
+    const a = await pushDay(local);
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+    expect(await onServer(local, a.fileName)).toEqual([false, false]);
+
+    await pushTo(local, a.path, a.fileName, a.sha256);
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+    expect(await onServer(local, a.fileName)).toEqual([false, false]);
+    expect((await ctx.jobs.get(a.fileName))?.remoteRemovedAt).toBeInstanceOf(Date);
+
+    const other = Buffer.from(await readFile(a.path));
+    other[0] = (other[0] ?? 0) ^ 0xff;
+    const otherPath = join(work, 'reupload.zip');
+    await writeFile(otherPath, other);
+    await pushTo(local, otherPath, a.fileName, createHash('sha256').update(other).digest('hex'));
+    const summary = await runSyncCycle(ctx, state);
+    expect(summary.archives.find((s) => s.fileName === a.fileName)?.error?.code).toBe('ARCHIVE_COPIES_DIFFER');
+    expect(await onServer(local, a.fileName)).toEqual([true, true]);
+    expect(delivered(a.fileName)).toBe(1);
+    await rm(join(local.root, a.fileName));
+    await rm(join(local.root, `${a.fileName}.sha256`));
+    expect((await runSyncCycle(ctx, state)).ok).toBe(true);
+  });
+
+  it('removes in bounded pages: every reported job is reached even with one job per page', async () => {
+    const keep = await context({ deleteAfterDownloaded: false });
+    const days = [await pushDay(local), await pushDay(local)];
+    expect((await runSyncCycle(keep, state)).ok).toBe(true);
+    const ctx = await context();
+    const pool = new SftpPool(ctx);
+    try {
+      expect(await removeCollected(ctx, pool, new Set(pool.sources.map((s) => s.id)), 1)).toEqual([]);
+    } finally {
+      await pool.dropAll();
+    }
+    for (const d of days) {
+      expect(await onServer(local, d.fileName)).toEqual([false, false]);
+      expect((await ctx.jobs.get(d.fileName))?.remoteRemovedAt).toBeInstanceOf(Date);
+    }
+  });
+
   it('still collects the local inbox while the peer is unreachable, with a warning', async () => {
     const down = await freePort();
     const ctx = await context({ peers: [{ host: '127.0.0.1', port: down, hostKeyFingerprint: peer.hostKeyFingerprint }] });
@@ -159,6 +230,32 @@ describe('collecting from two inboxes (sftp.peers, sftp.deleteAfterDownloaded)',
     expect(summary.warnings).toHaveLength(1);
     expect(summary.warnings[0]).toMatchObject({ code: 'SFTP_CONNECT_FAILED', server: `127.0.0.1:${down}` });
     expect(await onServer(local, a.fileName)).toEqual([false, false]);
+  });
+
+  it("downloads from another server only a copy whose published checksum is known and equals the archive's", async () => {
+    const down = await freePort();
+    const ctx = await context({ peers: [{ host: '127.0.0.1', port: down, hostKeyFingerprint: peer.hostKeyFingerprint }] });
+    const a = await pushDay(local);
+    const name = parseArchiveName(a.fileName);
+    const onLocal = await stat(join(local.root, a.fileName));
+    const id = (fp: string): string => normaliseFingerprint(fp);
+    const localCopy: JobCopy = { server: id(local.hostKeyFingerprint), label: 'local', size: onLocal.size, mtimeMs: Math.floor(onLocal.mtimeMs / 1000) * 1000 };
+    // Found first on the peer (now unreachable) with its checksum; the local copy was recorded without one.
+    expect(await ctx.jobs.discover({
+      fileName: a.fileName, serviceId: name?.serviceId ?? '', jobId: name?.jobId ?? '', siteId: ctx.config.siteId, archiveCreatedAt: name?.createdAt ?? new Date(),
+      source: 'sftp', remoteSize: onLocal.size, remoteMtimeMs: 0, server: id(peer.hostKeyFingerprint), publishedSha256: a.sha256,
+      copies: { [copyKeyOf(peer.hostKeyFingerprint)]: { server: id(peer.hostKeyFingerprint), label: 'peer', size: onLocal.size, mtimeMs: 0, publishedSha256: a.sha256 }, [copyKeyOf(local.hostKeyFingerprint)]: localCopy },
+    })).toBe(true);
+    await runSyncCycle(ctx, state);
+    const waiting = await ctx.jobs.get(a.fileName);
+    expect(waiting?.server).toBe(id(peer.hostKeyFingerprint));
+    expect(['discovered', 'downloading']).toContain(waiting?.state);
+
+    await ctx.jobs.col.updateOne({ _id: a.fileName }, { $set: { [`copies.${copyKeyOf(local.hostKeyFingerprint)}.publishedSha256`]: a.sha256, nextAttemptAt: new Date(0) } });
+    await runSyncCycle(ctx, state);
+    const done = await ctx.jobs.get(a.fileName);
+    expect(done?.server).toBe(id(local.hostKeyFingerprint));
+    expect(done?.state).toBe('reported');
   });
 
   it('a deposed leader removes nothing; the removal is finished later from the job state', async () => {

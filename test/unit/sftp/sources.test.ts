@@ -26,8 +26,25 @@ describe('SFTP sources (sftp.host and sftp.peers)', () => {
     expect(() => config({ peers: [{ host: '10.0.0.12' }] })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
   });
 
-  it('lists the primary first, identifies servers by host key (padding ignored), and drops a peer that is the primary', () => {
-    const sources = sftpSources(config({ peers: [{ host: '10.0.0.12', port: 2222, hostKeyFingerprint: `${FP('B')}=` }, { host: 'localhost', hostKeyFingerprint: FP('A') }] }));
+  it('refuses two servers with the same host key (cloned VMs), padding ignored, instead of merging them (CONFIG_INVALID)', () => {
+    const refused = (peers: unknown[]): unknown => {
+      try {
+        config({ peers });
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    const err = refused([{ host: '10.0.0.12', hostKeyFingerprint: `${FP('A')}=` }]);
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect((err as Error).message).toMatch(/sftp\.peers\.0\.hostKeyFingerprint: the same host key as sftp\.hostKeyFingerprint.*peers must be other servers with their own host keys/);
+    expect(refused([{ host: '10.0.0.12', hostKeyFingerprint: FP('B') }, { host: '10.0.0.13', hostKeyFingerprint: FP('B') }])).toMatchObject({
+      code: 'CONFIG_INVALID', message: expect.stringContaining('sftp.peers.1.hostKeyFingerprint: the same host key as sftp.peers.0.hostKeyFingerprint') as string,
+    });
+  });
+
+  it('lists the primary first and identifies servers by host key', () => {
+    const sources = sftpSources(config({ peers: [{ host: '10.0.0.12', port: 2222, hostKeyFingerprint: `${FP('B')}=` }] }));
     expect(sources.map((s) => [s.id, s.label, s.primary])).toEqual([[FP('A'), '127.0.0.1:22', true], [FP('B'), '10.0.0.12:2222', false]]);
     // The same credentials for every server; each its own pin.
     expect(sources[1]?.target).toMatchObject({ username: 'rp-collect', privateKey: 'k', hostKeyFingerprint: `${FP('B')}=`, port: 2222 });
