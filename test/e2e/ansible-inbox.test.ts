@@ -201,9 +201,16 @@ describe('ansible: the sftp_inbox role (vendor upload inbox) applied to a Debian
     // From the vendor's network (the firewall opens the SSH port to it) only the vendor's account may log in; an
     // administrators' own source in it (firewall_ssh_from) is left out.
     const fromVendorNet = await inChroot('/usr/sbin/sshd', '-T', '-C', 'user=admin,host=vendor-gw,addr=10.20.0.9');
-    expect(fromVendorNet.out.split('\n').filter((l) => l.startsWith('allowusers '))).toEqual(['allowusers rp-vendor']);
+    expect(effective(fromVendorNet.out).get('denyusers')).toBe('*');
+    const vendorFromVendorNet = await inChroot('/usr/sbin/sshd', '-T', '-C', 'user=rp-vendor,host=vendor-gw,addr=10.20.0.9');
+    expect(effective(vendorFromVendorNet.out).get('denyusers')).toBeUndefined();
     const adminSource = await inChroot('/usr/sbin/sshd', '-T', '-C', 'user=admin,host=admin-pc,addr=10.20.0.5');
+    expect(effective(adminSource.out).get('denyusers')).toBeUndefined();
     expect(effective(adminSource.out).get('allowusers')).toBeUndefined();
+    // With a global AllowUsers naming the administrator (a hardened server), the vendor's network still refuses them.
+    const hardened = await inChroot('/bin/sh', '-c', "printf 'AllowUsers admin rp-vendor rp-collect\\nInclude /etc/ssh/sshd_config.d/*.conf\\n' > /tmp/rp-hardened.conf && /usr/sbin/sshd -T -f /tmp/rp-hardened.conf -C user=admin,host=vendor-gw,addr=10.20.0.9; rc=$?; rm -f /tmp/rp-hardened.conf; exit $rc");
+    expect(hardened.code, hardened.out).toBe(0);
+    expect(effective(hardened.out).get('denyusers')).toBe('*');
     expect(eff.get('forcecommand')).toBe('none');
     expect(eff.get('chrootdirectory')).toBe('none');
     expect(eff.get('authorizedkeysfile')).toBe('.ssh/authorized_keys .ssh/authorized_keys2');
