@@ -311,12 +311,13 @@ export class JobStore {
   }
 
   /** ARCHIVE_COPIES_DIFFER found late (e.g. the copy's `.sha256` appeared after discovery): never imported or removed. */
-  async markCopyDiffers(fileName: string, key: string): Promise<void> {
+  async markCopyDiffers(fileName: string, key: string, copy: JobCopy): Promise<void> {
     const guard = fenceGuard(this.fence);
+    // The whole copy is written: a job from before `copies` existed has none stored yet (its copy was inferred).
     const res = await dbCall('archive copy differs', () =>
       this.col.updateOne(
-        { _id: fileName, [`copies.${key}`]: { $exists: true }, ...guard.filter },
-        { $set: { [`copies.${key}.differs`]: true, ...guard.set, updatedAt: this.now() } },
+        { _id: fileName, ...guard.filter },
+        { $set: { [`copies.${key}`]: { ...copy, differs: true }, ...guard.set, updatedAt: this.now() } },
         { writeConcern: majority(this.wtimeoutMs) },
       ),
     );

@@ -93,7 +93,7 @@ async function removePage(ctx: PipelineContext, pool: SftpPool, reachable: Reado
         // removed, it is flagged (ARCHIVE_COPIES_DIFFER) for a person to compare.
         const published = now ? await sidecarSha256(session, path, job.fileName) : { present: false as const };
         if (now && copyDiffers(job, copy, published)) {
-          await ctx.jobs.markCopyDiffers(job.fileName, key);
+          await ctx.jobs.markCopyDiffers(job.fileName, key, copy);
           log.error({ code: 'ARCHIVE_COPIES_DIFFER', fileName: job.fileName, server: source.label, sha256: published.present ? published.sha256 : copy.publishedSha256, expectedSha256: job.sha256 },
             'this copy\'s published checksum differs from the archive imported: neither imported nor removed; check it');
           continue;
