@@ -43,7 +43,8 @@ interface Prepared { exp: CaseExport; fileName: string; query: Record<string, un
 export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => new Date() }: { ctx: PortalContext; now?: () => Date }): Promise<void> {
   const timeline = new TimelineService(ctx.db, ctx.names, ctx.lists.timeouts, ctx.lists.limits);
   const store = new CaseExportStore(ctx.db, now);
-  // A case export keeps its media list and manifest in memory: its size is checked when it is prepared.
+  // A case export keeps its media list and manifest in memory: its size is checked when it is prepared and again
+  // when it is downloaded (EXPORT_TOO_LARGE then ends it aborted, audited).
   const maxEntries = ctx.lists.limits.maxExportEntries;
   const tooLarge = (records: number): void => {
     if (records > maxEntries) throw new ProxyError('EXPORT_TOO_LARGE', `more than ${maxEntries} records`);
@@ -55,6 +56,9 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
     const base = { exportId: doc._id, exportedBy: { username: user.username, role: user.role }, exportedAt: now() };
     if ('list' in doc.query) {
       const { def, query } = checkListFilters(doc.query.list.type, doc.query.list.filters);
+      // Checked again at download: imports since the export was prepared may have grown what it holds.
+      const built = await ctx.lists.filter(def, query);
+      tooLarge(await ctx.db.collection(def.collection).countDocuments(built.filter, { limit: maxEntries + 1, maxTimeMS: ctx.lists.timeouts.queryMs }));
       const entries = () => listEntries(ctx.db, ctx.lists, def, query);
       const q = { list: def.name, filters: doc.query.list.filters };
       const exp = new CaseExport({ ...base, title: `Case export: ${def.name}`, query: q }, [{ path: `records/${def.name}.json`, counter: def.name, entries }], entries);
@@ -64,6 +68,7 @@ export async function caseExportRoutes(app: FastifyInstance, { ctx, now = () => 
     const person = await timeline.person(doc.query.person.kind, doc.query.person.id);
     if (!person) return null;
     const scope = await timeline.scope(person, range, ctx.lists.timeouts.exportMs);
+    tooLarge(await timeline.count(scope, range, maxEntries + 1));
     const records: CaseRecords[] = TIMELINE_SOURCES.map((source) => ({ path: CASE_RECORD_FILES[source.type], counter: source.type, entries: () => timeline.ofSource(source, scope, range) }));
     const q = { person: doc.query.person, from: range.from.toISOString(), to: range.to.toISOString() };
     const exp = new CaseExport({ ...base, title: `Case export: ${person.name ?? person.id}`, query: q, person }, records, () => timeline.all(scope, range));

@@ -174,6 +174,14 @@ describe('case export review fixes', () => {
       };
       expect((await post({ list: { type: 'calls', filters: {} } })).status).toBe(201);
       expect(await post({ list: { type: 'messages', filters: {} } })).toEqual({ status: 400, code: 'EXPORT_TOO_LARGE' });
+      // ... and again when downloaded: calls imported after it was prepared push it over the cap
+      const prepared = await small.inject({ method: 'POST', url: '/api/v1/exports', headers: a.headers, payload: { list: { type: 'calls', filters: {} } } });
+      expect(prepared.statusCode).toBe(201);
+      const exportId = prepared.json<{ id: string }>().id;
+      await t.db.collection(RECORD_COLLECTIONS.calls).insertMany([1, 2].map((i) => ({ callId: `review-late-call-${i}`, startedAt: new Date('2026-03-02T15:00:00Z'), direction: 'inbound', result: 'answered' })));
+      const late = await small.inject({ url: `/api/v1/exports/${exportId}/download`, headers: { cookie: a.cookie } });
+      expect([late.statusCode, late.json<{ code?: string }>().code]).toEqual([400, 'EXPORT_TOO_LARGE']);
+      expect((await get(`/api/v1/exports/${exportId}`)).body).toMatchObject({ state: 'aborted' });
     } finally {
       await small.close();
     }
