@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -301,17 +301,27 @@ describe(`retention crash safety: ${TRIALS} SIGKILLs at random points of enforci
   // A process killed while it holds the disposition lock leaves the lock document until it expires; the restart on
   // the same node sees that its holder's process is gone and takes the lock over at once (proxy/retention/lock.ts).
   it('a restart right after a SIGKILL while the disposition lock is held completes at once', async () => {
-    await reset(t);
-    await generateRetentionData(t.db, SEED - 1, DATA_SIZE);
-    await setUp(new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'setup' }), prng(SEED - 1));
-    const lockHeld = async (): Promise<boolean> => {
-      const run = await t.db.collection<Run>(RETENTION_COLLECTIONS.runs).findOne({ state: 'running' });
-      return run !== null && (await t.db.collection(RETENTION_COLLECTIONS.locks).countDocuments({ expiresAt: { $gt: new Date() } })) > 0;
-    };
-    const killed = await retentionRun(config, { killWhen: lockHeld });
-    expect(killed.killed).toBe(true);
-    const restart = await retentionRun(config, { timeoutMs: 15_000 });
-    expect(restart.code, `${restart.stdout.slice(-2000)} ${restart.stderr.slice(-2000)}`).toBe(0);
+    // Its own database: FerretDB 1.24 (SQLite) can keep an index of a dropped collection's table, so recreating the
+    // collection and creating that index again fails there ("index ... already exists"); a fresh database avoids the
+    // drop-and-recreate the trials above use.
+    const own = await testDatabase('ret_crash_lock');
+    try {
+      const ownDir = join(dir, 'lock');
+      await mkdir(ownDir);
+      const ownConfig = await writeConfig(ownDir, own.name);
+      await generateRetentionData(own.db, SEED - 1, DATA_SIZE);
+      await setUp(new RetentionService({ db: own.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'setup' }), prng(SEED - 1));
+      const lockHeld = async (): Promise<boolean> => {
+        const run = await own.db.collection<Run>(RETENTION_COLLECTIONS.runs).findOne({ state: 'running' });
+        return run !== null && (await own.db.collection(RETENTION_COLLECTIONS.locks).countDocuments({ expiresAt: { $gt: new Date() } })) > 0;
+      };
+      const killed = await retentionRun(ownConfig, { killWhen: lockHeld });
+      expect(killed.killed, `exit ${killed.code}: ${killed.stdout.slice(-1500)} ${killed.stderr.slice(-1500)}`).toBe(true);
+      const restart = await retentionRun(ownConfig, { timeoutMs: 15_000 });
+      expect(restart.code, `${restart.stdout.slice(-2000)} ${restart.stderr.slice(-2000)}`).toBe(0);
+    } finally {
+      await own.drop();
+    }
   });
 });
 
