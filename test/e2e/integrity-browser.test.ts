@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, newAuditorContext, screenshot } from '../helpers/browser.js';
+import { launchBrowser, newAuditorContext, screenshot, signIn } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { startSim, writeProxyConfig, type SimHandle } from '../helpers/scenario.js';
@@ -54,10 +54,7 @@ describe('Integrity in the portal (Chromium)', () => {
   it('shows the digest the sync made, offers it for download, and "Verify record" on a call confirms its hash', async () => {
     await page.goto('/');
     await page.waitForURL(/\/login/);
-    await page.getByLabel('User name').fill(ADMIN.username);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/enquiries');
+    await signIn(page, ADMIN);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrity', exact: true }).click();
     await page.getByRole('heading', { name: 'Integrity', level: 1 }).waitFor();

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PORTAL_COLLECTIONS } from '../../proxy/portal/collections.js';
-import { launchBrowser, localInputValue, newAuditorContext } from '../helpers/browser.js';
+import { launchBrowser, localInputValue, newAuditorContext, signIn } from '../helpers/browser.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedPerson, type PersonFixture } from '../helpers/person-data.js';
 import { AUDITOR, createUsers, portalApp } from '../helpers/portal-app.js';
@@ -34,10 +34,7 @@ describe('person page and case export in Chromium', () => {
     page = await (await newAuditorContext(browser, base)).newPage();
     await page.goto('/');
     await page.waitForURL(/\/login/);
-    await page.getByLabel('User name').fill(AUDITOR.username);
-    await page.getByLabel('Password').fill(AUDITOR.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/enquiries');
+    await signIn(page, AUDITOR);
   });
   afterAll(async () => {
     await browser?.close();

@@ -5,7 +5,7 @@ import { majority } from '../../proxy/db/write-concern.js';
 import { refreshIdentity } from '../../proxy/importer/identity.js';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, localInputValue, newAuditorContext, screenshot } from '../helpers/browser.js';
+import { launchBrowser, localInputValue, newAuditorContext, screenshot, signIn } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { startSim, writeProxyConfig, type SimHandle } from '../helpers/scenario.js';
@@ -110,10 +110,7 @@ describe('Retention Portal in Chromium', () => {
   async function login(user: { username: string; password: string }): Promise<void> {
     await page.goto('/');
     await page.waitForURL(/\/login/);
-    await page.getByLabel('User name').fill(user.username);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/enquiries');
+    await signIn(page, user);
     expect(await page.getByTestId('whoami').textContent()).toBe(user.username);
   }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECORD_COLLECTIONS } from '../../proxy/portal/queries/types.js';
-import { launchBrowser, newAuditorContext } from '../helpers/browser.js';
+import { launchBrowser, newAuditorContext, signIn } from '../helpers/browser.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { AUDITOR, createUsers, portalApp } from '../helpers/portal-app.js';
 import { importSimulatorDay } from '../helpers/portal-data.js';
@@ -36,10 +36,7 @@ describe('lists in Chromium keep to their own rows', () => {
     page = await (await newAuditorContext(browser, base)).newPage();
     await page.goto('/');
     await page.waitForURL(/\/login/);
-    await page.getByLabel('User name').fill(AUDITOR.username);
-    await page.getByLabel('Password').fill(AUDITOR.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/enquiries');
+    await signIn(page, AUDITOR);
   });
   afterAll(async () => {
     await browser?.close();

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newAuditorContext } from '../helpers/browser.js';
+import { launchBrowser, newAuditorContext, signIn } from '../helpers/browser.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { BEACON, importHostileFiles, type HostileSet } from '../helpers/hostile-media.js';
 import { AUDITOR, createUsers, portalApp } from '../helpers/portal-app.js';
@@ -45,10 +45,7 @@ describe('hostile media in Chromium', () => {
   it('signs in and shows a list under the app CSP without a single violation', async () => {
     await page.goto('/');
     await page.waitForURL(/\/login/);
-    await page.getByLabel('User name').fill(AUDITOR.username);
-    await page.getByLabel('Password').fill(AUDITOR.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/enquiries');
+    await signIn(page, AUDITOR);
     await page.goto('/files');
     await expect.poll(() => page.getByRole('cell', { name: 'invoice.html' }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(cspViolations).toEqual([]);

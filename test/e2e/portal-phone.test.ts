@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, signIn } from '../helpers/browser.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { ADMIN, createUsers, portalApp } from '../helpers/portal-app.js';
 import { importSimulatorDay } from '../helpers/portal-data.js';
@@ -30,10 +30,7 @@ describe('the portal at phone width (390 px) and saved searches', () => {
     const context = await browser.newContext({ baseURL: base, viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-GB', timezoneId: 'Europe/London' });
     page = await context.newPage();
     await page.goto('/');
-    await page.getByLabel('User name').fill(ADMIN.username);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/enquiries');
+    await signIn(page, ADMIN);
   });
   afterAll(async () => {
     await browser?.close();

@@ -42,3 +42,11 @@ export function localInputValue(date: Date, timeZone: string): string {
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
 }
+
+/** Signs in on the login page as a person does (labels and the button), and waits for the first list. */
+export async function signIn(page: Page, user: { username: string; password: string }): Promise<void> {
+  await page.getByLabel('User name').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname === '/enquiries');
+}
