@@ -1,9 +1,4 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { GridFSBucket, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,25 +7,9 @@ import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { AUDITOR, createUsers, login, portalApp, type Login } from '../../helpers/portal-app.js';
 import { importSimulatorDay } from '../../helpers/portal-data.js';
+import { unzipAll } from '../../helpers/unzip.js';
 
-const run = promisify(execFile);
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/** Extracts a ZIP with Info-ZIP's unzip (a real tool, not our reader) and returns its files. */
-async function unzipAll(zip: Buffer): Promise<Map<string, Buffer>> {
-  const dir = await mkdtemp(join(tmpdir(), 'rp-export-'));
-  try {
-    await writeFile(join(dir, 'x.zip'), zip);
-    await run('unzip', ['-t', '-qq', join(dir, 'x.zip')]);
-    const { stdout } = await run('unzip', ['-Z1', join(dir, 'x.zip')]);
-    await run('unzip', ['-qq', join(dir, 'x.zip'), '-d', join(dir, 'out')]);
-    const out = new Map<string, Buffer>();
-    for (const name of stdout.split('\n').filter(Boolean)) out.set(name, await readFile(join(dir, 'out', name)));
-    return out;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** RFC 4180 parser, enough to check what we write. */
 function parseCsv(text: string): string[][] {
