@@ -24,6 +24,8 @@ export interface DiyImportChildResult {
   planMs: number;
   records: number;
   files: number;
+  /** Seconds per step of applyImport (records, identities, call times, room statistics, media), from its debug log. */
+  steps: Record<string, number>;
 }
 
 serveChildJob<DiyImportChildJob, DiyImportChildResult>('diy import bench child', async (job) => {
@@ -31,7 +33,14 @@ serveChildJob<DiyImportChildJob, DiyImportChildResult>('diy import bench child',
   await client.connect();
   try {
     const db = client.db(job.database);
-    const log = pino({ level: 'silent' });
+    // applyImport logs each step's time at debug level; nothing else is kept.
+    const steps: Record<string, number> = {};
+    const log = pino({ level: 'debug' }, {
+      write: (line: string) => {
+        const o = JSON.parse(line) as { msg?: unknown; step?: unknown; ms?: unknown };
+        if (o.msg === 'import step done' && typeof o.step === 'string' && typeof o.ms === 'number') steps[o.step] = o.ms / 1000;
+      },
+    });
     const started = performance.now();
     const plan = await planImport(job.dir, job.entries, log, {
       archive: { serviceId: job.serviceId, jobId: job.jobId, createdAt: new Date(job.createdAt) },
@@ -39,7 +48,7 @@ serveChildJob<DiyImportChildJob, DiyImportChildResult>('diy import bench child',
     });
     const planMs = performance.now() - started;
     const result = await applyImport(db, job.dir, plan, { jobId: job.jobId, archive: job.archive }, { wtimeoutMs: 60_000, log });
-    return { ms: performance.now() - started, planMs, records: result.records, files: result.files };
+    return { ms: performance.now() - started, planMs, records: result.records, files: result.files, steps };
   } finally {
     await client.close();
   }

@@ -71,6 +71,12 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   const report = (): void => options.onProgress?.({ ...progress });
 
   const started = Date.now();
+  // Each step's time at debug level: what a step costs against the database's size (bench group `year`).
+  let stepStart = started;
+  const stepDone = (step: string): void => {
+    log.debug({ step, ms: Date.now() - stepStart }, 'import step done');
+    stepStart = Date.now();
+  };
   const filter = await DispositionFilter.open(db).catch((err: unknown) => {
     throw databaseError(err, 'reading retention tombstones');
   });
@@ -88,18 +94,22 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       report();
     },
   });
+  stepDone('records');
   // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked.
   await refreshArchiveIdentities(db, job.archive, writeConcern, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'marking superseded versions');
   });
+  stepDone('identities');
   // Voicemails and recordings are listed by the time of their call (the archive holds the day's calls and files).
   await stampCallTimes(db, { [`_retention.archive`]: job.archive }, writeConcern, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'stamping call times of voicemails and recordings');
   });
+  stepDone('call times');
   // The rooms these records went to (marked dirty before each batch) get their statistics recomputed, with any a crash left marked.
   await refreshDirtyRooms(db, writeConcern, options.signal ? { signal: options.signal } : {}).catch((err: unknown) => {
     throw databaseError(err, 'updating room statistics');
   });
+  stepDone('room statistics');
   const binaries = await filter.media(plan.binaries);
   const media = await writeMediaFiles(db, dir, binaries, job, {
     writeConcern,
@@ -111,6 +121,7 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
       report();
     },
   });
+  stepDone('media');
   const records = Object.values(recordCounts).reduce((a, b) => a + b, 0);
   filter.log(log);
   log.info(

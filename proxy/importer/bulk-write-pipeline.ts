@@ -1,5 +1,6 @@
 import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import { databaseError } from '../db/connect.js';
+import { pointQueriesOnly } from './point-queries.js';
 import { upsertBatch, type ReplaceHooks } from './upsert-batch.js';
 
 /**
@@ -26,7 +27,8 @@ export class BulkWritePipeline {
       await Promise.race(this.inFlight);
       this.throwIfFailed();
     }
-    const write = upsertBatch(this.db.collection(collection), docs, this.writeConcern, this.replaceHooks(collection))
+    const write = pointQueriesOnly(this.db)
+      .then((pointOnly) => upsertBatch(this.db.collection(collection), docs, this.writeConcern, this.replaceHooks(collection), pointOnly))
       .then(
         () => this.onWritten(collection, docs.length),
         (err: unknown) => {

@@ -5,6 +5,7 @@ import { fenceGuard, throwIfFenced } from '../ha/fence.js';
 import type { Fence } from '../ha/lease.js';
 import { MEDIA_BUCKET, MEDIA_UPLOADS } from './entry-mapping.js';
 import { FileDigest } from './file-digest.js';
+import { findByIds, pointQueriesOnly } from './point-queries.js';
 import { CHUNK_SIZE } from './gridfs-upload.js';
 import { checkDigest, entryFile, type PlannedFile } from './plan.js';
 
@@ -43,8 +44,10 @@ export async function storeSmallBatch(ctx: SmallBatchContext, batch: readonly Pl
   const chunks = ctx.db.collection(`${MEDIA_BUCKET}.chunks`);
   const uploads = ctx.db.collection<{ _id: string; jobId: string; archive: string; startedAt: Date; fence?: number }>(`${MEDIA_BUCKET}.${MEDIA_UPLOADS}`);
   const ids = batch.map((e) => e.path);
+  // media.files grows with every day imported: on FerretDB an `$in` look-up would read all of it (point-queries.ts).
+  // media.uploads holds only the markers of uploads under way (or interrupted): one `$in` query stays cheap there.
   const [stored, marked] = await Promise.all([
-    files.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray(),
+    findByIds(files, ids, { projection: { _id: 1 } }, await pointQueriesOnly(ctx.db)),
     uploads.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray(),
   ]);
   const taken = new Set<string>([...stored, ...marked].map((d) => String(d._id)));

@@ -1,0 +1,44 @@
+import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
+
+/**
+ * FerretDB 1.24 (SQLite backend) hands SQLite a WHERE clause only for a filter that is exactly `{ _id: <string or
+ * ObjectId> }` (backends/sqlite/collection.go: `params.Filter.Len() == 1`); every other filter, `{_id: {$in: [...]}}`
+ * and `{_id, $or: [...]}` included, is answered by reading and decoding every document of the collection. So on
+ * FerretDB the importer looks stored records up one `_id` at a time (its cost then does not grow with the database),
+ * while on MongoDB, where both shapes are `_id` index look-ups, it keeps the single `$in` query and the conditional
+ * replace. Decided once per client from `buildInfo` (FerretDB answers with `ferretdbVersion`).
+ */
+const byClient = new WeakMap<MongoClient, Promise<boolean>>();
+
+export function pointQueriesOnly(db: Db): Promise<boolean> {
+  const client = db.client;
+  let known = byClient.get(client);
+  if (!known) {
+    known = db
+      .admin()
+      .command({ buildInfo: 1 })
+      .then((info) => typeof info.ferretdbVersion === 'string');
+    // A failed probe is not cached: the caller's error handling sees it, the next import asks again.
+    known.catch(() => byClient.delete(client));
+    byClient.set(client, known);
+  }
+  return known;
+}
+
+/** Look-ups in flight at once for one call of findByIds (a few hundred ids at most per call). */
+const POINT_CONCURRENCY = 8;
+
+/**
+ * The stored documents whose `_id` is one of `ids`: one `{_id: {$in}}` query, or with `pointOnly` one `{_id}` query
+ * per id (at most POINT_CONCURRENCY at a time). Order of the result is not defined.
+ */
+export async function findByIds<T extends Document>(coll: Collection<T>, ids: readonly unknown[], options: { projection: Document; promoteValues?: boolean }, pointOnly: boolean): Promise<Document[]> {
+  if (ids.length === 0) return [];
+  if (!pointOnly) return coll.find({ _id: { $in: [...ids] } } as Filter<T>, options).toArray();
+  const out: Document[] = [];
+  for (let i = 0; i < ids.length; i += POINT_CONCURRENCY) {
+    const found = await Promise.all(ids.slice(i, i + POINT_CONCURRENCY).map((id) => coll.findOne({ _id: id } as Filter<T>, options)));
+    for (const d of found) if (d) out.push(d);
+  }
+  return out;
+}
