@@ -2,6 +2,7 @@ import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type 
 import { ProxyError } from '../errors.js';
 import { findByIds } from './point-queries.js';
 import { RETENTION_FIELD, type RetentionStamp } from './record-document.js';
+import { retryIfBusy } from './sqlite-busy.js';
 
 const DUPLICATE_KEY = 11000;
 /**
@@ -35,7 +36,7 @@ export async function upsertBatch(coll: Collection, docs: readonly Document[], w
   for (let round = 1; ; round++) {
     let duplicates: Document[];
     try {
-      await coll.insertMany(pending, { ordered: false, writeConcern, forceServerObjectId: false });
+      await retryIfBusy(() => coll.insertMany(pending, { ordered: false, writeConcern, forceServerObjectId: false }));
       return;
     } catch (err) {
       duplicates = duplicatesOf(err, pending, coll.collectionName);
@@ -76,7 +77,7 @@ async function replaceOlder(coll: Collection, docs: readonly Document[], writeCo
   for (let i = 0; i < candidates.length; i += MAX_REPLACES_PER_COMMAND) {
     const slice = candidates.slice(i, i + MAX_REPLACES_PER_COMMAND);
     const ops: AnyBulkWriteOperation[] = slice.map((doc) => ({ replaceOne: { filter: pointOnly ? ({ _id: doc._id as unknown } as Filter<Document>) : olderThan(doc), replacement: doc } }));
-    const res = await coll.bulkWrite(ops, { ordered: false, writeConcern });
+    const res = await retryIfBusy(() => coll.bulkWrite(ops, { ordered: false, writeConcern }));
     if (res.matchedCount < slice.length) {
       // Not matched: stored by a newer archive meanwhile (fine), or deleted meanwhile (insert it again).
       const ids = slice.map((d) => d._id as unknown);
