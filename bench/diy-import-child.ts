@@ -17,6 +17,8 @@ export interface DiyImportChildJob {
   archive: string;
   serviceId: string;
   createdAt: string;
+  /** Collect each applyImport step's time (a debug-level logger; bench/year.ts). Off: a silent logger, as before. */
+  steps?: boolean;
 }
 
 export interface DiyImportChildResult {
@@ -24,7 +26,7 @@ export interface DiyImportChildResult {
   planMs: number;
   records: number;
   files: number;
-  /** Seconds per step of applyImport (records, identities, call times, room statistics, media), from its debug log. */
+  /** Seconds per step of applyImport (records, identities, call times, room statistics, media), with `steps`. */
   steps: Record<string, number>;
 }
 
@@ -35,7 +37,7 @@ serveChildJob<DiyImportChildJob, DiyImportChildResult>('diy import bench child',
     const db = client.db(job.database);
     // applyImport logs each step's time at debug level; nothing else is kept.
     const steps: Record<string, number> = {};
-    const log = pino({ level: 'debug' }, {
+    const log = pino({ level: job.steps === true ? 'debug' : 'silent' }, {
       write: (line: string) => {
         const o = JSON.parse(line) as { msg?: unknown; step?: unknown; ms?: unknown };
         if (o.msg === 'import step done' && typeof o.step === 'string' && typeof o.ms === 'number') steps[o.step] = o.ms / 1000;

@@ -129,7 +129,7 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
       }
       const day = extracted[k];
       if (!day) throw new Error('year bench: day missing');
-      const res = await runChildJob<DiyImportChildResult>('diy-import-child.js', { ...day.job, mongoUri, database: db.databaseName });
+      const res = await runChildJob<DiyImportChildResult>('diy-import-child.js', { ...day.job, mongoUri, database: db.databaseName, steps: true });
       if (res.records !== day.records) throw new Error(`year bench: imported ${res.records} records of ${day.records}`);
       const s = res.ms / 1000;
       if (s < best[side]) {
