@@ -5,6 +5,7 @@ import { ProxyError } from '../errors.js';
 import { BulkWritePipeline } from './bulk-write-pipeline.js';
 import type { DispositionFilter } from './disposition-filter.js';
 import { FileDigest } from './file-digest.js';
+import type { ArchiveCallTimes } from './plan-call-times.js';
 import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
 import { parseRecord, stampRecord } from './record-document.js';
 import { readRecordTexts } from './record-reader.js';
@@ -22,6 +23,8 @@ export interface RecordWriteOptions {
   filter?: DispositionFilter;
   /** The archive's creation time (from its name). */
   archiveCreatedAt?: Date;
+  /** The plan's call start times: voicemails and recordings get `_retention.callAt` in their insert. */
+  callTimes?: ArchiveCallTimes;
 }
 
 /**
@@ -93,7 +96,9 @@ async function writeOneFile(
   };
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
     for (const r of chunk.records) {
-      batch.push(stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path));
+      const doc = stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path);
+      opts.callTimes?.stamp(file.collection, doc);
+      batch.push(doc);
       if (batch.length >= opts.batchSize) {
         count += batch.length;
         await submit(batch);
