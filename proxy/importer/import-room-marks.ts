@@ -3,8 +3,10 @@ import { databaseError } from '../db/connect.js';
 import { computeRoomsActivity, markRoomsDirty, roomIdsOf, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
 
 const DUPLICATE_KEY = 11000;
-/** New rooms computed and inserted per round (one query per source collection, one insert). */
-const NEW_ROOMS_BATCH = 1000;
+/** New rooms computed and inserted per round: one query per source collection (on FerretDB a scan of it), one insert. */
+const NEW_ROOMS_BATCH = 5000;
+/** Existence look-ups sent at once. */
+const LOOKUPS_IN_FLIGHT = 16;
 
 /**
  * The room statistics side of an import (proxy/portal/room-stats.ts): which rooms its record writes change, marked
@@ -47,12 +49,25 @@ export class ImportRoomMarks {
   }
 
   private async markExisting(ids: readonly string[]): Promise<void> {
-    const existing = await this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray().catch((err: unknown) => {
+    const have = await this.existing(ids).catch((err: unknown) => {
       throw databaseError(err, 'reading room statistics');
     });
-    const have = new Set(existing.map((d) => d._id));
     for (const id of ids) if (!have.has(id)) this.unmarked.add(id);
     await this.mark(ids.filter((id) => have.has(id)));
+  }
+
+  /**
+   * Which of these rooms have a statistics document: one `{_id}` query each, a few at a time. Not one `_id: {$in}`:
+   * FerretDB's SQLite backend answers that by reading the whole collection, which holds every room ever imported.
+   */
+  private async existing(ids: readonly string[]): Promise<Set<string>> {
+    const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+    const have = new Set<string>();
+    for (let i = 0; i < ids.length; i += LOOKUPS_IN_FLIGHT) {
+      const found = await Promise.all(ids.slice(i, i + LOOKUPS_IN_FLIGHT).map((id) => col.findOne({ _id: id }, { projection: { _id: 1 } })));
+      for (const d of found) if (d) have.add(d._id);
+    }
+    return have;
   }
 
   private async mark(ids: readonly string[]): Promise<void> {
