@@ -91,9 +91,9 @@ function reportSink(): Promise<{ server: Server; url: string; posts: () => numbe
   });
 }
 
-function runCliJson(args: string[]): Promise<{ code: number | null; out: string }> {
+export function runCliJson(args: string[], nodeArgs: string[] = []): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);
@@ -101,7 +101,7 @@ function runCliJson(args: string[]): Promise<{ code: number | null; out: string 
   });
 }
 
-async function oursConfig(dir: string, sshd: SshdHandle, keyPath: string, mongoUri: string, database: string, statusUrl: string, remoteDir: string): Promise<string> {
+export async function oursConfig(dir: string, sshd: SshdHandle, keyPath: string, mongoUri: string, database: string, statusUrl: string, remoteDir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const keyFile = join(dir, 'archive.key');
   await writeFile(keyFile, `${KEY}\n`, { mode: 0o600 });

@@ -84,6 +84,7 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   const recordCounts = await writeRecordFiles(db, dir, plan.recordFiles, job, {
     filter,
     ...(archiveCreatedAt ? { archiveCreatedAt } : {}),
+    ...(plan.callTimes ? { callTimes: plan.callTimes } : {}),
     batchSize,
     maxInFlight: MAX_WRITES_IN_FLIGHT,
     writeConcern,
@@ -100,7 +101,8 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     throw databaseError(err, 'marking superseded versions');
   });
   stepDone('identities');
-  // Voicemails and recordings are listed by the time of their call (the archive holds the day's calls and files).
+  // Voicemails and recordings are listed by the time of their call: those whose call is in the archive got it in their
+  // insert (plan-call-times.ts); this stamps the rest, from the stored calls.
   await stampCallTimes(db, { [`_retention.archive`]: job.archive }, writeConcern, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'stamping call times of voicemails and recordings');
   });

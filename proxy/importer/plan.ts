@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Document } from 'mongodb';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import { MANIFEST_PATH, collectionForEntry, entryKind, invalidCollectionReason, isKnownRecordFolder } from './entry-mapping.js';
 import { FileDigest } from './file-digest.js';
+import { ArchiveCallTimes } from './plan-call-times.js';
 import { readManifest, verifyManifest, verifyManifestIdentity, type ArchiveIdentity, type Manifest } from './manifest.js';
 import { parseRecord } from './record-document.js';
 import { invalid, readRecordTexts } from './record-reader.js';
@@ -34,6 +36,8 @@ export interface ImportPlan {
   binaries: PlannedFile[];
   manifest: Manifest | undefined;
   totalRecords: number;
+  /** Start times of the archive's calls and conferences, for its voicemails and recordings (plan-call-times.ts). */
+  callTimes?: ArchiveCallTimes;
 }
 
 export interface PlanOptions {
@@ -59,6 +63,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
   const binaries: PlannedFile[] = [];
   let manifestEntry: ImportEntry | undefined;
   const seen = new Set<string>();
+  const callTimes = new ArchiveCallTimes();
 
   for (const entry of entries) {
     if (seen.has(entry.path)) throw new ProxyError('ARCHIVE_DUPLICATE_ENTRY', entry.path, { details: { path: entry.path } });
@@ -80,7 +85,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
         if (!isKnownRecordFolder(entry.path)) {
           planLog?.info({ entry: entry.path, collection }, 'record file outside the known folders; imported by the same naming rule');
         }
-        const { records, sha256 } = await countRecords(dir, entry);
+        const { records, sha256 } = await countRecords(dir, entry, (doc) => callTimes.observe(collection, doc));
         recordFiles.push({ ...entry, collection, records, sha256 });
         break;
       }
@@ -95,14 +100,14 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
   }
   const totalRecords = recordFiles.reduce((sum, f) => sum + f.records, 0);
   planLog?.debug({ recordFiles: recordFiles.length, binaries: binaries.length, totalRecords, manifest: manifest !== undefined }, 'import planned');
-  return { recordFiles, binaries, manifest, totalRecords };
+  return { recordFiles, binaries, manifest, totalRecords, callTimes };
 }
 
-async function countRecords(dir: string, entry: ImportEntry): Promise<{ records: number; sha256: string }> {
+async function countRecords(dir: string, entry: ImportEntry, observe: (doc: Document) => void): Promise<{ records: number; sha256: string }> {
   const digest = new FileDigest({ sha256: true });
   let records = 0;
   for await (const batch of readRecordTexts(entryFile(dir, entry.path), entry.path, digest)) {
-    for (const r of batch.records) parseRecord(r.text, entry.path, batch.kind, r.n);
+    for (const r of batch.records) observe(parseRecord(r.text, entry.path, batch.kind, r.n));
     records += batch.records.length;
   }
   checkDigest(entry, digest);

@@ -1,14 +1,15 @@
 import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
-import { databaseError } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
 import { BulkWritePipeline } from './bulk-write-pipeline.js';
 import type { DispositionFilter } from './disposition-filter.js';
 import { FileDigest } from './file-digest.js';
+import type { ArchiveCallTimes } from './plan-call-times.js';
 import { checkDigest, entryFile, type PlannedRecordFile } from './plan.js';
 import { parseRecord, stampRecord } from './record-document.js';
 import { readRecordTexts } from './record-reader.js';
-import { markRoomsDirty, roomIdsOf, ROOM_STAT_COLLECTIONS } from '../portal/room-stats.js';
+import { ROOM_STAT_COLLECTIONS } from '../portal/room-stats.js';
+import { ImportRoomMarks } from './import-room-marks.js';
 
 export interface RecordWriteOptions {
   batchSize: number;
@@ -22,6 +23,8 @@ export interface RecordWriteOptions {
   filter?: DispositionFilter;
   /** The archive's creation time (from its name). */
   archiveCreatedAt?: Date;
+  /** The plan's call start times: voicemails and recordings get `_retention.callAt` in their insert. */
+  callTimes?: ArchiveCallTimes;
 }
 
 /**
@@ -38,24 +41,11 @@ export async function writeRecordFiles(
   opts: RecordWriteOptions,
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  // Room statistics (portal/room-stats.ts): the rooms a batch adds to, and those a replaced record leaves, are marked
-  // before the write, each once per import (a mark is an upsert, slow on FerretDB); after the last batch all of them
-  // are marked again (a refresh by another process meanwhile may have cleared a mark: the new one covers every write
-  // of this import) and applyImport recomputes them. The set holds one id per room this archive touches.
-  // A write waits for its rooms' marks, also those another batch's write is still sending.
-  const touched = new Map<string, Promise<void>>();
-  const mark = (ids: readonly string[]): Promise<void> => markRoomsDirty(db, ids, opts.writeConcern).catch((err: unknown) => {
-    throw databaseError(err, 'marking rooms for their statistics');
-  });
-  const markRooms = async (docs: readonly Document[]): Promise<void> => {
-    const ids = roomIdsOf(docs);
-    const fresh = ids.filter((id) => !touched.has(id));
-    if (fresh.length > 0) {
-      const marking = mark(fresh);
-      for (const id of fresh) touched.set(id, marking);
-    }
-    await Promise.all(ids.map((id) => touched.get(id) ?? Promise.resolve()));
-  };
+  // Room statistics (portal/room-stats.ts, import-room-marks.ts): the rooms a batch adds to, and those a replaced
+  // record leaves, are marked before the write (a room without statistics yet is only noted), each once per import;
+  // after the last batch the marked ones are marked again and the new ones inserted, and applyImport refreshes the marked.
+  const rooms = new ImportRoomMarks(db, opts.writeConcern);
+  const markRooms = rooms.before;
   const roomHooks = { projection: { roomId: 1 }, beforeReplace: markRooms };
   const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => (ROOM_STAT_COLLECTIONS.has(c) ? roomHooks : undefined));
   try {
@@ -66,7 +56,7 @@ export async function writeRecordFiles(
       opts.log.debug({ entry: file.path, collection: file.collection, records: written }, 'record file queued');
     }
     await pipeline.drain();
-    await mark([...touched.keys()]);
+    await rooms.finish();
   } catch (err) {
     await pipeline.settle();
     throw err;
@@ -93,7 +83,9 @@ async function writeOneFile(
   };
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
     for (const r of chunk.records) {
-      batch.push(stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path));
+      const doc = stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path);
+      opts.callTimes?.stamp(file.collection, doc);
+      batch.push(doc);
       if (batch.length >= opts.batchSize) {
         count += batch.length;
         await submit(batch);

@@ -1,0 +1,105 @@
+import { MongoBulkWriteError, type Db, type Document, type WriteConcernSettings, type WriteError } from 'mongodb';
+import { databaseError } from '../db/connect.js';
+import { computeRoomsActivity, markRoomsDirty, roomIdsOf, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
+
+const DUPLICATE_KEY = 11000;
+/** New rooms computed and inserted per round: one query per source collection (on FerretDB a scan of it), one insert. */
+const NEW_ROOMS_BATCH = 5000;
+/** Existence look-ups sent at once. */
+const LOOKUPS_IN_FLIGHT = 16;
+
+/**
+ * The room statistics side of an import (proxy/portal/room-stats.ts): which rooms its record writes change, marked
+ * before the write that changes them, each once per import.
+ *
+ * A room with no statistics document yet (a new day's enquiry rooms: most rooms of a day) is not marked: with no
+ * document, readers already compute it from its records (readRoomActivity), so there is nothing a mark must fence,
+ * and a crash leaves it that way (right, only slower to read). After the last write its statistics are computed and
+ * INSERTED; a document another writer created meanwhile (duplicate key) means that room is marked and refreshed the
+ * usual way. On FerretDB's SQLite backend this turns three updates per new room (mark, mark again, conditional
+ * refresh: 40-150 ms each there) into a share of one insert.
+ *
+ * Rooms that have a document follow the protocol unchanged: marked before the first write that changes them, marked
+ * again after the last (a refresh by another process meanwhile may have cleared the mark), then refreshDirtyRooms.
+ */
+export class ImportRoomMarks {
+  /** Each room this import touched, with its first mark (or existence check) to wait for before a write. */
+  private readonly touched = new Map<string, Promise<void>>();
+  /** Touched rooms that had no statistics document: not marked, inserted by finish(). */
+  private readonly unmarked = new Set<string>();
+
+  constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings) {}
+
+  /** Before writing `docs` (or replacing the stored versions `docs`): their rooms are marked, or known to be new. */
+  readonly before = async (docs: readonly Document[]): Promise<void> => {
+    const ids = roomIdsOf(docs);
+    const fresh = ids.filter((id) => !this.touched.has(id));
+    if (fresh.length > 0) {
+      const marking = this.markExisting(fresh);
+      for (const id of fresh) this.touched.set(id, marking);
+    }
+    await Promise.all(ids.map((id) => this.touched.get(id) ?? Promise.resolve()));
+  };
+
+  /** After the last write: rooms with a document marked again, new rooms computed and inserted. */
+  async finish(): Promise<void> {
+    await this.mark([...this.touched.keys()].filter((id) => !this.unmarked.has(id)));
+    const fresh = [...this.unmarked];
+    for (let i = 0; i < fresh.length; i += NEW_ROOMS_BATCH) await this.insertNew(fresh.slice(i, i + NEW_ROOMS_BATCH));
+  }
+
+  private async markExisting(ids: readonly string[]): Promise<void> {
+    const have = await this.existing(ids).catch((err: unknown) => {
+      throw databaseError(err, 'reading room statistics');
+    });
+    for (const id of ids) if (!have.has(id)) this.unmarked.add(id);
+    await this.mark(ids.filter((id) => have.has(id)));
+  }
+
+  /**
+   * Which of these rooms have a statistics document: one `{_id}` query each, a few at a time. Not one `_id: {$in}`:
+   * FerretDB's SQLite backend answers that by reading the whole collection, which holds every room ever imported.
+   */
+  private async existing(ids: readonly string[]): Promise<Set<string>> {
+    const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+    const have = new Set<string>();
+    for (let i = 0; i < ids.length; i += LOOKUPS_IN_FLIGHT) {
+      const found = await Promise.all(ids.slice(i, i + LOOKUPS_IN_FLIGHT).map((id) => col.findOne({ _id: id }, { projection: { _id: 1 } })));
+      for (const d of found) if (d) have.add(d._id);
+    }
+    return have;
+  }
+
+  private async mark(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await markRoomsDirty(this.db, ids, this.writeConcern).catch((err: unknown) => {
+      throw databaseError(err, 'marking rooms for their statistics');
+    });
+  }
+
+  /** Computed after every write of this import; a room whose document appeared meanwhile is marked instead. */
+  private async insertNew(ids: readonly string[]): Promise<void> {
+    const activity = await computeRoomsActivity(this.db, ids).catch((err: unknown) => {
+      throw databaseError(err, 'computing room statistics');
+    });
+    const now = new Date();
+    const docs: RoomStatsDoc[] = ids.map((id) => {
+      const a = activity.get(id) ?? { messageCount: 0, callCount: 0 };
+      return { _id: id, messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now };
+    });
+    let raced: string[] = [];
+    try {
+      await this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertMany(docs, { ordered: false, writeConcern: this.writeConcern });
+    } catch (err) {
+      const raw = err instanceof MongoBulkWriteError ? err.writeErrors : [];
+      const errors: WriteError[] = Array.isArray(raw) ? (raw as WriteError[]) : [raw as WriteError];
+      // Anything but duplicates, or a write concern error beside them: not known to be stored durably.
+      if (!(err instanceof MongoBulkWriteError) || errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY) || err.result?.getWriteConcernError() != null) {
+        throw databaseError(err, 'storing room statistics');
+      }
+      raced = errors.map((e) => docs[e.index]?._id).filter((id): id is string => id !== undefined);
+    }
+    // refreshDirtyRooms (after the import's writes) recomputes these from their records.
+    await this.mark(raced);
+  }
+}

@@ -1,0 +1,78 @@
+import { MongoClient, type CommandStartedEvent, type Document } from 'mongodb';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { stampCallTimes } from '../../../proxy/importer/call-times.js';
+import { majority } from '../../../proxy/db/write-concern.js';
+import { applyImport, planImport } from '../../../proxy/importer/index.js';
+import { testDatabase, type TestDatabase } from '../../helpers/db.js';
+import { ARCHIVE, JOB_ID, extractedDir } from './extracted-dir.js';
+
+const log = pino({ level: 'silent' });
+const FILES = 'file-management.files';
+const at = (h: number): string => `{"$date":"2024-05-01T${String(h).padStart(2, '0')}:00:00.000Z"}`;
+const date = (h: number): Date => new Date(`2024-05-01T${String(h).padStart(2, '0')}:00:00.000Z`);
+const file = (id: string, category: string, extra: string, uploadedHour: number): string =>
+  `{"_id":"${id}","fileId":"${id}","category":"${category}"${extra},"uploadedAt":${at(uploadedHour)}}`;
+
+/**
+ * Voicemails and recordings whose call or conference is in the same archive get `_retention.callAt` in the insert that
+ * writes them (the plan gathered the start times: proxy/importer/plan-call-times.ts), the same value stampCallTimes
+ * gives afterwards; the rest are still stamped after the records are written.
+ */
+describe('call times stamped at insert', () => {
+  let t: TestDatabase;
+  let monitored: MongoClient;
+  const updates: CommandStartedEvent[] = [];
+  beforeAll(async () => {
+    t = await testDatabase('calltimes');
+    monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
+    monitored.on('commandStarted', (e) => {
+      if (e.commandName === 'update' && e.command.update === FILES) updates.push(e);
+    });
+    await monitored.connect();
+  });
+  afterAll(async () => {
+    await monitored.close();
+    await t.drop();
+  });
+
+  it('stamps in-archive calls, conferences and call-less files at insert, the rest afterwards, with the values stampCallTimes gives', async () => {
+    const db = monitored.db(t.name);
+    // A call delivered by an earlier archive: only the database knows its start.
+    await db.collection('history.calls').insertOne({ callId: 'call-old', startedAt: date(1) });
+    const x = await extractedDir({
+      'history/calls.json': `{"_id":"c1","callId":"call-1","startedAt":${at(5)}}\n{"_id":"c2","callId":"call-2","startedAt":${at(6)}}\n`,
+      'history/conference-calls.json': `{"_id":"k1","conferenceId":"conf-1","startedAt":${at(7)}}\n`,
+      'file-management/files.json': [
+        file('f1', 'voicemail', ',"callId":"call-1"', 20),
+        file('f2', 'call-recording', ',"callId":"call-2","conferenceId":"conf-1"', 21),
+        file('f3', 'conference-recording', ',"conferenceId":"conf-1"', 22),
+        file('f4', 'voicemail', ',"callId":"call-old"', 23),
+        file('f5', 'voicemail', ',"callId":"call-nowhere"', 19),
+        file('f6', 'voicemail', '', 18),
+        file('f7', 'room-file', ',"callId":"call-1"', 17),
+      ].join('\n'),
+    });
+    try {
+      const plan = await planImport(x.dir, x.entries, log);
+      updates.length = 0;
+      await applyImport(db, x.dir, plan, { jobId: JOB_ID, archive: ARCHIVE }, { wtimeoutMs: 10_000, log });
+      const stamped = async (): Promise<Record<string, Date | undefined>> => {
+        const docs = await db.collection<Document>(FILES).find({}).sort({ _id: 1 }).toArray();
+        return Object.fromEntries(docs.map((d) => [String(d._id), (d._retention as { callAt?: Date }).callAt]));
+      };
+      const expected = { f1: date(5), f2: date(6), f3: date(7), f4: date(1), f5: date(19), f6: date(18), f7: undefined };
+      expect(await stamped()).toEqual(expected);
+      // Only the two files whose call is not in the archive were updated afterwards (one bulk update command).
+      const ids = updates.flatMap((e) => (e.command.updates as { q: { _id: unknown } }[]).map((u) => u.q._id));
+      expect(ids.sort()).toEqual(['f4', 'f5']);
+
+      // The same values as stampCallTimes gives every file from the stored calls.
+      await db.collection(FILES).updateMany({}, { $unset: { '_retention.callAt': '' } });
+      expect(await stampCallTimes(db, {}, majority(10_000))).toBe(6);
+      expect(await stamped()).toEqual(expected);
+    } finally {
+      await x.remove();
+    }
+  });
+});
