@@ -11,20 +11,37 @@ const BATCH = 1000;
 
 export interface FilledCounts { messages: number; calls: number; rooms: number; enquiries: number; conferences: number; files: number; staff: number; contacts: number }
 
+/**
+ * Up to IN_FLIGHT insertMany commands at once: the generator (this process) makes the next batch while FerretDB and
+ * its storage (another process, PostgreSQL a third) store the earlier ones; one at a time left the other cores idle.
+ */
+const IN_FLIGHT = 4;
+
 async function fill(db: Db, collection: string, entry: string, docs: Iterable<Document>, log: (m: string) => void): Promise<number> {
   const col = db.collection(collection);
+  const pending = new Set<Promise<void>>();
   let batch: Document[] = [];
   let n = 0;
+  const send = async (docsToSend: Document[]): Promise<void> => {
+    const p: Promise<void> = col.insertMany(docsToSend, { ordered: false }).then(() => {
+      pending.delete(p);
+    });
+    pending.add(p);
+    p.catch(() => undefined); // handled where it is awaited (race/all); this only keeps it from being "unhandled" meanwhile
+    // Backpressure: never more than IN_FLIGHT batches generated ahead of what is stored.
+    if (pending.size >= IN_FLIGHT) await Promise.race(pending);
+  };
   for (const d of docs) {
     batch.push(stampRecord(d, BENCH_JOB, entry));
     if (batch.length >= BATCH) {
-      await col.insertMany(batch, { ordered: false });
+      await send(batch);
       n += batch.length;
       batch = [];
       if ((n / BATCH) % 100 === 0) log(`portal: ${collection} ${n}`);
     }
   }
-  if (batch.length > 0) await col.insertMany(batch, { ordered: false });
+  if (batch.length > 0) await send(batch);
+  await Promise.all(pending);
   return n + batch.length;
 }
 

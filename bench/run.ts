@@ -128,7 +128,17 @@ async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const dbDir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'rp-bench-db-'));
-  const db = groups.some((g) => NEEDS_DB.has(g)) ? await findOrStartLocalDatabase({ dataDir: dbDir }) : undefined;
+  const db = groups.some((g) => NEEDS_DB.has(g)) ? await findOrStartLocalDatabase({ dataDir: dbDir, ...ferretdbBackend() }) : undefined;
+  // Ctrl-C or a `timeout`: stop the database (and a PostgreSQL cluster under it) and remove its files, which the
+  // exit hooks alone cannot do (a signal ends Node without them).
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`bench: ${signal}: stopping the database\n`);
+    void (db?.stop() ?? Promise.resolve())
+      .then(() => rm(dbDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const save = (): Promise<void> => {
     const load = { cores: availableParallelism(), loadAverage1mAtStart: round2(loadAtStart), loadAverage1mNow: round2(loadavg()[0] ?? 0) };
     const scale = Object.fromEntries(groups.map((g) => [g, scaleOf(g)]));
@@ -164,6 +174,14 @@ async function main(): Promise<void> {
   await save();
   process.stdout.write(`\nresults: ${file}\n`);
   if (failed.length > 0 || rows.some((r) => !r.pass)) process.exitCode = 1;
+}
+
+/** BENCH_FERRETDB_BACKEND=pg: FerretDB on a private PostgreSQL cluster instead of SQLite (when FerretDB is the database). */
+function ferretdbBackend(): { ferretdbBackend?: 'sqlite' | 'pg' } {
+  const v = process.env.BENCH_FERRETDB_BACKEND;
+  if (v === undefined || v === '') return {};
+  if (v === 'pg' || v === 'sqlite') return { ferretdbBackend: v };
+  throw new Error(`BENCH_FERRETDB_BACKEND=${v}: expected sqlite or pg`);
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;

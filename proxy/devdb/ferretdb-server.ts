@@ -43,20 +43,24 @@ export interface RunningFerretdb {
   stop(): Promise<void>;
 }
 
+/** FerretDB's storage: SQLite files in the data directory (the default), or a PostgreSQL database at `url`. */
+export type FerretdbBackend = { handler: 'sqlite' } | { handler: 'postgresql'; url: string };
+
 /**
- * Starts FerretDB (SQLite backend) on a free 127.0.0.1 port and waits until it answers `hello`. Data goes to
- * `dataDir` when given (kept), else to a temporary directory (removed by stop()).
+ * Starts FerretDB on a free 127.0.0.1 port and waits until it answers `hello`. Its state (and with SQLite its data)
+ * goes to `dataDir` when given (kept), else to a temporary directory (removed by stop()).
  */
-export async function startFerretdb(binary: string, options: { dataDir?: string; log?: Logger }): Promise<RunningFerretdb> {
+export async function startFerretdb(binary: string, options: { dataDir?: string; log?: Logger; backend?: FerretdbBackend }): Promise<RunningFerretdb> {
+  const backend = options.backend ?? { handler: 'sqlite' };
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'rp-ferretdb-')));
-  await mkdir(join(dataDir, 'sqlite'), { recursive: true });
+  if (backend.handler === 'sqlite') await mkdir(join(dataDir, 'sqlite'), { recursive: true });
   let lastError: unknown;
   // The free port is found before FerretDB binds it; another process may take it in between, so try a few times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
     try {
-      const child = await spawnAndWait(binary, dataDir, port, options.log);
+      const child = await spawnAndWait(binary, backend, dataDir, port, options.log);
       return {
         uri: `mongodb://127.0.0.1:${port}/?directConnection=true`,
         port,
@@ -75,10 +79,11 @@ export async function startFerretdb(binary: string, options: { dataDir?: string;
   throw new ProxyError('DB_NO_LOCAL_SERVER', `FerretDB (${binary}) did not start: ${(lastError as Error).message}`, { cause: lastError });
 }
 
-async function spawnAndWait(binary: string, dataDir: string, port: number, log: Logger | undefined): Promise<ChildProcess> {
+async function spawnAndWait(binary: string, backend: FerretdbBackend, dataDir: string, port: number, log: Logger | undefined): Promise<ChildProcess> {
   const args = [
-    '--handler=sqlite',
-    `--sqlite-url=file:${join(dataDir, 'sqlite')}/`,
+    ...(backend.handler === 'sqlite'
+      ? ['--handler=sqlite', `--sqlite-url=file:${join(dataDir, 'sqlite')}/`]
+      : ['--handler=postgresql', `--postgresql-url=${backend.url}`]),
     `--state-dir=${dataDir}`,
     `--listen-addr=127.0.0.1:${port}`,
     '--debug-addr=-',

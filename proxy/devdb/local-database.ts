@@ -3,10 +3,11 @@ import { redactUri } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
 import { dockerAnswers, startDockerMongo, MONGO_IMAGE } from './docker-mongo.js';
 import { FERRETDB_VERSION, ferretdbCachePath, findFerretdbBinary, startFerretdb } from './ferretdb-server.js';
+import { findPostgresBinDir, startPostgresCluster, type RunningPostgres } from './postgres-cluster.js';
 
 export interface LocalDatabase {
   uri: string;
-  kind: 'external' | 'testcontainers' | 'ferretdb';
+  kind: 'external' | 'testcontainers' | 'ferretdb' | 'ferretdb-pg';
   /** One line for logs (the URI is redacted). */
   description: string;
   stop(): Promise<void>;
@@ -18,9 +19,11 @@ export interface LocalDatabase {
  * 2. mongo:4.2 as a single-node replica set via testcontainers when a Docker engine answers;
  * 3. FerretDB with its SQLite backend: `$FERRETDB_BIN`, `ferretdb` on PATH, or the binary built by
  *    scripts/install-ferretdb.sh; data in `dataDir` when given (kept), else in a temporary directory;
+ *    with `ferretdbBackend: 'pg'` (default: `$FERRETDB_BACKEND`, else 'sqlite') its PostgreSQL backend instead, on
+ *    a private PostgreSQL cluster started for it (postgres-cluster.ts) and removed by stop();
  * 4. else DB_NO_LOCAL_SERVER, saying how to get one.
  */
-export async function findOrStartLocalDatabase(options: { dataDir?: string; log?: Logger }): Promise<LocalDatabase> {
+export async function findOrStartLocalDatabase(options: { dataDir?: string; log?: Logger; ferretdbBackend?: 'sqlite' | 'pg' }): Promise<LocalDatabase> {
   const log = options.log?.child({ component: 'local-database' });
 
   const external = process.env.MONGODB_URI;
@@ -34,6 +37,8 @@ export async function findOrStartLocalDatabase(options: { dataDir?: string; log?
   }
 
   const binary = await findFerretdbBinary();
+  const backend = options.ferretdbBackend ?? ferretdbBackendFromEnv();
+  if (binary && backend === 'pg') return startFerretdbOnPostgres(binary, options.dataDir, log);
   if (binary) {
     const server = await startFerretdb(binary, { ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), ...(log ? { log } : {}) });
     return {
@@ -50,4 +55,34 @@ export async function findOrStartLocalDatabase(options: { dataDir?: string; log?
       `(a ${MONGO_IMAGE} container is started), or run scripts/install-ferretdb.sh to build FerretDB ${FERRETDB_VERSION} ` +
       `into ${ferretdbCachePath()} (or point FERRETDB_BIN at a ferretdb binary)`,
   );
+}
+
+function ferretdbBackendFromEnv(): 'sqlite' | 'pg' {
+  const v = process.env.FERRETDB_BACKEND;
+  if (v === undefined || v === '' || v === 'sqlite') return 'sqlite';
+  if (v === 'pg' || v === 'postgresql') return 'pg';
+  throw new ProxyError('DB_NO_LOCAL_SERVER', `FERRETDB_BACKEND=${v}: expected sqlite or pg`);
+}
+
+async function startFerretdbOnPostgres(binary: string, dataDir: string | undefined, log: Logger | undefined): Promise<LocalDatabase> {
+  const binDir = await findPostgresBinDir();
+  if (binDir === undefined) {
+    throw new ProxyError('DB_NO_LOCAL_SERVER', 'FERRETDB_BACKEND=pg needs PostgreSQL (initdb, postgres): install it or set POSTGRES_BIN_DIR');
+  }
+  const pg: RunningPostgres = await startPostgresCluster(binDir, log ? { log } : {});
+  try {
+    const server = await startFerretdb(binary, { ...(dataDir === undefined ? {} : { dataDir }), ...(log ? { log } : {}), backend: { handler: 'postgresql', url: pg.url } });
+    return {
+      uri: server.uri,
+      kind: 'ferretdb-pg',
+      description: `FerretDB (PostgreSQL) ${binary} on 127.0.0.1:${server.port}, PostgreSQL cluster in ${pg.dir}`,
+      stop: async () => {
+        await server.stop();
+        await pg.stop();
+      },
+    };
+  } catch (err) {
+    await pg.stop();
+    throw err;
+  }
 }
