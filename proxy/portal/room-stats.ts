@@ -16,6 +16,8 @@ import { ensureIndexes } from '../db/ensure-indexes.js';
  *    one it read, clearing `dirty` and `live` in the same single-document update. A writer that marked the room
  *    again meanwhile has its own refresh to come, so a stale computation is never stored over a newer one.
  * A crash between 1 and 3 leaves the mark: the next import or the next start recomputes every dirty room.
+ * The importer skips 1 for a room that has no document yet (readers compute such a room live anyway) and inserts its
+ * statistics after its last write; a document that appeared meanwhile sends that room through 1-3 (import-room-marks.ts).
  */
 export const ROOM_STATS_COLLECTION = 'portal.room_stats';
 
