@@ -1,12 +1,11 @@
 import { MongoBulkWriteError, type Db, type Document, type WriteConcernSettings, type WriteError } from 'mongodb';
 import { databaseError } from '../db/connect.js';
+import { findByIds, pointQueriesOnly } from './point-queries.js';
 import { computeRoomsActivity, markRoomsDirty, roomIdsOf, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
 
 const DUPLICATE_KEY = 11000;
 /** New rooms computed and inserted per round: one query per source collection (on FerretDB a scan of it), one insert. */
 const NEW_ROOMS_BATCH = 5000;
-/** Existence look-ups sent at once. */
-const LOOKUPS_IN_FLIGHT = 16;
 
 /**
  * The room statistics side of an import (proxy/portal/room-stats.ts): which rooms its record writes change, marked
@@ -57,17 +56,14 @@ export class ImportRoomMarks {
   }
 
   /**
-   * Which of these rooms have a statistics document: one `{_id}` query each, a few at a time. Not one `_id: {$in}`:
-   * FerretDB's SQLite backend answers that by reading the whole collection, which holds every room ever imported.
+   * Which of these rooms have a statistics document: on FerretDB one `{_id}` query each, a few at a time (its SQLite
+   * backend answers `_id: {$in}` by reading the whole collection, which holds every room ever imported); on MongoDB
+   * one `$in` query (point-queries.ts).
    */
   private async existing(ids: readonly string[]): Promise<Set<string>> {
     const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
-    const have = new Set<string>();
-    for (let i = 0; i < ids.length; i += LOOKUPS_IN_FLIGHT) {
-      const found = await Promise.all(ids.slice(i, i + LOOKUPS_IN_FLIGHT).map((id) => col.findOne({ _id: id }, { projection: { _id: 1 } })));
-      for (const d of found) if (d) have.add(d._id);
-    }
-    return have;
+    const found = await findByIds(col, ids, { projection: { _id: 1 } }, await pointQueriesOnly(this.db));
+    return new Set(found.map((d) => String(d._id)));
   }
 
   private async mark(ids: readonly string[]): Promise<void> {
