@@ -15,21 +15,27 @@ const MAX_REPLACES_PER_COMMAND = 50;
  * Makes the collection hold, for every `_id` of `docs`, the newest delivery of that record, cheaply in the common case:
  * 1. insertMany, unordered: new records go in at plain-insert speed (upserts are far slower, on FerretDB ~300x);
  * 2. records whose `_id` already exists (a re-import, or a record repeated by another archive) are replaced only when
- *    the stored one is older (`replaces` below), and the condition is part of the replace's own filter, so an older
- *    archive imported after a newer one (in any order, even concurrently) never overwrites the newer delivery; a
- *    re-import of the same archive writes nothing. The read of the stored stamps before it only saves the writes that
- *    could not match; it decides nothing.
+ *    the stored one is older (`replaces` below), so an older archive imported after a newer one never overwrites the
+ *    newer delivery and a re-import of the same archive writes nothing. How the condition is enforced depends on the
+ *    mode (below);
  * 3. a record deleted between the insert and the replace (nothing matched and nothing is stored) is inserted again.
  * Replaces go in commands of <= 50. Every write uses `writeConcern`. Throws DB_NOT_DURABLE itself when a write concern
  * error accompanies duplicates; other errors are the driver's (the caller maps them).
  *
- * `pointOnly` (FerretDB, point-queries.ts): every read and write of step 2 has the filter `{_id}` alone, the only one
- * FerretDB does not answer by scanning the collection (a year's database made each conditional replace a scan: a
- * second day into 60 k records took 10-25x as long as into an empty database). The stored stamp is read by `_id`,
- * judged here (`replaces`), and the replace is conditioned on `_id` only. That is the same check-then-write FerretDB
- * 1.24 itself performs for the conditional filter (handler/msg_update.go: a query, the filter applied in Go, then
- * `UPDATE ... WHERE _id = ?`, not one transaction), so what concurrent imports can do there does not change in kind;
- * on MongoDB (`pointOnly` false) the condition stays in the replace's filter, atomic.
+ * MongoDB (`pointOnly` false): the condition is part of each replace's own filter (`{_id, $or: [...]}`), so the
+ * decision and the write are one atomic single-document update: the rule holds in any import order, even against
+ * concurrent imports. The read of the stored stamps before it only saves the writes that could not match and feeds
+ * the hook; it decides nothing.
+ *
+ * FerretDB (`pointOnly`, point-queries.ts): every read and write of step 2 has the filter `{_id}` alone, the only one
+ * FerretDB 1.24 does not answer by scanning the collection (a year's database made each conditional replace a scan).
+ * Here the read DOES decide: the replace is unconditional. So each command's stored stamps are read again by `_id`
+ * right before it is sent (after the hook, which may take its time), judged (`replaces`) and only the records still
+ * older are replaced; a command that fails with SQLITE_BUSY goes back to that re-read instead of being resent. The
+ * rule therefore holds for imports that run one at a time, which is how the product runs them (one import at a time,
+ * on the HA leader); against a concurrent writer of the same `_id` there is a window of one round trip between the
+ * re-read and the replace in which a newer version can be overwritten. (FerretDB 1.24 runs its own conditional
+ * replace the same way, a query then `UPDATE ... WHERE _id = ?`, not one transaction: handler/msg_update.go.)
  */
 export async function upsertBatch(coll: Collection, docs: readonly Document[], writeConcern: WriteConcernSettings, hooks?: ReplaceHooks, pointOnly = false): Promise<void> {
   let pending: readonly Document[] = docs;
@@ -76,16 +82,44 @@ async function replaceOlder(coll: Collection, docs: readonly Document[], writeCo
   }
   for (let i = 0; i < candidates.length; i += MAX_REPLACES_PER_COMMAND) {
     const slice = candidates.slice(i, i + MAX_REPLACES_PER_COMMAND);
-    const ops: AnyBulkWriteOperation[] = slice.map((doc) => ({ replaceOne: { filter: pointOnly ? ({ _id: doc._id as unknown } as Filter<Document>) : olderThan(doc), replacement: doc } }));
-    const res = await retryIfBusy(() => coll.bulkWrite(ops, { ordered: false, writeConcern }));
-    if (res.matchedCount < slice.length) {
+    const outcome = pointOnly ? await retryIfBusy(() => replaceStillOlder(coll, slice, writeConcern)) : await replaceConditionally(coll, slice, writeConcern);
+    missing.push(...outcome.gone);
+    if (outcome.unmatched.length > 0) {
       // Not matched: stored by a newer archive meanwhile (fine), or deleted meanwhile (insert it again).
-      const ids = slice.map((d) => d._id as unknown);
-      const present = new Set((await findByIds(coll, ids, { projection: { _id: 1 }, promoteValues: false }, pointOnly)).map((s) => idKey(s._id)));
-      missing.push(...slice.filter((d) => !present.has(idKey(d._id))));
+      const present = new Set((await findByIds(coll, outcome.unmatched.map((d) => d._id as unknown), { projection: { _id: 1 }, promoteValues: false }, pointOnly)).map((s) => idKey(s._id)));
+      missing.push(...outcome.unmatched.filter((d) => !present.has(idKey(d._id))));
     }
   }
   return missing;
+}
+
+/** What one replace command left: records found gone before it, and records it sent that matched nothing. */
+interface ReplaceOutcome {
+  gone: Document[];
+  unmatched: Document[];
+}
+
+/** MongoDB: the rule in each replace's filter; resending it after SQLITE_BUSY cannot overwrite a newer version. */
+async function replaceConditionally(coll: Collection, slice: readonly Document[], writeConcern: WriteConcernSettings): Promise<ReplaceOutcome> {
+  const ops: AnyBulkWriteOperation[] = slice.map((doc) => ({ replaceOne: { filter: olderThan(doc), replacement: doc } }));
+  const res = await retryIfBusy(() => coll.bulkWrite(ops, { ordered: false, writeConcern }));
+  return { gone: [], unmatched: res.matchedCount < slice.length ? [...slice] : [] };
+}
+
+/**
+ * FerretDB: reads the stored stamps of `slice` by `_id` again, right before the write, and replaces (filter `{_id}`)
+ * only the records whose stored version is still older. Called again as a whole after SQLITE_BUSY (a failed command
+ * may have written part of its replaces; the re-read sees them as not older any more).
+ */
+async function replaceStillOlder(coll: Collection, slice: readonly Document[], writeConcern: WriteConcernSettings): Promise<ReplaceOutcome> {
+  const now = await findByIds(coll, slice.map((d) => d._id as unknown), { projection: { [RETENTION_FIELD]: 1 }, promoteValues: false }, true);
+  const stamps = new Map<string, unknown>(now.map((s) => [idKey(s._id), s[RETENTION_FIELD] as unknown]));
+  const gone = slice.filter((d) => !stamps.has(idKey(d._id)));
+  const older = slice.filter((d) => stamps.has(idKey(d._id)) && replaces(stamps.get(idKey(d._id)), d[RETENTION_FIELD]));
+  if (older.length === 0) return { gone, unmatched: [] };
+  const ops: AnyBulkWriteOperation[] = older.map((doc) => ({ replaceOne: { filter: { _id: doc._id as unknown } as Filter<Document>, replacement: doc } }));
+  const res = await coll.bulkWrite(ops, { ordered: false, writeConcern });
+  return { gone, unmatched: res.matchedCount < older.length ? older : [] };
 }
 
 /**

@@ -82,19 +82,60 @@ describe('upsertBatch: newest delivery wins, with the conditional replace (Mongo
     });
   }
 
+  for (const pointOnly of [false, true]) {
+    it(`pointOnly=${pointOnly}: a newer version written while the hook runs (before the replace) survives`, async () => {
+      const coll = freshDb(`race_${pointOnly ? 'p' : 'c'}`).collection('history.rooms');
+      // 60 records: two replace commands, the newer version lands in the second one's window too.
+      const ids = Array.from({ length: 60 }, (_, i) => `r${i}`);
+      await coll.insertMany(ids.map((_id) => ({ _id, v: 'old', _retention: stamp(EARLIER, 'a') })) as Document[]);
+      const hooks = { projection: {}, beforeReplace: async (): Promise<void> => {
+        // Another writer delivers a newer archive's version of the first and the last record meanwhile.
+        for (const _id of ['r0', 'r59']) await coll.replaceOne({ _id } as Document, { v: 'new', _retention: stamp(LATER_ARCHIVE, 'n') });
+      } };
+      await upsertBatch(coll, ids.map((_id) => ({ _id, v: 'mid', _retention: stamp(ARCHIVE, 'm') })), majority(10_000), hooks, pointOnly);
+      const v = Object.fromEntries((await coll.find({}).toArray()).map((d) => [String(d._id), d.v as string]));
+      expect(v).toEqual(Object.fromEntries(ids.map((id) => [id, id === 'r0' || id === 'r59' ? 'new' : 'mid'])));
+    });
+  }
+
+  for (const pointOnly of [false, true]) {
+    it(`pointOnly=${pointOnly}: a replace command that failed with SQLITE_BUSY is decided again, not resent as it was`, async () => {
+      const real = freshDb(`busy_${pointOnly ? 'p' : 'c'}`).collection('history.rooms');
+      await real.insertMany([{ _id: 'a', v: 'old', _retention: stamp(EARLIER, 'a') }, { _id: 'b', v: 'old', _retention: stamp(EARLIER, 'a') }] as Document[]);
+      let failed = 0;
+      // The first replace command: a newer version of 'a' is written meanwhile, then the command fails as FerretDB's
+      // does when SQLite's write lock stays taken (nothing of it written).
+      const coll = new Proxy(real, { get(target, prop) {
+        if (prop === 'bulkWrite' && failed === 0) {
+          return async (): Promise<never> => {
+            failed++;
+            await real.replaceOne({ _id: 'a' } as Document, { v: 'new', _retention: stamp(LATER_ARCHIVE, 'n') });
+            throw new Error('[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)');
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      } });
+      await upsertBatch(coll, ['a', 'b'].map((_id) => ({ _id, v: 'mid', _retention: stamp(ARCHIVE, 'm') })), majority(10_000), undefined, pointOnly);
+      expect(failed).toBe(1);
+      const v = Object.fromEntries((await real.find({}).toArray()).map((d) => [String(d._id), d.v as string]));
+      expect(v).toEqual({ a: 'new', b: 'mid' });
+    });
+  }
+
   it('this server is judged correctly: point look-ups exactly when it is FerretDB', async () => {
     const info = await client.db('admin').command({ buildInfo: 1 });
     expect(await pointQueriesOnly(client.db('admin'))).toBe(typeof info.ferretdbVersion === 'string');
   });
 
-  it('pointOnly=true: every read and write of the replace step has the filter {_id} alone, one per record', async () => {
+  it('pointOnly=true: every read and write of the replace step has the filter {_id} alone: per record one look-up, one re-read right before its command, one replace', async () => {
     const coll = freshDb('shape').collection('lc-data-server.staff');
     const n = 120;
     await coll.insertMany(Array.from({ length: n }, (_, i) => ({ _id: `s${i}`, v: 0, _retention: stamp(ARCHIVE, 'a') })) as Document[]);
     const from = commands.length;
     await upsertBatch(coll, Array.from({ length: n }, (_, i) => ({ _id: `s${i}`, v: 1, _retention: stamp(LATER_ARCHIVE, 'a') })), majority(10_000), undefined, true);
     const filters = filtersOf(commands.slice(from), 'lc-data-server.staff');
-    expect(filters.filter((f) => f.command === 'find')).toHaveLength(n);
+    expect(filters.filter((f) => f.command === 'find')).toHaveLength(2 * n);
     expect(filters.filter((f) => f.command === 'update')).toHaveLength(n);
     expect(filters.filter((f) => !onlyIdEquality(f.filter))).toEqual([]);
     expect(await coll.countDocuments({ v: 1, '_retention.archive': LATER_ARCHIVE })).toBe(n);
