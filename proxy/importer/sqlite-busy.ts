@@ -1,12 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /**
  * FerretDB 1.24's SQLite backend gives up on a write after SQLite's busy timeout (10 s) while another write holds the
  * database's one write lock, and answers the whole command with "database is locked (SQLITE_BUSY)". Seen on the
  * year bench (500 k records, two record batches in flight): the replace of a day's repeated contacts failed so, and
- * with it the import. The writes retried here are idempotent (an unordered insert whose records already went in
- * fails on `_id` and takes the replace path; a replace writes the same document again), so a few more attempts are
- * safe; any other error, and the last SQLITE_BUSY, go to the caller unchanged.
+ * with it the import. Only writes that are safe to send again are given here: an unordered insert (records that
+ * already went in fail on `_id` and take the replace path), a replace whose condition is in its own filter
+ * (MongoDB mode), or, for the `{_id}` replace of FerretDB mode, the whole step of re-reading the stored stamps,
+ * deciding again and writing (upsert-batch.ts replaceStillOlder): resending an unconditional `{_id}` replace decided
+ * before the failure could overwrite a newer version written meanwhile. Any other error, and the last SQLITE_BUSY,
+ * go to the caller unchanged.
  */
 const ATTEMPTS = 4;
 
@@ -20,7 +21,8 @@ export async function retryIfBusy<T>(write: () => Promise<T>): Promise<T> {
       return await write();
     } catch (err) {
       if (attempt >= ATTEMPTS || !isSqliteBusy(err)) throw err;
-      await sleep(250 * attempt);
+      // The global timer (not node:timers/promises), so that tests can run it with fake timers.
+      await new Promise<void>((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
 }

@@ -1,14 +1,23 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isSqliteBusy, retryIfBusy } from '../../../proxy/importer/sqlite-busy.js';
 
 const BUSY = '[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)';
 
 describe('retryIfBusy (FerretDB SQLite "database is locked")', () => {
-  it('tries a write that failed with SQLITE_BUSY again and returns its result', async () => {
-    let calls = 0;
-    const result = await retryIfBusy(() => (++calls < 3 ? Promise.reject(new Error(BUSY)) : Promise.resolve('done')));
-    expect(result).toBe('done');
-    expect(calls).toBe(3);
+  // The waits between attempts (250, 500, 750 ms) run on fake timers: the test does not sleep.
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('tries a write that failed with SQLITE_BUSY again, after a growing wait, and returns its result', async () => {
+    const at: number[] = [];
+    const result = retryIfBusy(() => {
+      at.push(Date.now());
+      return at.length < 3 ? Promise.reject(new Error(BUSY)) : Promise.resolve('done');
+    });
+    await vi.runAllTimersAsync();
+    await expect(result).resolves.toBe('done');
+    expect(at).toHaveLength(3);
+    expect(at.slice(1).map((t, i) => t - (at[i] ?? 0))).toEqual([250, 500]);
   });
 
   it('passes any other error on at once, and SQLITE_BUSY after the last attempt', async () => {
@@ -19,10 +28,13 @@ describe('retryIfBusy (FerretDB SQLite "database is locked")', () => {
     })).rejects.toThrow('E11000');
     expect(calls).toBe(1);
     calls = 0;
-    await expect(retryIfBusy(() => {
+    const busy = retryIfBusy(() => {
       calls++;
       return Promise.reject(new Error(BUSY));
-    })).rejects.toThrow('SQLITE_BUSY');
+    });
+    const settled = expect(busy).rejects.toThrow('SQLITE_BUSY');
+    await vi.runAllTimersAsync();
+    await settled;
     expect(calls).toBe(4);
     expect(isSqliteBusy(new Error('SQLITE_BUSY_TIMEOUT_X'))).toBe(false);
   });
