@@ -30,15 +30,32 @@ const POINT_CONCURRENCY = 8;
 
 /**
  * The stored documents whose `_id` is one of `ids`: one `{_id: {$in}}` query, or with `pointOnly` one `{_id}` query
- * per id (at most POINT_CONCURRENCY at a time). Order of the result is not defined.
+ * per string or ObjectId id (at most POINT_CONCURRENCY at a time). FerretDB pushes `{_id}` down to SQLite only for
+ * those two types; an `_id` of any other type (number, document...) would make each point query a scan, so those
+ * go into one `$in` query (one scan for all of them). Order of the result is not defined.
  */
 export async function findByIds<T extends Document>(coll: Collection<T>, ids: readonly unknown[], options: { projection: Document; promoteValues?: boolean }, pointOnly: boolean): Promise<Document[]> {
   if (ids.length === 0) return [];
   if (!pointOnly) return coll.find({ _id: { $in: [...ids] } } as Filter<T>, options).toArray();
-  const out: Document[] = [];
-  for (let i = 0; i < ids.length; i += POINT_CONCURRENCY) {
-    const found = await Promise.all(ids.slice(i, i + POINT_CONCURRENCY).map((id) => coll.findOne({ _id: id } as Filter<T>, options)));
+  const points = ids.filter(pushedDown);
+  const others = ids.filter((id) => !pushedDown(id));
+  const out: Document[] = others.length === 0 ? [] : await coll.find({ _id: { $in: others } } as Filter<T>, options).toArray();
+  for (let i = 0; i < points.length; i += POINT_CONCURRENCY) {
+    const found = await Promise.all(points.slice(i, i + POINT_CONCURRENCY).map((id) => coll.findOne({ _id: id } as Filter<T>, options)));
     for (const d of found) if (d) out.push(d);
   }
   return out;
+}
+
+/** An `_id` whose `{_id}` filter FerretDB 1.24 hands to SQLite (see the top of this file: string or ObjectId). */
+function pushedDown(id: unknown): boolean {
+  return typeof id === 'string' || (typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId');
+}
+
+/**
+ * Tests only: makes `pointQueriesOnly` answer `value` for this client, so that the MongoDB path (`false`) is exercised
+ * on the test database (FerretDB) too. Not reachable from configuration.
+ */
+export function setPointQueriesForTests(client: MongoClient, value: boolean): void {
+  byClient.set(client, Promise.resolve(value));
 }

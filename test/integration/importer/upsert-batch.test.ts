@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
-import { pointQueriesOnly } from '../../../proxy/importer/point-queries.js';
+import { findByIds, pointQueriesOnly } from '../../../proxy/importer/point-queries.js';
 import { upsertBatch } from '../../../proxy/importer/upsert-batch.js';
 import { ARCHIVE, JOB_ID, LATER_ARCHIVE, extractedDir } from './extracted-dir.js';
 
@@ -123,9 +123,21 @@ describe('upsertBatch: newest delivery wins, with the conditional replace (Mongo
     });
   }
 
-  it('this server is judged correctly: point look-ups exactly when it is FerretDB', async () => {
+  it('precondition: the test server is FerretDB and is judged so (point look-ups)', async () => {
     const info = await client.db('admin').command({ buildInfo: 1 });
-    expect(await pointQueriesOnly(client.db('admin'))).toBe(typeof info.ferretdbVersion === 'string');
+    expect(typeof info.ferretdbVersion).toBe('string');
+    expect(await pointQueriesOnly(client.db('admin'))).toBe(true);
+  });
+
+  it('findByIds on FerretDB: string ids one {_id} query each, numeric ids in one $in (a point query on them would scan)', async () => {
+    const coll = freshDb('numeric').collection('mixed');
+    await coll.insertMany([{ _id: 1, v: 'one' }, { _id: 2, v: 'two' }, { _id: 3.5, v: 'three' }, { _id: 's1', v: 's' }] as unknown as Document[]);
+    const from = commands.length;
+    const found = await findByIds(coll, [1, 2, 3.5, 4, 's1', 's2'], { projection: { v: 1 } }, true);
+    expect(found.map((d) => d.v as string).sort()).toEqual(['one', 's', 'three', 'two']);
+    const finds = filtersOf(commands.slice(from), 'mixed').map((f) => f.filter);
+    expect(finds).toHaveLength(3);
+    expect(finds.filter((f) => !onlyIdEquality(f))).toEqual([{ _id: { $in: [1, 2, 3.5, 4] } }]);
   });
 
   it('pointOnly=true: every read and write of the replace step has the filter {_id} alone: per record one look-up, one re-read right before its command, one replace', async () => {
