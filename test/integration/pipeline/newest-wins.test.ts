@@ -6,6 +6,7 @@ import { BSON, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArchiveName } from '../../../proxy/archive/archive-name.js';
 import type { PipelineContext } from '../../../proxy/pipeline/context.js';
+import { setPointQueriesForTests } from '../../../proxy/importer/point-queries.js';
 import { processJob } from '../../../proxy/pipeline/process-job.js';
 import { publishDayArchive, type PublishedArchive } from '../../../proxy/vendor-sim/generate/publish-archive.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
@@ -26,16 +27,12 @@ const REPEATED: [collection: string, filter: Document][] = [
  */
 describe('the newest delivery of a record wins, whatever the import order', () => {
   let sshd: SshdHandle;
-  let tdb: TestDatabase;
-  let ctx: PipelineContext;
   let work: string;
   let day1: PublishedArchive;
   let day2: PublishedArchive;
 
   beforeAll(async () => {
     sshd = await startSshd();
-    tdb = await testDatabase('newest');
-    ctx = await pipelineContext(sshd, tdb, 'http://127.0.0.1:9/unused');
     work = await mkdtemp(join(tmpdir(), 'rp-newest-'));
     const publish = async (day: number): Promise<PublishedArchive> => {
       const p = await publishDayArchive({
@@ -49,61 +46,79 @@ describe('the newest delivery of a record wins, whatever the import order', () =
     day2 = await publish(2);
   });
   afterAll(async () => {
-    await tdb?.drop();
     await sshd?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  /** `import FILE.zip [--force]`: a local job through the same pipeline. */
-  const importLocal = async (p: PublishedArchive): Promise<void> => {
-    const name = parseArchiveName(p.fileName);
-    if (!name) throw new Error(`bad name ${p.fileName}`);
-    await ctx.jobs.discover({
-      fileName: p.fileName, serviceId: name.serviceId, jobId: name.jobId, siteId: ctx.config.siteId,
-      archiveCreatedAt: name.createdAt, source: 'local', localPath: p.path, remoteSize: p.bytes, remoteMtimeMs: 0,
+  // The test database is FerretDB, so the importer would only ever take its point-query path there; forcing the mode
+  // per client runs the MongoDB path (the rule inside each replace's filter, one $in read) through the same imports.
+  describe.each([
+    { mode: 'MongoDB path (conditional replace)', pointOnly: false },
+    { mode: 'FerretDB path ({_id} look-ups and replaces)', pointOnly: true },
+  ])('$mode', ({ pointOnly }) => {
+    let tdb: TestDatabase;
+    let ctx: PipelineContext;
+
+    beforeAll(async () => {
+      tdb = await testDatabase('newest');
+      setPointQueriesForTests(tdb.client, pointOnly);
+      ctx = await pipelineContext(sshd, tdb, 'http://127.0.0.1:9/unused');
     });
-    let job = await ctx.jobs.get(p.fileName);
-    if (job?.state === 'imported') job = await ctx.jobs.transition(p.fileName, ['imported'], 'downloaded', {}, 'import --force');
-    if (!job) throw new Error('no job');
-    const outcome = await processJob(ctx, job, () => Promise.reject(new Error('no SFTP')));
-    expect(outcome).toEqual({ fileName: p.fileName, jobId: name.jobId, state: 'imported' });
-  };
+    afterAll(async () => {
+      await tdb?.drop();
+    });
 
-  const snapshot = async (): Promise<Map<string, string>> => {
-    const out = new Map<string, string>();
-    for (const [collection, filter] of REPEATED) {
-      for (const d of await tdb.db.collection(collection).find(filter, { promoteValues: false }).toArray()) {
-        out.set(`${collection}/${BSON.EJSON.stringify(d._id)}`, BSON.EJSON.stringify(d, { relaxed: false }));
+    /** `import FILE.zip [--force]`: a local job through the same pipeline. */
+    const importLocal = async (p: PublishedArchive): Promise<void> => {
+      const name = parseArchiveName(p.fileName);
+      if (!name) throw new Error(`bad name ${p.fileName}`);
+      await ctx.jobs.discover({
+        fileName: p.fileName, serviceId: name.serviceId, jobId: name.jobId, siteId: ctx.config.siteId,
+        archiveCreatedAt: name.createdAt, source: 'local', localPath: p.path, remoteSize: p.bytes, remoteMtimeMs: 0,
+      });
+      let job = await ctx.jobs.get(p.fileName);
+      if (job?.state === 'imported') job = await ctx.jobs.transition(p.fileName, ['imported'], 'downloaded', {}, 'import --force');
+      if (!job) throw new Error('no job');
+      const outcome = await processJob(ctx, job, () => Promise.reject(new Error('no SFTP')));
+      expect(outcome).toEqual({ fileName: p.fileName, jobId: name.jobId, state: 'imported' });
+    };
+
+    const snapshot = async (): Promise<Map<string, string>> => {
+      const out = new Map<string, string>();
+      for (const [collection, filter] of REPEATED) {
+        for (const d of await tdb.db.collection(collection).find(filter, { promoteValues: false }).toArray()) {
+          out.set(`${collection}/${BSON.EJSON.stringify(d._id)}`, BSON.EJSON.stringify(d, { relaxed: false }));
+        }
       }
-    }
-    return out;
-  };
+      return out;
+    };
 
-  it('imports day 2, then day 1: staff, contacts and standing rooms keep day 2\'s content and stamp', async () => {
-    await importLocal(day2);
-    const afterDay2 = await snapshot();
-    expect(afterDay2.size).toBeGreaterThan(10);
-    for (const [collection, filter] of REPEATED) {
-      expect(await tdb.db.collection(collection).countDocuments({ ...filter, '_retention.archive': day2.fileName })).toBeGreaterThan(0);
-    }
+    it('imports day 2, then day 1: staff, contacts and standing rooms keep day 2\'s content and stamp', async () => {
+      await importLocal(day2);
+      const afterDay2 = await snapshot();
+      expect(afterDay2.size).toBeGreaterThan(10);
+      for (const [collection, filter] of REPEATED) {
+        expect(await tdb.db.collection(collection).countDocuments({ ...filter, '_retention.archive': day2.fileName })).toBeGreaterThan(0);
+      }
 
-    await importLocal(day1);
-    // Day 1 was imported (its own enquiries and messages are there) ...
-    expect(await tdb.db.collection('history.messages').countDocuments({ '_retention.archive': day1.fileName })).toBeGreaterThan(0);
-    // ... but every record both archives carry is still day 2's.
-    expect(await snapshot()).toEqual(afterDay2);
-    const stamp = (await tdb.db.collection('lc-data-server.staff').findOne({}))?._retention as { createdAt: unknown } | undefined;
-    expect(stamp?.createdAt).toEqual(new Date(Date.UTC(2026, 2, 2, 2)));
+      await importLocal(day1);
+      // Day 1 was imported (its own enquiries and messages are there) ...
+      expect(await tdb.db.collection('history.messages').countDocuments({ '_retention.archive': day1.fileName })).toBeGreaterThan(0);
+      // ... but every record both archives carry is still day 2's.
+      expect(await snapshot()).toEqual(afterDay2);
+      const stamp = (await tdb.db.collection('lc-data-server.staff').findOne({}))?._retention as { createdAt: unknown } | undefined;
+      expect(stamp?.createdAt).toEqual(new Date(Date.UTC(2026, 2, 2, 2)));
 
-    // Media every archive repeats (avatars, tag icons) stay day 2's too.
-    const media = tdb.db.collection('media.files');
-    expect(await media.countDocuments({ filename: /^data-retention\/(avatar|tag-icon)\//, 'metadata.archive': { $ne: day2.fileName } })).toBe(0);
-  });
+      // Media every archive repeats (avatars, tag icons) stay day 2's too.
+      const media = tdb.db.collection('media.files');
+      expect(await media.countDocuments({ filename: /^data-retention\/(avatar|tag-icon)\//, 'metadata.archive': { $ne: day2.fileName } })).toBe(0);
+    });
 
-  it('importing day 2 again (import --force) changes nothing, and day 1 again neither', async () => {
-    const before = await snapshot();
-    await importLocal(day2);
-    await importLocal(day1);
-    expect(await snapshot()).toEqual(before);
+    it('importing day 2 again (import --force) changes nothing, and day 1 again neither', async () => {
+      const before = await snapshot();
+      await importLocal(day2);
+      await importLocal(day1);
+      expect(await snapshot()).toEqual(before);
+    });
   });
 });
