@@ -78,6 +78,15 @@ export class DispositionFilter {
     return kept;
   }
 
+  /** Which of `ids` (records of `collection`) are tombstoned: what `records` drops (plan-call-times.ts asks). */
+  async destroyed(collection: string, ids: readonly unknown[]): Promise<(id: unknown) => boolean> {
+    if (ids.length === 0) return () => false;
+    await this.refresh();
+    if (!this.tombstones) return () => false;
+    const gone = new Set((await this.db.collection<{ _id: string }>(TOMBSTONES).find({ _id: { $in: ids.map((id) => stoneId(collection, id)) } }, { projection: { _id: 1 } }).toArray()).map((t) => t._id));
+    return (id) => gone.has(stoneId(collection, id));
+  }
+
   /** The binaries whose archive path is not tombstoned. */
   async media<T extends { path: string }>(files: readonly T[]): Promise<T[]> {
     if (files.length === 0) return [];

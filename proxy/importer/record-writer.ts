@@ -75,16 +75,18 @@ async function writeOneFile(
   const digest = new FileDigest({ sha256: false });
   let batch: Document[] = [];
   let count = 0;
+  const filter = opts.filter;
   const submit = async (docs: Document[]): Promise<void> => {
-    const kept = opts.filter ? await opts.filter.records(file.collection, docs, opts.archiveCreatedAt) : docs;
+    const kept = filter ? await filter.records(file.collection, docs, opts.archiveCreatedAt) : docs;
     if (kept.length === 0) return;
+    // After the filter: a call it drops (destroyed by retention) must not give its start to a file either.
+    await opts.callTimes?.stamp(file.collection, kept, filter ? (c, ids) => filter.destroyed(c, ids) : undefined);
     await beforeWrite?.(kept);
     await pipeline.submit(file.collection, kept);
   };
   for await (const chunk of readRecordTexts(entryFile(dir, file.path), file.path, digest, opts.signal)) {
     for (const r of chunk.records) {
       const doc = stampRecord(parseRecord(r.text, file.path, chunk.kind, r.n), job, file.path);
-      opts.callTimes?.stamp(file.collection, doc);
       batch.push(doc);
       if (batch.length >= opts.batchSize) {
         count += batch.length;

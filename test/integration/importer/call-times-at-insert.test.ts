@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { stampCallTimes } from '../../../proxy/importer/call-times.js';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
+import { tombstoneId } from '../../../proxy/retention/tombstones.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { ARCHIVE, JOB_ID, extractedDir } from './extracted-dir.js';
 
@@ -73,6 +74,37 @@ describe('call times stamped at insert', () => {
       expect(await stamped()).toEqual(expected);
     } finally {
       await x.remove();
+    }
+  });
+
+  it('a call or conference destroyed by retention (not imported again) gives its start to no file: stampCallTimes decides, from what is stored', async () => {
+    const db = monitored.db(`${t.name}_tomb`);
+    try {
+      await db.collection<{ _id: string; collection: string; recordId: string; kind: string }>('retention.tombstones').insertMany([
+        { _id: tombstoneId('history.calls', 'c1'), collection: 'history.calls', recordId: 'c1', kind: 'record' },
+        { _id: tombstoneId('history.conference-calls', 'k1'), collection: 'history.conference-calls', recordId: 'k1', kind: 'record' },
+      ]);
+      const x = await extractedDir({
+        'history/calls.json': `{"_id":"c1","callId":"call-1","startedAt":${at(5)}}\n{"_id":"c2","callId":"call-2","startedAt":${at(6)}}\n`,
+        'history/conference-calls.json': `{"_id":"k1","conferenceId":"conf-1","startedAt":${at(7)}}\n`,
+        'file-management/files.json': [
+          file('f1', 'voicemail', ',"callId":"call-1"', 20),
+          file('f2', 'call-recording', ',"callId":"call-2"', 21),
+          file('f3', 'conference-recording', ',"conferenceId":"conf-1"', 22),
+        ].join('\n'),
+      });
+      try {
+        await applyImport(db, x.dir, await planImport(x.dir, x.entries, log), { jobId: JOB_ID, archive: ARCHIVE }, { wtimeoutMs: 10_000, log });
+      } finally {
+        await x.remove();
+      }
+      expect(await db.collection('history.calls').distinct('_id')).toEqual(['c2']);
+      expect(await db.collection('history.conference-calls').countDocuments({})).toBe(0);
+      const docs = await db.collection<Document>(FILES).find({}).sort({ _id: 1 }).toArray();
+      // f1 and f3: their call and conference are not stored, so their own uploadedAt (stampCallTimes' rule).
+      expect(Object.fromEntries(docs.map((d) => [String(d._id), (d._retention as { callAt?: Date }).callAt]))).toEqual({ f1: date(20), f2: date(6), f3: date(22) });
+    } finally {
+      await db.dropDatabase();
     }
   });
 });
