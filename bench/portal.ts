@@ -43,8 +43,7 @@ function valueAt(doc: Document | null, path: string): unknown {
 async function searchTerm(db: Db, type: ListTypeName): Promise<string> {
   const def = LIST_DEFS[type];
   const n = await db.collection(def.collection).estimatedDocumentCount();
-  // toArray, not next(): a cursor left open hangs FerretDB 1.24's PostgreSQL backend at the next collection creation
-  // (it keeps its catalogue lock while a cursor is open; the bench hung twice at the login's portal.users).
+  // toArray, not next(): the cursor is closed here, not left open on the server until the client closes.
   const [sample = null] = await db.collection(def.collection).find(def.base ?? {}).skip(Math.floor(n / 3)).limit(1).toArray();
   for (const field of def.text) {
     const v = valueAt(sample, field);

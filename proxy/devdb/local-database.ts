@@ -20,7 +20,9 @@ export interface LocalDatabase {
  * 3. FerretDB with its SQLite backend: `$FERRETDB_BIN`, `ferretdb` on PATH, or the binary built by
  *    scripts/install-ferretdb.sh; data in `dataDir` when given (kept), else in a temporary directory;
  *    with `ferretdbBackend: 'pg'` (default: `$FERRETDB_BACKEND`, else 'sqlite') its PostgreSQL backend instead, on
- *    a private PostgreSQL cluster started for it (postgres-cluster.ts) and removed by stop();
+ *    a private PostgreSQL cluster started for it (postgres-cluster.ts) and removed by stop(). For the portal
+ *    bench only: FerretDB 1.24 on PostgreSQL stops answering after one bulkWrite of 50 conditional updates, the
+ *    size the importer's room-statistics refresh uses, so imports and the demo hang there;
  * 4. else DB_NO_LOCAL_SERVER, saying how to get one.
  */
 export async function findOrStartLocalDatabase(options: { dataDir?: string; log?: Logger; ferretdbBackend?: 'sqlite' | 'pg' }): Promise<LocalDatabase> {
@@ -77,8 +79,11 @@ async function startFerretdbOnPostgres(binary: string, dataDir: string | undefin
       kind: 'ferretdb-pg',
       description: `FerretDB (PostgreSQL) ${binary} on 127.0.0.1:${server.port}, PostgreSQL cluster in ${pg.dir}`,
       stop: async () => {
-        await server.stop();
-        await pg.stop();
+        try {
+          await server.stop();
+        } finally {
+          await pg.stop();
+        }
       },
     };
   } catch (err) {

@@ -51,18 +51,10 @@ export async function startPostgresCluster(binDir: string, options: { log?: Logg
     const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
     await run(join(binDir, 'initdb'), ['-D', dataDir, '-U', 'ferretdb', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { ...ids, cwd: dir });
     const child = await spawnAndWait(binDir, dir, dataDir, ids, options.log);
-    // Never leave a cluster behind, even on a crash: the exit hook cannot await, so it kills (immediate
-    // shutdown; the backends follow their postmaster) and removes the directory synchronously, best effort.
-    const removeOnExit = (): void => {
-      child.kill('SIGQUIT');
-      rmSync(dir, { recursive: true, force: true });
-    };
-    process.once('exit', removeOnExit);
     return {
       url: `postgres://ferretdb@/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`,
       dir,
       stop: async () => {
-        process.removeListener('exit', removeOnExit);
         await stopChild(child);
         await rm(dir, { recursive: true, force: true });
       },
@@ -89,6 +81,16 @@ async function spawnAndWait(binDir: string, dir: string, dataDir: string, ids: {
   };
   const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const child = spawn(join(binDir, 'postgres'), args, { ...ids, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never leave a cluster behind when this process exits (a crash included), from the moment it is spawned: the exit
+  // hook cannot await, so it kills (immediate shutdown; the backends follow their postmaster) and removes the
+  // directory synchronously, best effort. A death by signal emits no 'exit': the caller stops the cluster on
+  // SIGINT/SIGTERM (bench/run.ts does).
+  const removeOnExit = (): void => {
+    child.kill('SIGQUIT');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', removeOnExit);
+  child.once('exit', () => process.removeListener('exit', removeOnExit));
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
