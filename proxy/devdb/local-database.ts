@@ -19,7 +19,7 @@ export interface LocalDatabase {
  * 2. mongo:4.2 as a single-node replica set via testcontainers when a Docker engine answers;
  * 3. FerretDB with its SQLite backend: `$FERRETDB_BIN`, `ferretdb` on PATH, or the binary built by
  *    scripts/install-ferretdb.sh; data in `dataDir` when given (kept), else in a temporary directory;
- *    with `ferretdbBackend: 'pg'` (default: `$FERRETDB_BACKEND`, else 'sqlite') its PostgreSQL backend instead, on
+ *    with `ferretdbBackend: 'pg'` (default 'sqlite'; the bench's BENCH_FERRETDB_BACKEND) its PostgreSQL backend instead, on
  *    a private PostgreSQL cluster started for it (postgres-cluster.ts) and removed by stop(). For the portal
  *    bench only: FerretDB 1.24 on PostgreSQL stops answering after one bulkWrite of 50 conditional updates, the
  *    size the importer's room-statistics refresh uses, so imports and the demo hang there;
@@ -39,7 +39,7 @@ export async function findOrStartLocalDatabase(options: { dataDir?: string; log?
   }
 
   const binary = await findFerretdbBinary();
-  const backend = options.ferretdbBackend ?? ferretdbBackendFromEnv();
+  const backend = options.ferretdbBackend ?? 'sqlite';
   if (binary && backend === 'pg') return startFerretdbOnPostgres(binary, options.dataDir, log);
   if (binary) {
     const server = await startFerretdb(binary, { ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), ...(log ? { log } : {}) });
@@ -59,17 +59,10 @@ export async function findOrStartLocalDatabase(options: { dataDir?: string; log?
   );
 }
 
-function ferretdbBackendFromEnv(): 'sqlite' | 'pg' {
-  const v = process.env.FERRETDB_BACKEND;
-  if (v === undefined || v === '' || v === 'sqlite') return 'sqlite';
-  if (v === 'pg' || v === 'postgresql') return 'pg';
-  throw new ProxyError('DB_NO_LOCAL_SERVER', `FERRETDB_BACKEND=${v}: expected sqlite or pg`);
-}
-
 async function startFerretdbOnPostgres(binary: string, dataDir: string | undefined, log: Logger | undefined): Promise<LocalDatabase> {
   const binDir = await findPostgresBinDir();
   if (binDir === undefined) {
-    throw new ProxyError('DB_NO_LOCAL_SERVER', 'FERRETDB_BACKEND=pg needs PostgreSQL (initdb, postgres): install it or set POSTGRES_BIN_DIR');
+    throw new ProxyError('DB_NO_LOCAL_SERVER', 'FerretDB on PostgreSQL needs PostgreSQL (initdb, postgres): install it or set POSTGRES_BIN_DIR');
   }
   const pg: RunningPostgres = await startPostgresCluster(binDir, log ? { log } : {});
   try {

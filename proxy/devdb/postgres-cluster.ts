@@ -87,7 +87,11 @@ async function spawnAndWait(binDir: string, dir: string, dataDir: string, ids: {
   // SIGINT/SIGTERM (bench/run.ts does).
   const removeOnExit = (): void => {
     child.kill('SIGQUIT');
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // postgres may still be writing as it shuts down: best effort in an exit hook, which must not throw.
+    }
   };
   process.once('exit', removeOnExit);
   child.once('exit', () => process.removeListener('exit', removeOnExit));

@@ -7,8 +7,8 @@ const CONFERENCES = 'history.conference-calls';
 const FILES = 'file-management.files';
 const CALL_CATEGORIES: ReadonlySet<unknown> = new Set(CALL_MEDIA_CATEGORIES);
 /**
- * Calls and conferences remembered per archive, together: ~100-150 bytes each, so at most ~30 MB however large the
- * archive (a day holds a few thousand). Past it, new ones are not remembered and their files are left to
+ * Calls and conferences remembered per archive, together: ~310 bytes each with UUID ids (measured), so at most
+ * ~62 MB however large the archive (a day holds a few thousand). Past it, new ones are not remembered and their files are left to
  * stampCallTimes, which gives the same value, only slower.
  */
 const MAX_ENTRIES = 200_000;
