@@ -14,6 +14,7 @@ import { benchPortalBrowser } from './portal-browser.js';
 import { fillPortalData, type FilledCounts } from './portal-data.js';
 import { load1 } from './quiet.js';
 import type { BenchContext, BenchRow } from './types.js';
+import { p50p95 } from './percentile.js';
 
 /**
  * Portal list and search latency: p50/p95 of the API (fastify inject: session check, validation, query, name
@@ -26,10 +27,6 @@ import type { BenchContext, BenchRow } from './types.js';
  * Target: API p95 <= 1.3x driver p95 (the ratio column is driver/API, so >= 0.77x).
  * Then the browser's time to first rows for every view on demo-sized data (portal-browser.ts).
  */
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 interface Scenario { name: string; url: string; driver: () => Promise<unknown> }
 
@@ -149,9 +146,7 @@ async function measure(p: Prepared, s: Scenario, iterations: number): Promise<Me
       peer.push(d - b);
     }
   }
-  ours.sort((x, y) => x - y);
-  peer.sort((x, y) => x - y);
-  return { ok: true, o50: percentile(ours, 50), o95: percentile(ours, 95), p50: percentile(peer, 50), p95: percentile(peer, 95) };
+  return { ok: true, ...p50p95(ours, peer) };
 }
 
 const TARGET = '>= 0.77x (API p95 <= 1.3x driver)';

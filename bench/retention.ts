@@ -13,6 +13,7 @@ import { RECORD_COLLECTIONS } from '../proxy/portal/queries/types.js';
 import { UserStore } from '../proxy/portal/users.js';
 import { RetentionService } from '../proxy/retention/service.js';
 import type { BenchContext, BenchRow } from './types.js';
+import { percentile } from './percentile.js';
 
 /**
  * Retention disposition (issue 9): an enforcing run archives about half and destroys the other half of N generated
@@ -42,10 +43,6 @@ const TYPES = [
 ] as const;
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 /** Deterministic data: the same `n` gives the same documents in every database. */
 async function fill(db: Db, n: number, now: Date, log: (m: string) => void): Promise<void> {

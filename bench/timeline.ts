@@ -13,6 +13,7 @@ import { RECORD_COLLECTIONS } from '../proxy/portal/queries/types.js';
 import { visible } from '../proxy/portal/queries/visible.js';
 import { UserStore } from '../proxy/portal/users.js';
 import type { BenchContext, BenchRow } from './types.js';
+import { p50p95 } from './percentile.js';
 
 /**
  * The person timeline (`GET /api/v1/contacts/:id/timeline`, one page of 50 over 7 days) against the sum of the bare
@@ -41,10 +42,6 @@ function rng(seed: number): () => number {
 
 async function insert(db: Db, collection: string, entry: string, docs: Document[]): Promise<void> {
   for (let i = 0; i < docs.length; i += BATCH) await db.collection(collection).insertMany(docs.slice(i, i + BATCH).map((d) => stampRecord(d, JOB, entry)), { ordered: false });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** Generates the data set; returns the measured contact's id. */
@@ -196,9 +193,7 @@ export async function benchTimeline(ctx: BenchContext, mongoUri: string): Promis
         peer.push(d - b);
       }
     }
-    ours.sort((x, y) => x - y);
-    peer.sort((x, y) => x - y);
-    const [o50, o95, p50, p95] = [percentile(ours, 50), percentile(ours, 95), percentile(peer, 50), percentile(peer, 95)];
+    const { o50, o95, p50, p95 } = p50p95(ours, peer);
     ctx.log(`timeline: API p50 ${o50.toFixed(1)} ms p95 ${o95.toFixed(1)} ms (${items} rows); driver sum p50 ${p50.toFixed(1)} ms p95 ${p95.toFixed(1)} ms (${candidates} candidate rows)`);
     await app.close();
     return [{

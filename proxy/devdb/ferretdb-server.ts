@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
+import { stopChild, watchChild } from './server-child.js';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 const START_TIMEOUT_MS = 20_000;
@@ -66,7 +67,7 @@ export async function startFerretdb(binary: string, options: { dataDir?: string;
         port,
         dataDir,
         stop: async () => {
-          await stopChild(child);
+          await stopChild(child, 'SIGTERM', STOP_TIMEOUT_MS);
           if (ownDir) await rm(dataDir, { recursive: true, force: true });
         },
       };
@@ -91,18 +92,7 @@ async function spawnAndWait(binary: string, backend: FerretdbBackend, dataDir: s
     '--log-level=warn',
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => {
-    stderr = (stderr + s).slice(-4000);
-  });
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = `exited with ${signal ?? `code ${code}`}`;
-  });
-  child.once('error', (err) => {
-    exited = err.message;
-  });
+  const watch = watchChild(child);
   // Never leave a server running after this process ends, even on a crash.
   const killOnExit = (): void => {
     child.kill('SIGKILL');
@@ -113,7 +103,8 @@ async function spawnAndWait(binary: string, backend: FerretdbBackend, dataDir: s
   const deadline = Date.now() + START_TIMEOUT_MS;
   const uri = `mongodb://127.0.0.1:${port}/?directConnection=true&serverSelectionTimeoutMS=500&connectTimeoutMS=500`;
   while (Date.now() < deadline) {
-    if (exited !== undefined) throw new Error(`${exited}: ${stderr.trim()}`);
+    const exited = watch.exited();
+    if (exited !== undefined) throw new Error(`${exited}: ${watch.stderr().trim()}`);
     const client = new MongoClient(uri);
     try {
       await client.db('admin').command({ hello: 1 });
@@ -125,23 +116,10 @@ async function spawnAndWait(binary: string, backend: FerretdbBackend, dataDir: s
       await client.close().catch(() => undefined);
     }
   }
-  await stopChild(child);
-  throw new Error(`no answer to hello within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`);
+  await stopChild(child, 'SIGTERM', STOP_TIMEOUT_MS);
+  throw new Error(`no answer to hello within ${START_TIMEOUT_MS} ms: ${watch.stderr().trim()}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const cancel = new AbortController();
-  const timer = sleep(STOP_TIMEOUT_MS, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
-  const outcome = await Promise.race([exited.then(() => 'exited' as const), timer]);
-  cancel.abort();
-  if (outcome === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
+import { stopChild, watchChild } from './server-child.js';
 
 const run = promisify(execFile);
 const START_TIMEOUT_MS = 30_000;
@@ -55,7 +56,7 @@ export async function startPostgresCluster(binDir: string, options: { log?: Logg
       url: `postgres://ferretdb@/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`,
       dir,
       stop: async () => {
-        await stopChild(child);
+        await stopChild(child, 'SIGINT', STOP_TIMEOUT_MS);
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -95,21 +96,11 @@ async function spawnAndWait(binDir: string, dir: string, dataDir: string, ids: {
   };
   process.once('exit', removeOnExit);
   child.once('exit', () => process.removeListener('exit', removeOnExit));
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => {
-    stderr = (stderr + s).slice(-4000);
-  });
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = `exited with ${signal ?? `code ${code}`}`;
-  });
-  child.once('error', (err) => {
-    exited = err.message;
-  });
+  const watch = watchChild(child);
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (exited !== undefined) throw new Error(`${exited}: ${stderr.trim()}`);
+    const exited = watch.exited();
+    if (exited !== undefined) throw new Error(`${exited}: ${watch.stderr().trim()}`);
     try {
       await run(join(binDir, 'pg_isready'), ['-q', '-h', dir, '-p', String(PORT), '-U', 'ferretdb', '-d', 'postgres']);
       log?.debug({ dir }, 'PostgreSQL accepts connections');
@@ -118,23 +109,10 @@ async function spawnAndWait(binDir: string, dir: string, dataDir: string, ids: {
       await sleep(200);
     }
   }
-  await stopChild(child);
-  throw new Error(`not ready within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`);
+  await stopChild(child, 'SIGINT', STOP_TIMEOUT_MS);
+  throw new Error(`not ready within ${START_TIMEOUT_MS} ms: ${watch.stderr().trim()}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGINT'); // fast shutdown: disconnects clients, no checkpoint wait for the data we delete next
-  const cancel = new AbortController();
-  const timer = sleep(STOP_TIMEOUT_MS, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
-  const outcome = await Promise.race([exited.then(() => 'exited' as const), timer]);
-  cancel.abort();
-  if (outcome === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 /** As root: the `postgres` account's ids (initdb and postgres refuse to run as root); otherwise none needed. */
 async function clusterOwner(): Promise<{ uid: number; gid: number } | undefined> {
