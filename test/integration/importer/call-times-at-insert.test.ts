@@ -1,6 +1,6 @@
-import { MongoClient, type CommandStartedEvent, type Document } from 'mongodb';
+import { type CommandStartedEvent, type Document } from 'mongodb';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stampCallTimes } from '../../../proxy/importer/call-times.js';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
@@ -22,23 +22,20 @@ const file = (id: string, category: string, extra: string, uploadedHour: number)
  */
 describe('call times stamped at insert', () => {
   let t: TestDatabase;
-  let monitored: MongoClient;
   const updates: CommandStartedEvent[] = [];
   beforeAll(async () => {
-    t = await testDatabase('calltimes');
-    monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
-    monitored.on('commandStarted', (e) => {
-      if (e.commandName === 'update' && e.command.update === FILES) updates.push(e);
+    t = await testDatabase('calltimes', {
+      onCommand: (e) => {
+        if (e.commandName === 'update' && e.command.update === FILES) updates.push(e);
+      },
     });
-    await monitored.connect();
   });
   afterAll(async () => {
-    await monitored.close();
     await t.drop();
   });
 
   it('stamps in-archive calls, conferences and call-less files at insert, the rest afterwards, with the values stampCallTimes gives', async () => {
-    const db = monitored.db(t.name);
+    const db = t.db;
     // A call delivered by an earlier archive: only the database knows its start.
     await db.collection('history.calls').insertOne({ callId: 'call-old', startedAt: date(1) });
     const x = await extractedDir({
@@ -78,7 +75,7 @@ describe('call times stamped at insert', () => {
   });
 
   it('a call or conference destroyed by retention (not imported again) gives its start to no file: stampCallTimes decides, from what is stored', async () => {
-    const db = monitored.db(`${t.name}_tomb`);
+    const db = t.client.db(`${t.name}_tomb`);
     try {
       await db.collection<{ _id: string; collection: string; recordId: string; kind: string }>('retention.tombstones').insertMany([
         { _id: tombstoneId('history.calls', 'c1'), collection: 'history.calls', recordId: 'c1', kind: 'record' },

@@ -1,6 +1,6 @@
-import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { type CommandStartedEvent } from 'mongodb';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { ImportRoomMarks } from '../../../proxy/importer/import-room-marks.js';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
@@ -19,23 +19,20 @@ const date = (h: number): Date => new Date(`2024-05-01T${String(h).padStart(2, '
  */
 describe('room statistics of new rooms inserted at import', () => {
   let t: TestDatabase;
-  let monitored: MongoClient;
   const writes: CommandStartedEvent[] = [];
   beforeAll(async () => {
-    t = await testDatabase('roommarks');
-    monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
-    monitored.on('commandStarted', (e) => {
-      if ((e.commandName === 'update' || e.commandName === 'insert') && e.command[e.commandName] === ROOM_STATS_COLLECTION) writes.push(e);
+    t = await testDatabase('roommarks', {
+      onCommand: (e) => {
+        if ((e.commandName === 'update' || e.commandName === 'insert') && e.command[e.commandName] === ROOM_STATS_COLLECTION) writes.push(e);
+      },
     });
-    await monitored.connect();
   });
   afterAll(async () => {
-    await monitored.close();
     await t.drop();
   });
 
   it('a new room gets its statistics in one insert after the writes, never a mark; a room with statistics is marked and refreshed', async () => {
-    const db = monitored.db(t.name);
+    const db = t.db;
     await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertOne({ _id: 'r-old', messageCount: 1, callCount: 0, firstActivityAt: date(1), lastActivityAt: date(1), computedAt: new Date() });
     await db.collection('history.messages').insertOne({ _id: 'm0' as never, roomId: 'r-old', sentAt: date(1) });
     const x = await extractedDir({
