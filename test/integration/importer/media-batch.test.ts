@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GridFSBucket, MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import { GridFSBucket, type Db } from 'mongodb';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MEDIA_BUCKET, applyImport, planImport } from '../../../proxy/importer/index.js';
 import { ARCHIVE, JOB_ID, extractedDir, sha256 } from './extracted-dir.js';
+import { useMonitoredClient } from '../../helpers/db.js';
 
 const log = pino({ level: 'silent' });
 const opts = { wtimeoutMs: 10_000, log };
@@ -24,23 +25,8 @@ function smallFiles(n: number, prefix: string): Record<string, Buffer> {
 }
 
 describe('small binaries are stored in batches (one write of each kind per batch, same layout and rules)', () => {
-  let client: MongoClient;
-  const commands: CommandStartedEvent[] = [];
-  const dbs: Db[] = [];
-  const freshDb = (name: string): Db => {
-    const db = client.db(`mbatch_${name}_${randomBytes(3).toString('hex')}`);
-    dbs.push(db);
-    return db;
-  };
-  beforeAll(async () => {
-    client = new MongoClient(inject('mongoUri'), { monitorCommands: true });
-    client.on('commandStarted', (e) => commands.push(e));
-    await client.connect();
-  });
-  afterAll(async () => {
-    for (const db of dbs) await db.dropDatabase().catch(() => undefined);
-    await client?.close();
-  });
+  const mc = useMonitoredClient('mbatch');
+  const { commands, freshDb } = mc;
 
   it('stores 40 small files with one insert into each of media.uploads, media.chunks and media.files, each readable with its metadata, no marker left', async () => {
     const db = freshDb('writes');

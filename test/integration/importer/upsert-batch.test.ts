@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import { type CommandStartedEvent, type Document } from 'mongodb';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
 import { findByIds, pointQueriesOnly } from '../../../proxy/importer/point-queries.js';
 import { upsertBatch } from '../../../proxy/importer/upsert-batch.js';
 import { ARCHIVE, JOB_ID, LATER_ARCHIVE, extractedDir } from './extracted-dir.js';
+import { useMonitoredClient } from '../../helpers/db.js';
 
 const log = pino({ level: 'silent' });
 const EARLIER = `backup_svc-1_${JOB_ID}_20240430020000.zip`;
@@ -35,23 +35,8 @@ function filtersOf(commands: readonly CommandStartedEvent[], collection: string)
 }
 
 describe('upsertBatch: newest delivery wins, with the conditional replace (MongoDB) or point look-ups (FerretDB)', () => {
-  let client: MongoClient;
-  const commands: CommandStartedEvent[] = [];
-  const dbs: Db[] = [];
-  const freshDb = (name: string): Db => {
-    const db = client.db(`upsert_${name}_${randomBytes(3).toString('hex')}`);
-    dbs.push(db);
-    return db;
-  };
-  beforeAll(async () => {
-    client = new MongoClient(inject('mongoUri'), { monitorCommands: true });
-    client.on('commandStarted', (e) => commands.push(e));
-    await client.connect();
-  });
-  afterAll(async () => {
-    for (const db of dbs) await db.dropDatabase().catch(() => undefined);
-    await client?.close();
-  });
+  const mc = useMonitoredClient('upsert');
+  const { commands, freshDb } = mc;
 
   for (const pointOnly of [false, true]) {
     it(`pointOnly=${pointOnly}: replaces older and unstamped versions, keeps newer and identical ones, takes a changed one from the same archive; the hook sees exactly the replaced`, async () => {
@@ -124,9 +109,9 @@ describe('upsertBatch: newest delivery wins, with the conditional replace (Mongo
   }
 
   it('precondition: the test server is FerretDB and is judged so (point look-ups)', async () => {
-    const info = await client.db('admin').command({ buildInfo: 1 });
+    const info = await mc.client.db('admin').command({ buildInfo: 1 });
     expect(typeof info.ferretdbVersion).toBe('string');
-    expect(await pointQueriesOnly(client.db('admin'))).toBe(true);
+    expect(await pointQueriesOnly(mc.client.db('admin'))).toBe(true);
   });
 
   it('findByIds on FerretDB: string ids one {_id} query each, numeric ids in one $in (a point query on them would scan)', async () => {
