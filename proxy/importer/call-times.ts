@@ -1,6 +1,7 @@
 import type { AnyBulkWriteOperation, Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { dbCall, majority } from '../db/write-concern.js';
+import { lookupBatchSize } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
 import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
@@ -45,17 +46,19 @@ async function stampBatch(db: Db, files: Document[], writeConcern: WriteConcernS
 
 /** Stamps every voicemail and recording file record matching `filter` that has no call time yet, in batches. */
 export async function stampCallTimes(db: Db, filter: Document, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
+  // On FerretDB each `callId: {$in}` look-up reads all of history.calls: files go in a few large batches there.
+  const size = await lookupBatchSize(db, BATCH);
   const cursor = db
     .collection(FILES)
     .find({ ...filter, category: { $in: [...CALL_MEDIA_CATEGORIES] }, [CALL_AT_FIELD]: { $exists: false } }, { projection: { _id: 1, callId: 1, conferenceId: 1, uploadedAt: 1 } })
-    .batchSize(BATCH);
+    .batchSize(Math.min(size, 1000));
   let batch: Document[] = [];
   let written = 0;
   try {
     for await (const f of cursor) {
       signal?.throwIfAborted();
       batch.push(f);
-      if (batch.length >= BATCH) {
+      if (batch.length >= size) {
         written += await stampBatch(db, batch, writeConcern);
         batch = [];
       }

@@ -1,4 +1,5 @@
 import type { Db, Document, Filter, WriteConcernSettings } from 'mongodb';
+import { lookupBatchSize } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
 
 /**
@@ -80,7 +81,7 @@ export function judgeVersions(versions: readonly Version[]): { supersede: unknow
  * Recomputed from what is stored, so running it again, or on two nodes, ends the same way. Returns the writes made.
  */
 export async function refreshIdentity(
-  db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings, opts: { arrivedIn?: string } = {},
+  db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings, opts: { arrivedIn?: string; batch?: number } = {},
 ): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField || keys.length === 0) return 0;
@@ -89,9 +90,10 @@ export async function refreshIdentity(
   // duplicate an interruption left) and the archive's own; a superseded version is older than the current one or
   // archived, so it stays superseded. Retention, restore and backfill read every version.
   const which: Document = opts.arrivedIn === undefined ? {} : { $or: [{ [SUPERSEDED_FIELD]: { $ne: true } }, { [`${RETENTION_FIELD}.archive`]: opts.arrivedIn }] };
+  const batch = opts.batch ?? IDENTITY_BATCH;
   let written = 0;
-  for (let i = 0; i < keys.length; i += IDENTITY_BATCH) {
-    const slice = [...new Set(keys.slice(i, i + IDENTITY_BATCH))];
+  for (let i = 0; i < keys.length; i += batch) {
+    const slice = [...new Set(keys.slice(i, i + batch))];
     const docs = await col.find({ [idField]: { $in: slice }, ...which }, { projection: PROJECTION(idField) }).toArray();
     const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
     // The winner's mark goes first: an interruption between the two writes leaves a duplicate row, never none.
@@ -137,20 +139,22 @@ export async function prepareIdentity(db: Db, collection: string, keys: readonly
 
 /**
  * After an archive's records are written: refreshes the business ids it delivered to the identity collections, read
- * back by its archive name in bounded batches (memory does not grow with the archive).
+ * back by its archive name in bounded batches (memory does not grow with the archive: at most a few thousand keys).
  */
 export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
   let written = 0;
-  const opts = { arrivedIn: archive };
+  // On FerretDB each business-id look-up reads the whole collection: a day's keys go in a few large batches there.
+  const batch = await lookupBatchSize(db, IDENTITY_BATCH);
+  const opts = { arrivedIn: archive, batch };
   for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
-    const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(IDENTITY_BATCH);
+    const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(Math.min(batch, 1000));
     let keys: string[] = [];
     try {
       for await (const d of cursor) {
         signal?.throwIfAborted();
         const key: unknown = d[idField];
         if (typeof key === 'string') keys.push(key);
-        if (keys.length >= IDENTITY_BATCH) {
+        if (keys.length >= batch) {
           written += await refreshIdentity(db, collection, keys, writeConcern, opts);
           keys = [];
         }

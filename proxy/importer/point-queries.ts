@@ -25,6 +25,18 @@ export function pointQueriesOnly(db: Db): Promise<boolean> {
   return known;
 }
 
+/** Keys per look-up by anything but `_id` on FerretDB: each such query reads the whole collection there, whatever it asks. */
+const FERRETDB_SCAN_BATCH = 5000;
+
+/**
+ * How many keys one `{field: {$in}}` look-up should carry: `indexed` on MongoDB (an index read per key: small commands,
+ * little memory), FERRETDB_SCAN_BATCH on FerretDB, where the query costs one scan of the collection however few keys it
+ * asks for, so a day's keys in 100s meant dozens of scans of a collection that grows with the year.
+ */
+export async function lookupBatchSize(db: Db, indexed: number): Promise<number> {
+  return (await pointQueriesOnly(db)) ? Math.max(indexed, FERRETDB_SCAN_BATCH) : indexed;
+}
+
 /** Look-ups in flight at once for one call of findByIds (a few hundred ids at most per call). */
 const POINT_CONCURRENCY = 8;
 
