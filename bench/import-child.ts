@@ -7,6 +7,7 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { applyImport, planImport, type ImportEntry } from '../proxy/importer/index.js';
 import { serveChildJob } from './child-job.js';
+import { IMPORT_BENCH_JOB } from './import.js';
 
 export interface ImportChildJob {
   mongoUri: string;
@@ -33,7 +34,7 @@ serveChildJob<ImportChildJob, ImportChildResult>('import bench child', async (jo
     const started = performance.now();
     const plan = await planImport(job.dir, job.entries, log);
     const planMs = performance.now() - started;
-    const result = await applyImport(db, job.dir, plan, { jobId: 'bench-job', archive: 'bench.zip' }, { batchSize: job.batchSize, wtimeoutMs: job.wtimeoutMs, log });
+    const result = await applyImport(db, job.dir, plan, IMPORT_BENCH_JOB, { batchSize: job.batchSize, wtimeoutMs: job.wtimeoutMs, log });
     const ms = performance.now() - started;
     const stored = await db.collection('history.messages').countDocuments();
     return { ms, planMs, records: result.records, stored };

@@ -7,6 +7,9 @@ import { BSON, MongoClient, type Document } from 'mongodb';
 import { parseRecord, stampRecord } from '../proxy/importer/record-document.js';
 import { runChildJob } from './child-job.js';
 import type { ImportChildJob, ImportChildResult } from './import-child.js';
+
+/** The archive both sides' records come from: a name the importer accepts (it derives the archive time from it). */
+export const IMPORT_BENCH_JOB = { jobId: '8d2c4e6a-1b3f-4a5d-9e7c-2f4a6b8c0d1e', archive: 'backup_svc1001_8d2c4e6a-1b3f-4a5d-9e7c-2f4a6b8c0d1e_20260301020000.zip' };
 import type { BenchContext, BenchRow } from './types.js';
 
 
@@ -45,7 +48,7 @@ export async function benchImport(ctx: BenchContext, mongoUri: string): Promise<
     for (const line of (await readFile(file, 'utf8')).split('\n')) {
       if (line.length === 0) continue;
       docs.push(BSON.EJSON.parse(line, { relaxed: false }) as Document);
-      stamped.push(stampRecord(parseRecord(line, ENTRY, 'line', ++n), { jobId: 'bench-job', archive: 'bench.zip' }, ENTRY));
+      stamped.push(stampRecord(parseRecord(line, ENTRY, 'line', ++n), IMPORT_BENCH_JOB, ENTRY));
     }
     const insertAll = async (database: string, all: Document[]): Promise<number> => {
       const coll = client.db(database).collection('history.messages');
