@@ -48,6 +48,11 @@ function roleOf(text: string | undefined): Role {
 /** `user add|list|passwd`: portal accounts from the command line (the first admin is made this way at install). */
 export async function userCommand(argv: string[], io: CliIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<ExitCode> {
   const [sub, ...rest] = argv;
+  // `user --help` / `user -h` (no verb): the help, exit 0, as every other command's --help.
+  if (sub === '--help' || sub === '-h') {
+    io.out(HELP);
+    return EXIT.OK;
+  }
   const { values: v } = parseArgs({
     args: rest,
     strict: true,
