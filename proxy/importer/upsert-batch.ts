@@ -186,7 +186,8 @@ function isIdDuplicate(e: WriteError): boolean {
 }
 
 /** A Map key equal for equal BSON values of `_id` (ObjectId, string, number, document...). */
-function idKey(id: unknown): string {
+/** A key that tells `_id`s apart by value and BSON type (1 and '1' differ). */
+export function idKey(id: unknown): string {
   return JSON.stringify(id === undefined ? null : (id as object)) + '|' + typeofTag(id);
 }
 
