@@ -43,11 +43,11 @@ export async function writeRecordFiles(
   const counts: Record<string, number> = {};
   // Room statistics (portal/room-stats.ts, import-room-marks.ts): the rooms a batch adds to, and those a replaced
   // record leaves, are marked before the write (a room without statistics yet is only noted), each once per import;
-  // after the last batch the marked ones are marked again and the new ones inserted, and applyImport refreshes the marked.
+  // after the last batch a marked room to which this import only inserted records gets old + inserted, the other
+  // marked ones are marked again (applyImport refreshes them), and the new ones are computed and inserted.
   const rooms = new ImportRoomMarks(db, opts.writeConcern);
   const markRooms = rooms.before;
-  const roomHooks = { projection: { roomId: 1 }, beforeReplace: markRooms };
-  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => (ROOM_STAT_COLLECTIONS.has(c) ? roomHooks : undefined));
+  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => rooms.hooksFor(c));
   try {
     for (const file of files) {
       opts.signal?.throwIfAborted();
