@@ -72,8 +72,11 @@ export class ImportRoomMarks {
     await Promise.all(ids.map((id) => this.touched.get(id) ?? Promise.resolve()));
   };
 
-  /** After the last write: rooms with a document stored incrementally or marked again, new rooms computed and inserted. */
-  async finish(): Promise<void> {
+  /**
+   * After the last write: rooms with a document stored incrementally or marked again, new rooms computed and inserted.
+   * Returns how many rooms took each way (`recomputed`: left marked for refreshDirtyRooms).
+   */
+  async finish(): Promise<{ incremental: number; recomputed: number; new: number }> {
     const marked = [...this.touched.keys()].filter((id) => !this.unmarked.has(id));
     const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
     const full = await this.increments.store(col, marked, this.writeConcern, new Date()).catch((err: unknown) => {
@@ -82,6 +85,7 @@ export class ImportRoomMarks {
     await this.mark(full);
     const fresh = [...this.unmarked];
     for (let i = 0; i < fresh.length; i += NEW_ROOMS_BATCH) await this.insertNew(fresh.slice(i, i + NEW_ROOMS_BATCH));
+    return { incremental: marked.length - full.length, recomputed: full.length, new: fresh.length };
   }
 
   private async markExisting(ids: readonly string[]): Promise<void> {
