@@ -4,7 +4,8 @@
  * generators (the same service, so staff, contacts and standing rooms repeat with the same `_id` as in a real year,
  * and the imported day replaces them as newer deliveries), stamped as the importer stores them and written with
  * insertMany (importing 365 archives through the pipeline would take far longer than the measurement), with every
- * portal index (proxy/portal/indexes.ts) in place before the first record. Then two new days are extracted and each
+ * portal index (proxy/portal/indexes.ts) in place before the first record, and every room's statistics stored after it
+ * (storeRoomStats). Then two new days are extracted and each
  * imported (planImport + applyImport, as the pipeline runs them, in a fresh Node process) once into the year and once
  * into an empty database: order empty A, year A, year B, empty B; best of the two on each side. Target: year <= 1.3x.
  *
@@ -20,6 +21,7 @@ import { ensureIndexes } from '../proxy/db/ensure-indexes.js';
 import { stampRecord } from '../proxy/importer/record-document.js';
 import { RECORD_INDEXES } from '../proxy/portal/indexes.js';
 import { RECORD_COLLECTIONS } from '../proxy/portal/queries/types.js';
+import { computeRoomsActivity, roomIdsOf, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../proxy/portal/room-stats.js';
 import { callWithFiles, enquiryAt, messageWithFile, roomAt, roomCount } from '../proxy/vendor-sim/generate/history.js';
 import { contactAt, staffAt } from '../proxy/vendor-sim/generate/people.js';
 import { planDay, type DayPlan } from '../proxy/vendor-sim/generate/plan.js';
@@ -77,6 +79,25 @@ async function insertStanding(db: Db, plan: DayPlan, archive: string): Promise<n
   return plan.staff + plan.contacts + rooms;
 }
 
+/**
+ * Statistics for every room of the year, as a running proxy holds them (the one-time backfill, then each import keeps
+ * them): without them the imported day's standing rooms would have no statistics document and take the new-room path
+ * (computed and inserted) instead of the one a real year's days take (proxy/importer/import-room-marks.ts).
+ * computeRoomsActivity for all rooms at once (one pass over messages and calls), then plain inserts: the backfill's
+ * marks and conditional refreshes would take minutes on FerretDB and leave the same documents.
+ */
+async function storeRoomStats(db: Db): Promise<number> {
+  const ids = roomIdsOf(await db.collection(RECORD_COLLECTIONS.rooms).find({}, { projection: { _id: 0, roomId: 1 } }).toArray());
+  const activity = await computeRoomsActivity(db, ids);
+  const now = new Date();
+  const docs: RoomStatsDoc[] = ids.map((id) => {
+    const a = activity.get(id) ?? { messageCount: 0, callCount: 0 };
+    return { _id: id, messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now };
+  });
+  for (let i = 0; i < docs.length; i += BATCH) await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertMany(docs.slice(i, i + BATCH), { ordered: false });
+  return docs.length;
+}
+
 export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<BenchRow[]> {
   // A smaller scale keeps the day's size (5 M / 365 records) and shortens the "year".
   const days = Number(process.env.BENCH_YEAR_DAYS ?? Math.max(2, Math.round(365 * Math.min(1, ctx.scale))));
@@ -101,6 +122,8 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
       if (d % 30 === 0 || d === days - 1) ctx.log(`year: day ${d + 1}/${days}: ${stored} records, ${Math.round(stored / ((performance.now() - t0) / 1000))} records/s (load ${load1()})`);
     }
     const fillSeconds = (performance.now() - t0) / 1000;
+    const statsRooms = await storeRoomStats(yearDb);
+    ctx.log(`year: statistics of ${statsRooms} rooms stored in ${((performance.now() - t0) / 1000 - fillSeconds).toFixed(1)} s (load ${load1()})`);
 
     // Two new days after the year, extracted once each.
     const extracted: { job: Omit<DiyImportChildJob, 'database' | 'mongoUri'>; records: number }[] = [];

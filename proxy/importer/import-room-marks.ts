@@ -1,11 +1,15 @@
-import { MongoBulkWriteError, type Db, type Document, type WriteConcernSettings, type WriteError } from 'mongodb';
+import { MongoBulkWriteError, ObjectId, type Db, type Document, type WriteConcernSettings, type WriteError } from 'mongodb';
 import { databaseError } from '../db/connect.js';
 import { findByIds, pointQueriesOnly } from './point-queries.js';
-import { computeRoomsActivity, markRoomsDirty, roomIdsOf, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
+import { RoomIncrements } from './room-increments.js';
+import type { ReplaceHooks } from './upsert-batch.js';
+import { computeRoomsActivity, markRoomsDirty, roomIdsOf, ROOM_STAT_COLLECTIONS, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
 
 const DUPLICATE_KEY = 11000;
 /** New rooms computed and inserted per round: one query per source collection (on FerretDB a scan of it), one insert. */
 const NEW_ROOMS_BATCH = 5000;
+/** First marks (findOneAndUpdate, one room each) in flight at once. */
+const MARKS_IN_FLIGHT = 4;
 
 /**
  * The room statistics side of an import (proxy/portal/room-stats.ts): which rooms its record writes change, marked
@@ -18,16 +22,44 @@ const NEW_ROOMS_BATCH = 5000;
  * usual way. On FerretDB's SQLite backend this turns three updates per new room (mark, mark again, conditional
  * refresh: 40-150 ms each there) into a share of one insert.
  *
- * Rooms that have a document follow the protocol unchanged: marked before the first write that changes them, marked
- * again after the last (a refresh by another process meanwhile may have cleared the mark), then refreshDirtyRooms.
+ * Rooms that have a document are marked before the first write that changes them, by one findOneAndUpdate per room
+ * that returns the document as it was before our mark (the same single-document update, so no other writer's mark
+ * can fall between the read and ours on MongoDB). After the last write, a room whose statistics were exact then and
+ * to which this import only added records gets old + added, stored only if our mark is still there, clearing it
+ * (room-increments.ts: the argument, and its limit on FerretDB). Every other such room follows the protocol
+ * unchanged: marked again after the last write (a refresh by another process meanwhile may have cleared the mark),
+ * then recomputed from its records by refreshDirtyRooms. A crash anywhere leaves our marks, hence a full recompute.
  */
 export class ImportRoomMarks {
   /** Each room this import touched, with its first mark (or existence check) to wait for before a write. */
   private readonly touched = new Map<string, Promise<void>>();
   /** Touched rooms that had no statistics document: not marked, inserted by finish(). */
   private readonly unmarked = new Set<string>();
+  /** Marked rooms whose statistics may be stored as old + what this import inserted. */
+  private readonly increments = new RoomIncrements();
 
   constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings) {}
+
+  /**
+   * The record writes' hooks for `collection` (upsertBatch): stored versions about to be replaced have their rooms
+   * marked; for messages and calls, what went in by insert is counted for its room, and a room any of whose records
+   * took the replace path (incoming or stored side, whatever the outcome) is recomputed instead.
+   */
+  hooksFor(collection: string): ReplaceHooks | undefined {
+    if (!ROOM_STAT_COLLECTIONS.has(collection)) return undefined;
+    const source = ROOM_STAT_SOURCES.find((s) => s.collection === collection);
+    // Room records (history.rooms) count nothing: a standing room's daily re-delivery must not cost its increment.
+    if (!source) return { projection: { roomId: 1 }, beforeReplace: this.before };
+    return {
+      projection: { roomId: 1 },
+      beforeReplace: async (stored) => {
+        this.increments.taint(roomIdsOf(stored));
+        await this.before(stored);
+      },
+      inserted: (docs) => this.increments.add(source, docs),
+      duplicated: (docs) => this.increments.taint(roomIdsOf(docs)),
+    };
+  }
 
   /** Before writing `docs` (or replacing the stored versions `docs`): their rooms are marked, or known to be new. */
   readonly before = async (docs: readonly Document[]): Promise<void> => {
@@ -40,11 +72,23 @@ export class ImportRoomMarks {
     await Promise.all(ids.map((id) => this.touched.get(id) ?? Promise.resolve()));
   };
 
-  /** After the last write: rooms with a document marked again, new rooms computed and inserted. */
-  async finish(): Promise<void> {
-    await this.mark([...this.touched.keys()].filter((id) => !this.unmarked.has(id)));
+  /**
+   * After the last write: rooms with a document stored incrementally or marked again, new rooms computed and inserted.
+   * Returns how many rooms took each way (`recomputed`: left marked for refreshDirtyRooms) and the milliseconds spent
+   * on rooms with statistics and on new rooms.
+   */
+  async finish(): Promise<{ incremental: number; recomputed: number; new: number; markedMs: number; newMs: number }> {
+    const started = Date.now();
+    const marked = [...this.touched.keys()].filter((id) => !this.unmarked.has(id));
+    const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+    const full = await this.increments.store(col, marked, this.writeConcern, new Date()).catch((err: unknown) => {
+      throw databaseError(err, 'storing room statistics');
+    });
+    await this.mark(full);
+    const markedDone = Date.now();
     const fresh = [...this.unmarked];
     for (let i = 0; i < fresh.length; i += NEW_ROOMS_BATCH) await this.insertNew(fresh.slice(i, i + NEW_ROOMS_BATCH));
+    return { incremental: marked.length - full.length, recomputed: full.length, new: fresh.length, markedMs: markedDone - started, newMs: Date.now() - markedDone };
   }
 
   private async markExisting(ids: readonly string[]): Promise<void> {
@@ -52,7 +96,25 @@ export class ImportRoomMarks {
       throw databaseError(err, 'reading room statistics');
     });
     for (const id of ids) if (!have.has(id)) this.unmarked.add(id);
-    await this.mark(ids.filter((id) => have.has(id)));
+    await this.markFirst(ids.filter((id) => have.has(id))).catch((err: unknown) => {
+      throw databaseError(err, 'marking rooms for their statistics');
+    });
+  }
+
+  /**
+   * The first mark of rooms that have a document: `{_id}` alone (the one filter FerretDB hands to SQLite), upsert as
+   * any mark (a document gone meanwhile: marked, no before-image, recomputed). No projection: FerretDB 1.24 rejects
+   * findAndModify's `fields`, and the document is a few fields.
+   */
+  private async markFirst(ids: readonly string[]): Promise<void> {
+    const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+    for (let i = 0; i < ids.length; i += MARKS_IN_FLIGHT) {
+      await Promise.all(ids.slice(i, i + MARKS_IN_FLIGHT).map(async (id) => {
+        const token = new ObjectId();
+        const before = await col.findOneAndUpdate({ _id: id }, { $set: { dirty: token } }, { returnDocument: 'before', upsert: true, writeConcern: this.writeConcern });
+        this.increments.track(id, token, before);
+      }));
+    }
   }
 
   /**

@@ -43,10 +43,16 @@ export async function upsertBatch(coll: Collection, docs: readonly Document[], w
     let duplicates: Document[];
     try {
       await retryIfBusy(() => coll.insertMany(pending, { ordered: false, writeConcern, forceServerObjectId: false }));
+      hooks?.inserted?.(pending);
       return;
     } catch (err) {
       duplicates = duplicatesOf(err, pending, coll.collectionName);
     }
+    // Unordered, only duplicate-key errors and no write concern error (duplicatesOf): everything else went in. A
+    // record an earlier SQLITE_BUSY attempt had written is among the duplicates now, never counted as inserted.
+    const refused = new Set(duplicates);
+    hooks?.inserted?.(pending.filter((d) => !refused.has(d)));
+    hooks?.duplicated?.(duplicates);
     pending = await replaceOlder(coll, lastOfEachId(duplicates), writeConcern, hooks, pointOnly);
     if (pending.length === 0) return;
     if (round >= MAX_ROUNDS) {
@@ -59,12 +65,19 @@ export async function upsertBatch(coll: Collection, docs: readonly Document[], w
 
 const MAX_ROUNDS = 5;
 
-/** Lets a caller see the stored versions a batch is about to replace (room statistics: the room a record leaves). */
+/**
+ * Lets a caller see what a batch does (room statistics, import-room-marks.ts): the stored versions it is about to
+ * replace (the room a record leaves), and which of its records went in as new documents and which took the replace path.
+ */
 export interface ReplaceHooks {
   /** Fields of the stored documents to read besides the stamp. */
   projection: Document;
   /** Called with the stored versions of the records about to be replaced, before any replace is sent. */
   beforeReplace(stored: readonly Document[]): Promise<void>;
+  /** Called with the records an insert stored as new documents (acknowledged with the write concern). */
+  inserted?(docs: readonly Document[]): void;
+  /** Called with the records refused as duplicates of a stored `_id`, before their replace step (whatever its outcome). */
+  duplicated?(docs: readonly Document[]): void;
 }
 
 /**

@@ -18,6 +18,12 @@ import { ensureIndexes } from '../db/ensure-indexes.js';
  * A crash between 1 and 3 leaves the mark: the next import or the next start recomputes every dirty room.
  * The importer skips 1 for a room that has no document yet (readers compute such a room live anyway) and inserts its
  * statistics after its last write; a document that appeared meanwhile sends that room through 1-3 (import-room-marks.ts).
+ * Incremental step 3 (importer only, importer/room-increments.ts): its step 1 is one single-document update that also
+ * returns the document as it was; if that held exact counts (no `dirty`, no `live`) and the import only inserted
+ * records into the room (none replaced, none moved out), step 3 stores old + inserted instead of recomputing, under
+ * the same condition (its token still there). Since every writer marks before writing, the token still being ours
+ * means nobody else changed the room's records, so old + inserted is exactly what a recomputation would find; in any
+ * other case the room is marked again and recomputed. It never clears a mark it did not set.
  */
 export const ROOM_STATS_COLLECTION = 'portal.room_stats';
 

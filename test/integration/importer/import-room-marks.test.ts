@@ -15,7 +15,8 @@ const date = (h: number): Date => new Date(`2024-05-01T${String(h).padStart(2, '
 
 /**
  * Rooms an import touches that have no statistics yet are not marked: their statistics are computed after the last
- * write and inserted (proxy/importer/import-room-marks.ts); rooms with statistics are marked and refreshed as before.
+ * write and inserted (proxy/importer/import-room-marks.ts); rooms with statistics are marked, then updated
+ * (incrementally here: room-increments.test.ts) or refreshed.
  */
 describe('room statistics of new rooms inserted at import', () => {
   let t: TestDatabase;
@@ -31,7 +32,7 @@ describe('room statistics of new rooms inserted at import', () => {
     await t.drop();
   });
 
-  it('a new room gets its statistics in one insert after the writes, never a mark; a room with statistics is marked and refreshed', async () => {
+  it('a new room gets its statistics in one insert after the writes, never a mark; a room with statistics is marked and updated', async () => {
     const db = t.db;
     await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertOne({ _id: 'r-old', messageCount: 1, callCount: 0, firstActivityAt: date(1), lastActivityAt: date(1), computedAt: new Date() });
     await db.collection('history.messages').insertOne({ _id: 'm0' as never, roomId: 'r-old', sentAt: date(1) });

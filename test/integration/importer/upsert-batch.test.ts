@@ -108,6 +108,38 @@ describe('upsertBatch: newest delivery wins, with the conditional replace (Mongo
     });
   }
 
+  for (const pointOnly of [false, true]) {
+    it(`pointOnly=${pointOnly}: the hooks report what went in as new and what took the replace path; a record an insert wrote before failing with SQLITE_BUSY is a duplicate, never inserted`, async () => {
+      const real = freshDb(`hooks_${pointOnly ? 'p' : 'c'}`).collection('history.messages');
+      await real.insertOne({ _id: 'stored', v: 'old', _retention: stamp(EARLIER, 'a') } as Document);
+      let failed = 0;
+      // The first insert writes its first record, then fails as FerretDB's does when SQLite's write lock stays taken.
+      const coll = new Proxy(real, { get(target, prop) {
+        if (prop === 'insertMany' && failed === 0) {
+          return async (docs: Document[]): Promise<never> => {
+            failed++;
+            await real.insertOne(docs[0] as Document);
+            throw new Error('[collection.go:120 sqlite.(*collection).InsertAll.func1] database is locked (5) (SQLITE_BUSY)');
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      } });
+      const inserted: unknown[] = [];
+      const duplicated: unknown[] = [];
+      const hooks = {
+        projection: {}, beforeReplace: (): Promise<void> => Promise.resolve(),
+        inserted: (docs: readonly Document[]) => inserted.push(...docs.map((d) => d._id as unknown)),
+        duplicated: (docs: readonly Document[]) => duplicated.push(...docs.map((d) => d._id as unknown)),
+      };
+      await upsertBatch(coll, ['first', 'stored', 'x', 'y'].map((_id) => ({ _id, v: 'mid', _retention: stamp(ARCHIVE, 'm') })), majority(10_000), hooks, pointOnly);
+      expect(failed).toBe(1);
+      expect(inserted.map(String).sort()).toEqual(['x', 'y']);
+      expect(duplicated.map(String).sort()).toEqual(['first', 'stored']);
+      expect(await real.countDocuments({})).toBe(4);
+    });
+  }
+
   it('precondition: the test server is FerretDB and is judged so (point look-ups)', async () => {
     const info = await mc.client.db('admin').command({ buildInfo: 1 });
     expect(typeof info.ferretdbVersion).toBe('string');
