@@ -120,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The daemon (with the scheduler) fills room statistics a database from before them lacks, in the background.
     if (deps.schedule) {
       const lease = deps.lease;
-      ctx.roomStatsBackfill.start({ db: deps.db, writeConcern: majority(15_000), log: ctx.log, isLeader: () => lease?.holder ?? true, after: ctx.recordIndexes.settled() });
+      ctx.roomStatsBackfill.start({ db: deps.db, writeConcern: majority(15_000), log: ctx.log, isLeader: () => lease?.holder ?? true, after: ctx.recordIndexes.settled(), recordWrites: retention.recordWrites });
     }
     if (deps.adminPassword !== undefined) {
       const outcome = await ctx.users.ensureAdmin(deps.adminPassword);

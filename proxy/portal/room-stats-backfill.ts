@@ -8,6 +8,13 @@ import { markRoomsDirty, refreshDirtyRooms, refreshRooms, roomIdsOf } from './ro
 export const ROOM_STATS_MIGRATION = 'room-stats';
 const ROOMS_PER_ROUND = 500;
 
+export interface BackfillOptions {
+  signal?: AbortSignal;
+  now?: () => Date;
+  /** The process's record-write mutex (imports hold it while they write). */
+  recordWrites?: { run<T>(fn: () => Promise<T>): Promise<T> };
+}
+
 /**
  * One-time: statistics for every room of a database that was filled before they existed (portal/room-stats.ts).
  * Walks history.rooms by `_id` in rounds of 500: marks the round's rooms, recomputes them (the same protocol as
@@ -16,10 +23,14 @@ const ROOMS_PER_ROUND = 500;
  * in proxy.migrations. Idempotent; every start also recomputes the rooms a crash left marked.
  * Returns the rooms recomputed.
  */
-export async function backfillRoomStats(db: Db, writeConcern: WriteConcernSettings, opts: { signal?: AbortSignal; now?: () => Date } = {}): Promise<number> {
+export async function backfillRoomStats(db: Db, writeConcern: WriteConcernSettings, opts: BackfillOptions = {}): Promise<number> {
   const marks = db.collection<{ _id: string; at: Date; rooms?: number }>(MIGRATIONS_COLLECTION);
   const refreshOpts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.now ? { now: opts.now } : {}) };
-  let rooms = await refreshDirtyRooms(db, writeConcern, refreshOpts);
+  // Each round under the process's record-write mutex: never beside an import, whose room statistics rest on record
+  // writers taking turns (importer/room-increments.ts); a room this creates while an import treats it as new would
+  // otherwise keep counts without that import's records if the import then crashed.
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => (opts.recordWrites ? opts.recordWrites.run(fn) : fn());
+  let rooms = await exclusive(() => refreshDirtyRooms(db, writeConcern, refreshOpts));
   if (await marks.findOne({ _id: ROOM_STATS_MIGRATION })) return rooms;
   const col = db.collection(RECORD_COLLECTIONS.rooms);
   let after: unknown;
@@ -29,8 +40,10 @@ export async function backfillRoomStats(db: Db, writeConcern: WriteConcernSettin
     const docs = await col.find(filter, { projection: { _id: 1, roomId: 1 } }).sort({ _id: 1 }).limit(ROOMS_PER_ROUND).toArray();
     if (docs.length === 0) break;
     const ids = roomIdsOf(docs);
-    await markRoomsDirty(db, ids, writeConcern);
-    rooms += await refreshRooms(db, ids, writeConcern, opts.now);
+    rooms += await exclusive(async () => {
+      await markRoomsDirty(db, ids, writeConcern);
+      return refreshRooms(db, ids, writeConcern, opts.now);
+    });
     after = docs[docs.length - 1]?._id;
   }
   try {
@@ -51,14 +64,14 @@ export class RoomStatsBackfill {
   private running: Promise<void> = Promise.resolve();
   private started = false;
 
-  start(opts: { db: Db; writeConcern: WriteConcernSettings; log: Logger; isLeader: () => boolean; after?: Promise<void>; pollMs?: number }): void {
+  start(opts: { db: Db; writeConcern: WriteConcernSettings; log: Logger; isLeader: () => boolean; after?: Promise<void>; pollMs?: number; recordWrites?: BackfillOptions['recordWrites'] }): void {
     if (this.started) return;
     this.started = true;
     const signal = this.abort.signal;
     this.running = (async () => {
       await opts.after;
       while (!opts.isLeader()) await sleep(opts.pollMs ?? 10_000, undefined, { signal });
-      const rooms = await backfillRoomStats(opts.db, opts.writeConcern, { signal });
+      const rooms = await backfillRoomStats(opts.db, opts.writeConcern, { signal, ...(opts.recordWrites ? { recordWrites: opts.recordWrites } : {}) });
       if (rooms > 0) opts.log.info({ rooms }, 'room statistics computed for rooms stored before they existed (or left marked)');
     })().catch((err: unknown) => {
       if (signal.aborted) return;

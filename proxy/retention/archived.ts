@@ -138,7 +138,9 @@ export class ArchivedService {
     const filter = { [def.idField]: id, [ARCHIVED_FIELD]: { $exists: true } };
     const docs = await db.collection(def.collection).find(filter, { projection: { _id: 1, roomId: 1 } }).toArray();
     await prepareIdentity(db, def.collection, [id], { restored: docs.map((d) => d._id as unknown) }, writeConcern);
-    return roomStatsWrite(this.deps, def.collection, docs, () => db.collection(def.collection).updateMany(filter, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now');
+    // Under the process's record-write mutex, as imports and retention batches: the rooms' mark, write and refresh
+    // never interleave with an import's (on FerretDB a single-document update is a read then a write, not atomic).
+    return this.deps.recordWrites.run(() => roomStatsWrite(this.deps, def.collection, docs, () => db.collection(def.collection).updateMany(filter, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'now'));
   }
 
   /**
@@ -179,7 +181,8 @@ export class ArchivedService {
       const keys = idField ? [...new Set(docs.map((d): unknown => d[idField]).filter((k): k is string => typeof k === 'string'))] : [];
       await prepareIdentity(db, def.collection, keys, { restored: ids }, writeConcern);
       const rooms = ROOM_COUNTED.has(def.collection) ? docs : [];
-      const n = (await roomStatsWrite(this.deps, def.collection, rooms, () => col.updateMany({ _id: { $in: ids }, ...byRun } as Document, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'later')).modifiedCount;
+      const write = (): Promise<{ modifiedCount: number }> => roomStatsWrite(this.deps, def.collection, rooms, () => col.updateMany({ _id: { $in: ids }, ...byRun } as Document, { $unset: { [ARCHIVED_FIELD]: '' } }, { writeConcern }), 'later');
+      const n = (await this.deps.recordWrites.run(write)).modifiedCount; // not beside an import's writes (restoreRecord)
       await refreshIdentity(db, def.collection, keys, writeConcern);
       restored += n;
       if (n === 0) return restored; // changed under us: never loop on the same batch

@@ -57,6 +57,11 @@ export class RetentionService {
     this.archived = new ArchivedService(this.resolved, this.policies, this.holds, this.runs, counters);
   }
 
+  /** The process's record-write mutex (imports, retention batches, restores, the room statistics backfill). */
+  get recordWrites(): ResolvedDeps['recordWrites'] {
+    return this.resolved.recordWrites;
+  }
+
   /** Indexes of the retention collections and the `_archived` fields; idempotent. */
   async ensureIndexes(): Promise<void> {
     const db = this.resolved.db;

@@ -8,6 +8,7 @@ import { NameResolver } from '../../../proxy/portal/queries/names.js';
 import { LIST_DEFS, RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { backfillRoomStats, ROOM_STATS_MIGRATION } from '../../../proxy/portal/room-stats-backfill.js';
 import { ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../../../proxy/portal/room-stats.js';
+import { Mutex } from '../../../proxy/retention/mutex.js';
 import { RetentionService } from '../../../proxy/retention/service.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { importSimulatorDayWithResult } from '../../helpers/portal-data.js';
@@ -156,6 +157,27 @@ describe('room statistics kept at import (issue 12 item 7)', () => {
     expect(await backfillRoomStats(t.db, wc)).toBe(1);
     expect(await storedStats(t.db)).toEqual(expected);
     expect(await backfillRoomStats(t.db, wc)).toBe(0);
+  });
+
+  it("a restore and the backfill wait for the process's record-write mutex (an import holds it while it writes)", async () => {
+    const mutex = new Mutex();
+    const own = new RetentionService({ db: t.db, log, writeConcernTimeoutMs: 10_000, nodeId: 'test', batchPauseMs: 0, recordWrites: mutex });
+    const msg = await t.db.collection(RECORD_COLLECTIONS.messages).findOne({ _archived: { $exists: false } });
+    await t.db.collection(RECORD_COLLECTIONS.messages).updateOne({ _id: msg?._id }, { $set: { _archived: { runId: 'r-test', policyId: 'p-test', at: new Date() } } });
+    let release!: () => void;
+    const held = mutex.run(() => new Promise<void>((resolve) => (release = resolve)));
+    let restored = false;
+    let backfilled = false;
+    const restoring = own.restoreRecord('messages', String(msg?.messageId), 'needed back', 'admin').then(() => (restored = true));
+    const backfilling = backfillRoomStats(t.db, wc, { recordWrites: mutex }).then(() => (backfilled = true));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(restored).toBe(false);
+    expect(backfilled).toBe(false);
+    expect(await t.db.collection(RECORD_COLLECTIONS.messages).countDocuments({ _id: msg?._id, _archived: { $exists: true } })).toBe(1);
+    release();
+    await Promise.all([held, restoring, backfilling]);
+    expect(await t.db.collection(RECORD_COLLECTIONS.messages).countDocuments({ _id: msg?._id, _archived: { $exists: true } })).toBe(0);
+    expect(await storedStats(t.db)).toEqual(await expectedStats(t.db));
   });
 
   it('newest delivery wins: a newer archive that moves a message to another room updates both rooms; an older one changes nothing', async () => {
