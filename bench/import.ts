@@ -7,11 +7,10 @@ import { BSON, MongoClient, type Document } from 'mongodb';
 import { parseRecord, stampRecord } from '../proxy/importer/record-document.js';
 import { runChildJob } from './child-job.js';
 import type { ImportChildJob, ImportChildResult } from './import-child.js';
+import type { BenchContext, BenchRow } from './types.js';
 
 /** The archive both sides' records come from: a name the importer accepts (it derives the archive time from it). */
 export const IMPORT_BENCH_JOB = { jobId: '8d2c4e6a-1b3f-4a5d-9e7c-2f4a6b8c0d1e', archive: 'backup_svc1001_8d2c4e6a-1b3f-4a5d-9e7c-2f4a6b8c0d1e_20260301020000.zip' };
-import type { BenchContext, BenchRow } from './types.js';
-
 
 /**
  * Importer throughput: planImport + applyImport of ~200k*scale realistic message records (one EJSON line file)

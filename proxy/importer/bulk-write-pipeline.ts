@@ -27,7 +27,8 @@ export class BulkWritePipeline {
   /** Starts writing `docs` (upsert by _id); waits first when the pipeline is full or holds one of these `_id`s. */
   async submit(collection: string, docs: Document[]): Promise<void> {
     this.throwIfFailed();
-    const ids = new Set(docs.map((d) => idKey(d._id)));
+    // A record without `_id` gets a fresh one from the driver: it can share nothing with another batch.
+    const ids = new Set(docs.filter((d) => d._id !== undefined).map((d) => idKey(d._id)));
     for (;;) {
       const overlapping = [...this.inFlight].filter(([, w]) => w.collection === collection && sharesAny(w.ids, ids)).map(([p]) => p);
       if (overlapping.length === 0 && this.inFlight.size < this.maxInFlight) break;

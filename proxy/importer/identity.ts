@@ -1,5 +1,5 @@
-import type { Db, Document, Filter, WriteConcernSettings } from 'mongodb';
-import { lookupBatchSize } from './point-queries.js';
+import type { Collection, Db, Document, Filter, WriteConcernSettings } from 'mongodb';
+import { lookupBatchSize, pointQueriesOnly } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
 
 /**
@@ -81,7 +81,7 @@ export function judgeVersions(versions: readonly Version[]): { supersede: unknow
  * Recomputed from what is stored, so running it again, or on two nodes, ends the same way. Returns the writes made.
  */
 export async function refreshIdentity(
-  db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings, opts: { arrivedIn?: string; batch?: number } = {},
+  db: Db, collection: string, keys: readonly string[], writeConcern: WriteConcernSettings, opts: { arrivedIn?: string; batch?: number; pointOnly?: boolean; signal?: AbortSignal } = {},
 ): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField || keys.length === 0) return 0;
@@ -97,8 +97,29 @@ export async function refreshIdentity(
     const docs = await col.find({ [idField]: { $in: slice }, ...which }, { projection: PROJECTION(idField) }).toArray();
     const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
     // The winner's mark goes first: an interruption between the two writes leaves a duplicate row, never none.
-    if (current.length > 0) written += (await col.updateMany({ _id: { $in: current } } as Filter<Document>, { $unset: { [SUPERSEDED_FIELD]: '' } }, { writeConcern })).modifiedCount;
-    if (supersede.length > 0) written += (await col.updateMany({ _id: { $in: supersede } } as Filter<Document>, { $set: { [SUPERSEDED_FIELD]: true } }, { writeConcern })).modifiedCount;
+    written += await updateVersions(col, current, { $unset: { [SUPERSEDED_FIELD]: '' } }, writeConcern, opts);
+    written += await updateVersions(col, supersede, { $set: { [SUPERSEDED_FIELD]: true } }, writeConcern, opts);
+  }
+  return written;
+}
+
+/** Statements per update command on FerretDB (it hangs on ~100 matching statements in one command: upsert-batch.ts). */
+const POINT_UPDATES_PER_COMMAND = 50;
+
+/**
+ * Applies `update` to the versions `ids`, in bounded commands, the abort signal checked between them: on MongoDB
+ * `updateMany` of IDENTITY_BATCH ids at a time (`_id` index look-ups); on FerretDB one `{_id}` update per version
+ * (the only filter it does not answer by reading the whole collection), 50 per command.
+ */
+async function updateVersions(col: Collection, ids: readonly unknown[], update: Document, writeConcern: WriteConcernSettings, opts: { pointOnly?: boolean; signal?: AbortSignal }): Promise<number> {
+  let written = 0;
+  const step = opts.pointOnly ? POINT_UPDATES_PER_COMMAND : IDENTITY_BATCH;
+  for (let i = 0; i < ids.length; i += step) {
+    opts.signal?.throwIfAborted();
+    const slice = ids.slice(i, i + step);
+    written += opts.pointOnly
+      ? (await col.bulkWrite(slice.map((id) => ({ updateOne: { filter: { _id: id } as Filter<Document>, update } })), { ordered: false, writeConcern })).modifiedCount
+      : (await col.updateMany({ _id: { $in: slice } } as Filter<Document>, update, { writeConcern })).modifiedCount;
   }
   return written;
 }
@@ -145,7 +166,7 @@ export async function refreshArchiveIdentities(db: Db, archive: string, writeCon
   let written = 0;
   // On FerretDB each business-id look-up reads the whole collection: a day's keys go in a few large batches there.
   const batch = await lookupBatchSize(db, IDENTITY_BATCH);
-  const opts = { arrivedIn: archive, batch };
+  const opts = { arrivedIn: archive, batch, pointOnly: await pointQueriesOnly(db), ...(signal ? { signal } : {}) };
   for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
     const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(Math.min(batch, 1000));
     let keys: string[] = [];

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Document, type Filter, type WriteConcernSettings, type WriteError } from 'mongodb';
+import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Binary, type Collection, type Document, type Filter, type WriteConcernSettings, type WriteError } from 'mongodb';
 import { ProxyError } from '../errors.js';
 import { findByIds } from './point-queries.js';
 import { RETENTION_FIELD, type RetentionStamp } from './record-document.js';
@@ -198,14 +198,21 @@ function isIdDuplicate(e: WriteError): boolean {
   return msg.includes('_id_') || !/index: /.test(msg);
 }
 
-/** A Map key equal for equal BSON values of `_id` (ObjectId, string, number, document...). */
-/** A key that tells `_id`s apart by value and BSON type (1 and '1' differ). */
+/**
+ * A Map key that is equal exactly when MongoDB's unique `_id` index sees the same value: numbers by value whatever
+ * their BSON type (Int32 1, Double 1.0 and Long 1 are one `_id` there), Binary with its subtype, ObjectId by its hex,
+ * strings and everything else by type and canonical Extended JSON (1 and '1' differ).
+ */
 export function idKey(id: unknown): string {
-  return JSON.stringify(id === undefined ? null : (id as object)) + '|' + typeofTag(id);
-}
-
-function typeofTag(id: unknown): string {
-  if (id === null || typeof id !== 'object') return typeof id;
+  if (id === undefined || id === null) return 'null';
+  if (typeof id === 'number' || typeof id === 'bigint') return `n:${String(id)}`;
+  if (typeof id === 'string') return `s:${id}`;
+  if (typeof id === 'boolean') return `boolean:${id ? 'true' : 'false'}`;
+  if (typeof id !== 'object') return typeof id; // symbol, function: never a BSON value
   const tag = (id as { _bsontype?: unknown })._bsontype;
-  return typeof tag === 'string' ? tag : 'object';
+  if (tag === 'Int32' || tag === 'Double') return `n:${String((id as { valueOf(): number }).valueOf())}`;
+  if (tag === 'Long') return `n:${(id as { toString(): string }).toString()}`;
+  if (tag === 'ObjectId') return `o:${(id as { toHexString(): string }).toHexString()}`;
+  if (tag === 'Binary') return `b:${String((id as Binary).sub_type)}:${Buffer.from((id as Binary).buffer).toString('hex')}`;
+  return `${typeof tag === 'string' ? tag : 'object'}:${BSON.EJSON.stringify(id, { relaxed: false })}`;
 }

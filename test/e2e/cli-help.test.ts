@@ -15,7 +15,7 @@ describe('CLI: --help', () => {
     const results = await Promise.all(COMMANDS.map(async (c) => ({ c, res: await runCli([c, '--help']) })));
     for (const { c, res } of results) {
       expect(res.code, `${c} --help: ${res.stderr}`).toBe(0);
-      expect(res.stdout, c).toMatch(/retention-proxy/);
+      expect(res.stdout, c).toMatch(/^retention-proxy /m);
     }
   });
 });

@@ -84,6 +84,7 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
   it('never loses, duplicates or prematurely reports anything', async () => {
     const kills: string[] = [];
     let deliveries = 0;
+    let presenceChecks = 0;
 
     const trial = async (i: number): Promise<void> => {
       // Each trial its own seeded stream: the same kills whatever order the lanes run the trials in.
@@ -132,22 +133,38 @@ describe(`crash safety: ${TRIALS} trials of SIGKILL during sync --once`, () => {
         const before = sitesReported(fileName);
         await h.sim.settled();
         const there = (await readdir(join(h.dir, 'outbox'))).includes(fileName);
-        if (sitesReported(fileName) === before) expect(there, `trial ${i}: ${fileName} on the server with ${before} of ${TRIALS} sites reported`).toBe(before < TRIALS);
+        if (sitesReported(fileName) !== before) continue;
+        expect(there, `trial ${i}: ${fileName} on the server with ${before} of ${TRIALS} sites reported`).toBe(before < TRIALS);
+        presenceChecks++;
       }
     };
     const sitesReported = (fileName: string): number => new Set(h.sim.reports().filter((r) => r.fileName === fileName && r.status === 'downloaded').map((r) => r.siteId)).size;
 
-    // LANES trials at a time (each its own site and database): the CLI runs spend much of their time waiting.
+    // LANES trials at a time (each its own site and database): the CLI runs spend much of their time waiting. The
+    // first failure stops every lane (no trial starts after it), then is thrown.
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(LANES, TRIALS) }, async () => {
-      while (next < TRIALS) await trial(next++);
+    let failed = false;
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(LANES, TRIALS) }, async () => {
+      try {
+        while (!failed && next < TRIALS) await trial(next++);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }));
+    for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
+    // The presence check above is skipped only when another lane reported in between: most trials made it.
+    expect(presenceChecks).toBeGreaterThanOrEqual(Math.floor((TRIALS * idsOf.size) / 2));
+    expect((await readdir(join(h.dir, 'outbox'))).filter((f) => idsOf.has(f))).toEqual([]);
     for (const fileName of idsOf.keys()) {
       expect(h.sim.backupLog().filter((r) => r.fileName === fileName).map((r) => r.statusText)).toEqual(Array.from({ length: TRIALS }, () => 'Retained data deleted'));
     }
     expect(violations).toEqual([]);
     // The trials must really have interrupted work, not just started and stopped.
     expect(kills.filter((k) => k !== 'not killed').length).toBeGreaterThanOrEqual(Math.floor(TRIALS * 0.6));
+    // Every step up to the report was interrupted (a kill counts for a step only if it landed after its log line;
+    // 'cycle finished' is left out: the process may be gone within the jitter).
+    if (TRIALS >= 2 * KILL_POINTS.length) for (const p of KILL_POINTS.slice(0, -1)) expect(kills.filter((k) => k === p).length, `kills at "${p}"`).toBeGreaterThanOrEqual(1);
     console.log(`crash trials: ${TRIALS}; kill points: ${JSON.stringify(countBy(kills))}; "downloaded" deliveries ${deliveries} for ${TRIALS * idsOf.size} archives`);
   });
 });

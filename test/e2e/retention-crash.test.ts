@@ -22,7 +22,7 @@ import { expectedOutcomes, type Outcome } from '../integration/retention/oracle.
  * data is archived or destroyed, an auditor sees no archived record, GridFS has no orphans, and finally that every
  * record and binary ends where the rules say (the independent oracle of the randomized suite).
  */
-const TRIALS = Number(process.env.RETENTION_CRASH_TRIALS ?? 14);
+const TRIALS = Number(process.env.RETENTION_CRASH_TRIALS ?? 20);
 const SEED = Number(process.env.RETENTION_CRASH_SEED ?? 0x5eed9);
 /** Small batches with a pause: a run lasts a few seconds, so the kills land all over it. */
 const BATCH_SIZE = 4;

@@ -127,7 +127,7 @@ export async function demoCommand(argv: string[], io: CliIo, signal: AbortSignal
       `A new day is published every ${everyMinutes} min; the proxy polls every 30 s.`,
       '',
     ].join('\n'));
-    await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    if (!signal.aborted) await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
     return EXIT.OK;
   } finally {
     for (const s of stop) await s().catch(() => undefined);

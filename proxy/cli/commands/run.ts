@@ -42,7 +42,8 @@ export async function runCommand(flags: CommonFlags, signal: AbortSignal): Promi
     : undefined;
   sweeps?.start();
   log.info({ component: 'main', siteId: config.siteId, ha: config.ha.enabled, nodeId: services.lease?.nodeId, portal: app.addresses(), https: config.portal.tls.certFile !== undefined }, 'retention proxy running');
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  // A SIGTERM that came while starting (the signal already aborted) stops it at once: a listener added now would never fire.
+  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info({ component: 'main' }, 'shutting down');
   await sweeps?.stop();
   await app.close();

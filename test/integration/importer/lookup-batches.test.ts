@@ -14,7 +14,7 @@ describe('identity and call-time look-ups: batch size by server kind', () => {
   const m = useMonitoredClient('lookup_batches');
 
   for (const pointOnly of [false, true]) {
-    it(`${pointOnly ? 'FerretDB mode: one roomId query for 250 rooms' : 'MongoDB mode: 100 rooms a query'}, and every older version marked superseded`, async () => {
+    it(`${pointOnly ? 'FerretDB mode: one roomId query for 250 rooms, marks by _id' : 'MongoDB mode: 100 rooms a query, marks by _id $in'}, and every older version marked superseded`, async () => {
       setPointQueriesForTests(m.client, pointOnly);
       const db = m.freshDb(pointOnly ? 'point' : 'mongo');
       const rooms = db.collection<{ _id: string; roomId: string }>('history.rooms');
@@ -26,6 +26,11 @@ describe('identity and call-time look-ups: batch size by server kind', () => {
       await refreshArchiveIdentities(db, ARCHIVE, W);
       const lookups = m.commands.filter((c) => c.commandName === 'find' && c.command.find === 'history.rooms' && (c.command.filter as { roomId?: unknown } | undefined)?.roomId !== undefined);
       expect(lookups.length).toBe(pointOnly ? 1 : Math.ceil(KEYS / 100));
+      // The marks: on FerretDB one `{_id}` update per version (50 a command), never an `_id: {$in}` scan.
+      const updates = m.commands.filter((c) => c.commandName === 'update' && c.command.update === 'history.rooms').flatMap((c) => c.command.updates as { q: { _id?: unknown } }[]);
+      const byIn = updates.filter((u) => typeof u.q._id === 'object' && u.q._id !== null && '$in' in u.q._id);
+      expect(pointOnly ? byIn.length : updates.length - byIn.length).toBe(0);
+      if (pointOnly) expect(updates.length).toBe(KEYS);
       expect(await rooms.countDocuments({ [SUPERSEDED_FIELD]: true })).toBe(KEYS);
       expect(await rooms.countDocuments({ _id: { $regex: /^new-/ }, [SUPERSEDED_FIELD]: { $exists: false } })).toBe(KEYS);
     });
