@@ -21,7 +21,7 @@ import { ensureIndexes } from '../proxy/db/ensure-indexes.js';
 import { stampRecord } from '../proxy/importer/record-document.js';
 import { RECORD_INDEXES } from '../proxy/portal/indexes.js';
 import { RECORD_COLLECTIONS } from '../proxy/portal/queries/types.js';
-import { computeRoomsActivity, roomIdsOf, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../proxy/portal/room-stats.js';
+import { computeRoomsActivity, roomIdsOf, ROOM_STATS_COLLECTION, storedActivity, type RoomStatsDoc } from '../proxy/portal/room-stats.js';
 import { callWithFiles, enquiryAt, messageWithFile, roomAt, roomCount } from '../proxy/vendor-sim/generate/history.js';
 import { contactAt, staffAt } from '../proxy/vendor-sim/generate/people.js';
 import { planDay, type DayPlan } from '../proxy/vendor-sim/generate/plan.js';
@@ -90,10 +90,7 @@ async function storeRoomStats(db: Db): Promise<number> {
   const ids = roomIdsOf(await db.collection(RECORD_COLLECTIONS.rooms).find({}, { projection: { _id: 0, roomId: 1 } }).toArray());
   const activity = await computeRoomsActivity(db, ids);
   const now = new Date();
-  const docs: RoomStatsDoc[] = ids.map((id) => {
-    const a = activity.get(id) ?? { messageCount: 0, callCount: 0 };
-    return { _id: id, messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now };
-  });
+  const docs: RoomStatsDoc[] = ids.map((id) => ({ _id: id, ...storedActivity(activity.get(id)), computedAt: now }));
   for (let i = 0; i < docs.length; i += BATCH) await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertMany(docs.slice(i, i + BATCH), { ordered: false });
   return docs.length;
 }

@@ -3,7 +3,7 @@ import { databaseError } from '../db/connect.js';
 import { findByIds, pointQueriesOnly } from './point-queries.js';
 import { RoomIncrements } from './room-increments.js';
 import type { ReplaceHooks } from './upsert-batch.js';
-import { computeRoomsActivity, markRoomsDirty, roomIdsOf, ROOM_STAT_COLLECTIONS, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
+import { computeRoomsActivity, markRoomsDirty, storedActivity, roomIdsOf, ROOM_STAT_COLLECTIONS, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
 
 const DUPLICATE_KEY = 11000;
 /** New rooms computed and inserted per round: one query per source collection (on FerretDB a scan of it), one insert. */
@@ -141,10 +141,7 @@ export class ImportRoomMarks {
       throw databaseError(err, 'computing room statistics');
     });
     const now = new Date();
-    const docs: RoomStatsDoc[] = ids.map((id) => {
-      const a = activity.get(id) ?? { messageCount: 0, callCount: 0 };
-      return { _id: id, messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now };
-    });
+    const docs: RoomStatsDoc[] = ids.map((id) => ({ _id: id, ...storedActivity(activity.get(id)), computedAt: now }));
     let raced: string[] = [];
     try {
       await this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertMany(docs, { ordered: false, writeConcern: this.writeConcern });

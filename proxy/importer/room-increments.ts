@@ -1,6 +1,5 @@
 import type { AnyBulkWriteOperation, Collection, Document, ObjectId, WriteConcernSettings } from 'mongodb';
-import { isVisible } from '../portal/queries/visible.js';
-import { ROOM_STAT_SOURCES, type RoomStatsDoc } from '../portal/room-stats.js';
+import { countActivity, ROOM_STAT_SOURCES, type RoomActivity, type RoomStatsDoc } from '../portal/room-stats.js';
 
 /** FerretDB 1.24 hangs on update commands with ~100 matching statements (see upsert-batch.ts). */
 const MAX_UPDATES_PER_COMMAND = 50;
@@ -13,10 +12,8 @@ interface Increment {
   token: ObjectId;
   /** The statistics read atomically with setting our mark (exact: neither `dirty` nor `live` in them). */
   old: { messageCount: number; callCount: number; firstActivityAt: Date | null; lastActivityAt: Date | null };
-  messageCount: number;
-  callCount: number;
-  first: Date | null;
-  last: Date | null;
+  /** What this import inserted into the room since (visible records only). */
+  added: RoomActivity;
 }
 
 /**
@@ -44,7 +41,7 @@ export class RoomIncrements {
   /** Our first mark of `roomId` set `token`; `before` is the document as it was right before (null: none). */
   track(roomId: string, token: ObjectId, before: RoomStatsDoc | null): void {
     const old = exactStats(before);
-    if (old) this.rooms.set(roomId, { token, old, messageCount: 0, callCount: 0, first: null, last: null });
+    if (old) this.rooms.set(roomId, { token, old, added: { messageCount: 0, callCount: 0 } });
   }
 
   /** These rooms go the full way (a record of theirs took the replace path, or a stored one left them). */
@@ -56,13 +53,7 @@ export class RoomIncrements {
   add(source: Source, docs: readonly Document[]): void {
     for (const d of docs) {
       const inc = typeof d.roomId === 'string' ? this.rooms.get(d.roomId) : undefined;
-      // Same rule as computeRoomsActivity: only what an auditor sees counts; a date only if it is one.
-      if (!inc || !isVisible(d)) continue;
-      inc[source.counter]++;
-      const at: unknown = d[source.dateField];
-      if (!(at instanceof Date)) continue;
-      if (!inc.first || at < inc.first) inc.first = at;
-      if (!inc.last || at > inc.last) inc.last = at;
+      if (inc) countActivity(inc.added, source, d);
     }
   }
 
@@ -106,9 +97,9 @@ function exactStats(before: RoomStatsDoc | null): Increment['old'] | null {
 function summed(inc: Increment): Pick<RoomStatsDoc, 'messageCount' | 'callCount' | 'firstActivityAt' | 'lastActivityAt'> {
   const pick = (a: Date | null, b: Date | null, earlier: boolean): Date | null => (a === null ? b : b === null ? a : (b < a) === earlier ? b : a);
   return {
-    messageCount: inc.old.messageCount + inc.messageCount,
-    callCount: inc.old.callCount + inc.callCount,
-    firstActivityAt: pick(inc.old.firstActivityAt, inc.first, true),
-    lastActivityAt: pick(inc.old.lastActivityAt, inc.last, false),
+    messageCount: inc.old.messageCount + inc.added.messageCount,
+    callCount: inc.old.callCount + inc.added.callCount,
+    firstActivityAt: pick(inc.old.firstActivityAt, inc.added.firstActivityAt ?? null, true),
+    lastActivityAt: pick(inc.old.lastActivityAt, inc.added.lastActivityAt ?? null, false),
   };
 }

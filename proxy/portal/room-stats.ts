@@ -63,6 +63,11 @@ export function roomIdsOf(docs: readonly Document[]): string[] {
   return [...ids];
 }
 
+/** A room's activity as its statistics document stores it (no activity: null dates). */
+export function storedActivity(a: RoomActivity | undefined): Required<Pick<RoomStatsDoc, 'messageCount' | 'callCount' | 'firstActivityAt' | 'lastActivityAt'>> {
+  return { messageCount: a?.messageCount ?? 0, callCount: a?.callCount ?? 0, firstActivityAt: a?.firstActivityAt ?? null, lastActivityAt: a?.lastActivityAt ?? null };
+}
+
 /** Step 1: marks the rooms as about to change (upsert), `live` too for retention's archive/destroy/restore. */
 export async function markRoomsDirty(db: Db, roomIds: readonly string[], writeConcern: WriteConcernSettings, opts: { live?: boolean } = {}): Promise<void> {
   const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
@@ -89,15 +94,23 @@ export async function computeRoomsActivity(db: Db, roomIds: readonly string[], m
     const cursor = db.collection(src.collection).find(filter, { projection: { _id: 0, roomId: 1, [src.dateField]: 1, _archived: 1 }, ...(maxTimeMS ? { maxTimeMS } : {}) }).batchSize(1000);
     for await (const d of cursor) {
       const a = typeof d.roomId === 'string' ? out.get(d.roomId) : undefined;
-      if (!a || !isVisible(d)) continue;
-      a[src.counter]++;
-      const at: unknown = d[src.dateField];
-      if (!(at instanceof Date)) continue;
-      if (!a.firstActivityAt || at < a.firstActivityAt) a.firstActivityAt = at;
-      if (!a.lastActivityAt || at > a.lastActivityAt) a.lastActivityAt = at;
+      if (a) countActivity(a, src, d);
     }
   }
   return out;
+}
+
+/**
+ * Adds one record of `src`'s collection to a room's activity: only what an auditor sees counts (visible()), its date
+ * only if it is one. The full recount above and the importer's increments (importer/room-increments.ts) share it.
+ */
+export function countActivity(a: RoomActivity, src: (typeof ROOM_STAT_SOURCES)[number], d: Document): void {
+  if (!isVisible(d)) return;
+  a[src.counter]++;
+  const at: unknown = d[src.dateField];
+  if (!(at instanceof Date)) return;
+  if (!a.firstActivityAt || at < a.firstActivityAt) a.firstActivityAt = at;
+  if (!a.lastActivityAt || at > a.lastActivityAt) a.lastActivityAt = at;
 }
 
 /** Step 3 for these rooms (those marked): recompute and store where the mark is still the one read. */
@@ -118,11 +131,10 @@ async function refreshMarked(db: Db, marks: readonly Pick<RoomStatsDoc, '_id' | 
   let stored = 0;
   for (let i = 0; i < marked.length; i += MAX_UPDATES_PER_COMMAND) {
     const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = marked.slice(i, i + MAX_UPDATES_PER_COMMAND).map((m) => {
-      const a = activity.get(m._id) ?? { messageCount: 0, callCount: 0 };
       return {
         updateOne: {
           filter: { _id: m._id, dirty: m.dirty },
-          update: { $set: { messageCount: a.messageCount, callCount: a.callCount, firstActivityAt: a.firstActivityAt ?? null, lastActivityAt: a.lastActivityAt ?? null, computedAt: now() }, $unset: { dirty: '', live: '' } },
+          update: { $set: { ...storedActivity(activity.get(m._id)), computedAt: now() }, $unset: { dirty: '', live: '' } },
         },
       };
     });
