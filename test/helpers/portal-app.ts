@@ -20,14 +20,22 @@ export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, op
   const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(dbName);
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // Errors the app logs are kept (not printed) so that a failed helper call can say what went wrong on the server.
+  const errors: string[] = [];
+  const log = process.env.TEST_LOG_LEVEL
+    ? pino({ level: process.env.TEST_LOG_LEVEL })
+    : pino({ level: 'error' }, { write: (line: string) => void (errors.push(line.trim()) > 20 && errors.shift()) });
   const jobs = new JobStore(db, 10_000);
   const outbox = new Outbox(db, 10_000);
   const runner = new SyncRunner({ log, db, jobs, outbox } as unknown as PipelineContext, { retryTimer: false });
   const app = await buildApp({ log, client, db, jobs, outbox, runner, ...extra });
+  serverErrors.set(app, errors);
   if (opts.ready !== false) await app.ready();
   return app;
 }
+
+/** What each app made by portalApp logged at level error (its last few lines go into a failed login's message). */
+const serverErrors = new WeakMap<FastifyInstance, string[]>();
 
 export async function createUsers(db: Db): Promise<void> {
   const users = new UserStore(db);
@@ -46,7 +54,10 @@ function sessionCookie(res: LightMyRequestResponse): string {
 /** Signs in and returns the cookie and CSRF header to send with later requests. */
 export async function login(app: FastifyInstance, user: { username: string; password: string }): Promise<Login> {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: user });
-  if (res.statusCode !== 200) throw new Error(`login ${user.username}: ${res.statusCode} ${res.body}`);
+  if (res.statusCode !== 200) {
+    const logged = (serverErrors.get(app) ?? []).slice(-3).join('\n');
+    throw new Error(`login ${user.username}: ${res.statusCode} ${res.body}${logged ? `\nserver log:\n${logged}` : ''}`);
+  }
   const cookie = sessionCookie(res);
   const csrf = (res.json<{ csrfToken: string }>()).csrfToken;
   return { cookie, csrf, headers: { cookie, 'x-csrf-token': csrf } };
