@@ -21,10 +21,12 @@ export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, op
   await client.connect();
   const db = client.db(dbName);
   // Errors the app logs are kept (not printed) so that a failed helper call can say what went wrong on the server.
-  const errors: string[] = [];
-  const log = process.env.TEST_LOG_LEVEL
-    ? pino({ level: process.env.TEST_LOG_LEVEL })
-    : pino({ level: 'error' }, { write: (line: string) => void (errors.push(line.trim()) > 20 && errors.shift()) });
+  const errors: LoggedErrors = { last: [], count: 0 };
+  const keep = (line: string) => {
+    errors.count++;
+    if (errors.last.push(line.trim()) > 3) errors.last.shift();
+  };
+  const log = process.env.TEST_LOG_LEVEL ? pino({ level: process.env.TEST_LOG_LEVEL }) : pino({ level: 'error' }, { write: keep });
   const jobs = new JobStore(db, 10_000);
   const outbox = new Outbox(db, 10_000);
   const runner = new SyncRunner({ log, db, jobs, outbox } as unknown as PipelineContext, { retryTimer: false });
@@ -34,8 +36,9 @@ export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, op
   return app;
 }
 
-/** What each app made by portalApp logged at level error (its last few lines go into a failed login's message). */
-const serverErrors = new WeakMap<FastifyInstance, string[]>();
+/** What each app made by portalApp logged at level error: how many lines, the last three (for a failed login's message). */
+interface LoggedErrors { last: string[]; count: number }
+const serverErrors = new WeakMap<FastifyInstance, LoggedErrors>();
 
 export async function createUsers(db: Db): Promise<void> {
   const users = new UserStore(db);
@@ -53,9 +56,13 @@ function sessionCookie(res: LightMyRequestResponse): string {
 
 /** Signs in and returns the cookie and CSRF header to send with later requests. */
 export async function login(app: FastifyInstance, user: { username: string; password: string }): Promise<Login> {
+  const errors = serverErrors.get(app);
+  const before = errors?.count ?? 0;
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: user });
   if (res.statusCode !== 200) {
-    const logged = (serverErrors.get(app) ?? []).slice(-3).join('\n');
+    // Only what was logged during this request (at most the last three lines).
+    const n = errors ? Math.min(errors.last.length, errors.count - before) : 0;
+    const logged = errors && n > 0 ? errors.last.slice(-n).join('\n') : '';
     throw new Error(`login ${user.username}: ${res.statusCode} ${res.body}${logged ? `\nserver log:\n${logged}` : ''}`);
   }
   const cookie = sessionCookie(res);
