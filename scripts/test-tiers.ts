@@ -52,7 +52,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     signalLanes(signal);
   });
 }
-// Should this process end while lanes still run (an exception; a closed output), they go with it rather than run on
+// Should this process end while lanes still run (an exception), they go with it rather than run on
 // unattended with their databases and servers. (A SIGKILL of this process cannot be handled: the lanes then finish
 // on their own.)
 process.on('exit', () => signalLanes('SIGKILL'));
