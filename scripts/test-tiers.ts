@@ -52,10 +52,21 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     signalLanes(signal);
   });
 }
-// Should this process end while lanes still run (an exception), they go with it rather than run on
-// unattended with their databases and servers. (A SIGKILL of this process cannot be handled: the lanes then finish
-// on their own.)
-process.on('exit', () => signalLanes('SIGKILL'));
+// Should this process end while lanes still run (an exception), they go with it rather than run on unattended with
+// their databases and servers; so does anything a finished lane left behind in its process group (what kept its pipes
+// open past its exit, below). A group with nobody left in it is simply not found. (A SIGKILL of this process cannot
+// be handled: the lanes then finish on their own.)
+const laneGroups = new Set<number>();
+process.on('exit', () => {
+  signalLanes('SIGKILL');
+  for (const group of laneGroups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // nobody left in it
+    }
+  }
+});
 // A reader that went away (`npm test | head`): stop writing, keep the lanes' exit codes.
 let outputOpen = true;
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => { outputOpen = false; });
@@ -81,6 +92,7 @@ function run(lane: Lane): Promise<Outcome> {
     ? spawn(process.execPath, [...vitest, ...lane.args], { stdio: 'inherit' })
     : spawn(process.execPath, [...vitest, ...lane.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: colourEnv() });
   children.add(child);
+  if (!single && child.pid !== undefined) laneGroups.add(child.pid);
   const prefix = `[${lane.name}] `;
   if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => write(process.stdout, `${prefix}${line}\n`));
   if (child.stderr) createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => write(process.stderr, `${prefix}${line}\n`));
