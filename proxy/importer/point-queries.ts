@@ -4,9 +4,14 @@ import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
  * FerretDB 1.24 (SQLite backend) hands SQLite a WHERE clause only for a filter that is exactly `{ _id: <string or
  * ObjectId> }` (backends/sqlite/collection.go: `params.Filter.Len() == 1`); every other filter, `{_id: {$in: [...]}}`
  * and `{_id, $or: [...]}` included, is answered by reading and decoding every document of the collection. So on
- * FerretDB the importer looks stored records up one `_id` at a time (its cost then does not grow with the database),
- * while on MongoDB, where both shapes are `_id` index look-ups, it keeps the single `$in` query and the conditional
- * replace. Decided once per client from `buildInfo` (FerretDB answers with `ferretdbVersion`).
+ * FerretDB the importer looks stored records up one `_id` at a time, while on MongoDB, where both shapes are `_id`
+ * index look-ups, it keeps the single `$in` query and the conditional replace. Decided once per client from
+ * `buildInfo` (FerretDB answers with `ferretdbVersion`).
+ *
+ * Even that WHERE clause is a scan of the table in a stock FerretDB 1.24 build (its expression does not match the
+ * `_id_` index's, so SQLite cannot use the index; a find stops at the first match, an update or delete reads every
+ * row); the build scripts/install-ferretdb.sh makes fixes that, and then these look-ups and writes cost the same
+ * whatever the collection's size (docs/benchmarks.md, "FerretDB's own _id index").
  */
 const byClient = new WeakMap<MongoClient, Promise<boolean>>();
 

@@ -28,7 +28,8 @@ const MAX_REPLACES_PER_COMMAND = 50;
  * the hook; it decides nothing.
  *
  * FerretDB (`pointOnly`, point-queries.ts): every read and write of step 2 has the filter `{_id}` alone, the only one
- * FerretDB 1.24 does not answer by scanning the collection (a year's database made each conditional replace a scan).
+ * FerretDB 1.24 hands to SQLite rather than decoding every document (a year's database made each conditional replace
+ * such a scan; with the `_id` index fix of scripts/install-ferretdb.sh it is an index look-up).
  * Here the read DOES decide: the replace is unconditional. So each command's stored stamps are read again by `_id`
  * right before it is sent (after the hook, which may take its time), judged (`replaces`) and only the records still
  * older are replaced; a command that fails with SQLITE_BUSY goes back to that re-read instead of being resent. The
