@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   const save = (): Promise<void> => {
     const load = { cores: availableParallelism(), loadAverage1mAtStart: round2(loadAtStart), loadAverage1mNow: round2(loadavg()[0] ?? 0) };
     const scale = Object.fromEntries(groups.map((g) => [g, scaleOf(g)]));
-    return writeFile(file, JSON.stringify({ at: new Date().toISOString(), scale, node: process.version, db: db?.kind, ...load, timings, failed, rows }, null, 2));
+    return writeFile(file, JSON.stringify({ at: new Date().toISOString(), scale, node: process.version, db: db?.kind, dbDescription: db?.description, ...load, timings, failed, rows }, null, 2));
   };
   try {
     // Each group's rows are printed and saved as soon as the group ends, and a group that fails does not stop the
@@ -203,6 +203,7 @@ async function main(): Promise<void> {
   process.stdout.write('\nall groups:\n');
   printTable(rows);
   for (const f of failed) process.stdout.write(`group ${f.group} FAILED: ${f.error}\n`);
+  if (db) process.stdout.write(`\ndatabase: ${db.description}`);
   process.stdout.write(`\n${availableParallelism()} cores; 1-minute load average ${round2(loadAtStart)} at the start, ${round2(loadavg()[0] ?? 0)} at the end; seconds per group: ${Object.entries(timings).map(([g, t]) => `${g} ${t}`).join(', ')}\n`);
   await save();
   process.stdout.write(`\nresults: ${file}\n`);

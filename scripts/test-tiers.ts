@@ -53,19 +53,20 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 // Should this process end while lanes still run (an exception), they go with it rather than run on unattended with
-// their databases and servers; so does anything a finished lane left behind in its process group (what kept its pipes
-// open past its exit, below). A group with nobody left in it is simply not found. (A SIGKILL of this process cannot
-// be handled: the lanes then finish on their own.)
+// their databases and servers. (A SIGKILL of this process cannot be handled: the lanes then finish on their own.)
+// `laneGroups` holds only lanes not yet settled: a settled lane's group is killed and forgotten at once (run()), so no
+// group id is signalled long after it was freed, when the number may belong to another process group.
 const laneGroups = new Set<number>();
+function killGroup(group: number): void {
+  try {
+    process.kill(-group, 'SIGKILL');
+  } catch {
+    // nobody left in it
+  }
+}
 process.on('exit', () => {
   signalLanes('SIGKILL');
-  for (const group of laneGroups) {
-    try {
-      process.kill(-group, 'SIGKILL');
-    } catch {
-      // nobody left in it
-    }
-  }
+  for (const group of laneGroups) killGroup(group);
 });
 // A reader that went away (`npm test | head`): stop writing, keep the lanes' exit codes.
 let outputOpen = true;
@@ -84,7 +85,7 @@ function colourEnv(): NodeJS.ProcessEnv {
   return process.env.CI ? process.env : { ...process.env, NO_COLOR: '1' };
 }
 
-/** Runs one lane; resolves to its exit code (1 when it ended by a signal) and duration. */
+/** Runs one lane; resolves to its exit code (1 when it ended by a signal) and duration (until vitest exited). */
 function run(lane: Lane): Promise<Outcome> {
   const started = Date.now();
   // One lane: vitest as if run directly (its own terminal output). Two: each writes into a pipe, its lines prefixed.
@@ -92,14 +93,29 @@ function run(lane: Lane): Promise<Outcome> {
     ? spawn(process.execPath, [...vitest, ...lane.args], { stdio: 'inherit' })
     : spawn(process.execPath, [...vitest, ...lane.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: colourEnv() });
   children.add(child);
-  if (!single && child.pid !== undefined) laneGroups.add(child.pid);
+  const group = !single && child.pid !== undefined ? child.pid : undefined;
+  if (group !== undefined) laneGroups.add(group);
   const prefix = `[${lane.name}] `;
   if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => write(process.stdout, `${prefix}${line}\n`));
   if (child.stderr) createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => write(process.stderr, `${prefix}${line}\n`));
   return new Promise((resolve) => {
+    let settled = false;
+    let exitedAt: number | undefined;
     const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       children.delete(child);
-      resolve({ lane, code: code ?? 1, signal, seconds: Math.round((Date.now() - started) / 1000) });
+      if (group !== undefined) {
+        // Anything the lane left in its group (a server a test did not stop, what kept the pipes open) goes now, while
+        // its members hold the group id or within 5 s of the last one leaving (too soon for the id to be reused); then
+        // the group is forgotten.
+        killGroup(group);
+        laneGroups.delete(group);
+      }
+      // Nothing of the lane may keep this process alive once it is settled.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve({ lane, code: code ?? 1, signal, seconds: Math.round(((exitedAt ?? Date.now()) - started) / 1000) });
     };
     child.on('error', (err) => {
       write(process.stderr, `${prefix}could not start vitest: ${err.message}\n`);
@@ -108,7 +124,10 @@ function run(lane: Lane): Promise<Outcome> {
     // 'close' comes once the lane's pipes are drained too; a process it left behind holding them open must not keep
     // the run waiting, so 'exit' settles it a few seconds later at the latest.
     child.on('close', done);
-    child.on('exit', (code, signal) => setTimeout(() => done(code, signal), 5_000).unref());
+    child.on('exit', (code, signal) => {
+      exitedAt = Date.now();
+      setTimeout(() => done(code, signal), 5_000).unref();
+    });
   });
 }
 

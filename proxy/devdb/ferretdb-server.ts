@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
@@ -35,6 +35,18 @@ export async function findFerretdbBinary(): Promise<string | undefined> {
   }
   const cached = ferretdbCachePath();
   return (await isExecutable(cached)) ? cached : undefined;
+}
+
+/**
+ * Which build `binary` is: the fix level scripts/install-ferretdb.sh writes beside the binary it builds (its
+ * `patch-level` file, e.g. `sqlite-id-index-1`, looked up beside the file a symlink points to), or `unstamped` for a
+ * binary without one (FERRETDB_BIN, PATH: a stock 1.24, whose updates by `_id` scan their collection, unless built
+ * with the same fix). Benchmarks report it (docs/benchmarks.md, "FerretDB's own _id index").
+ */
+export async function ferretdbBuild(binary: string): Promise<string> {
+  const file = await realpath(binary).catch(() => binary);
+  const level = (await readFile(join(dirname(file), 'patch-level'), 'utf8').catch(() => '')).trim();
+  return /^[\w.-]{1,64}$/.test(level) ? level : 'unstamped';
 }
 
 export interface RunningFerretdb {

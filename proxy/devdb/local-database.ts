@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { redactUri } from '../db/connect.js';
 import { ProxyError } from '../errors.js';
 import { dockerAnswers, startDockerMongo, MONGO_IMAGE } from './docker-mongo.js';
-import { FERRETDB_VERSION, ferretdbCachePath, findFerretdbBinary, startFerretdb } from './ferretdb-server.js';
+import { FERRETDB_VERSION, ferretdbBuild, ferretdbCachePath, findFerretdbBinary, startFerretdb } from './ferretdb-server.js';
 import { findPostgresBinDir, startPostgresCluster, type RunningPostgres } from './postgres-cluster.js';
 
 export interface LocalDatabase {
@@ -42,11 +42,12 @@ export async function findOrStartLocalDatabase(options: { dataDir?: string; log?
   const backend = options.ferretdbBackend ?? 'sqlite';
   if (binary && backend === 'pg') return startFerretdbOnPostgres(binary, options.dataDir, log);
   if (binary) {
+    const build = await ferretdbBuild(binary);
     const server = await startFerretdb(binary, { ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), ...(log ? { log } : {}) });
     return {
       uri: server.uri,
       kind: 'ferretdb',
-      description: `FerretDB (SQLite) ${binary} on 127.0.0.1:${server.port}, data in ${server.dataDir}`,
+      description: `FerretDB (SQLite, ${build}) ${binary} on 127.0.0.1:${server.port}, data in ${server.dataDir}`,
       stop: () => server.stop(),
     };
   }

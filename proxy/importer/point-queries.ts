@@ -10,7 +10,7 @@ import type { Collection, Db, Document, Filter, MongoClient } from 'mongodb';
  *
  * Even that WHERE clause is a scan of the table in a stock FerretDB 1.24 build (its expression does not match the
  * `_id_` index's, so SQLite cannot use the index; a find stops at the first match, an update or delete reads every
- * row); the build scripts/install-ferretdb.sh makes fixes that, and then these look-ups and writes cost the same
+ * row); the build scripts/install-ferretdb.sh makes has that fixed, and there these look-ups and writes cost the same
  * whatever the collection's size (docs/benchmarks.md, "FerretDB's own _id index").
  */
 const byClient = new WeakMap<MongoClient, Promise<boolean>>();
