@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const uri = process.argv[2];
   if (!uri) throw new Error('usage: node dist/bench/ferretdb-id-probe.js MONGODB_URI [N,N,...]');
   const sizes = (process.argv[3] ?? '1000,60000').split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 20)) throw new Error(`sizes must be whole numbers of at least 20, comma-separated: ${process.argv[3] ?? ''}`);
   const client = new MongoClient(uri);
   await client.connect();
   const db = client.db('rp_id_probe');
