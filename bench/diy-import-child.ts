@@ -37,10 +37,17 @@ serveChildJob<DiyImportChildJob, DiyImportChildResult>('diy import bench child',
     const db = client.db(job.database);
     // applyImport logs each step's time at debug level; nothing else is kept.
     const steps: Record<string, number> = {};
+    // Each record file's share of the records step: from the previous file's (or the plan's) end to its own.
+    let mark = 0;
     const log = pino({ level: job.steps === true ? 'debug' : 'silent' }, {
       write: (line: string) => {
-        const o = JSON.parse(line) as { msg?: unknown; step?: unknown; ms?: unknown };
+        const o = JSON.parse(line) as { msg?: unknown; step?: unknown; ms?: unknown; collection?: unknown };
         if (o.msg === 'import step done' && typeof o.step === 'string' && typeof o.ms === 'number') steps[o.step] = o.ms / 1000;
+        if (o.msg === 'record file queued' && typeof o.collection === 'string') {
+          const now = performance.now();
+          steps[`  ${o.collection}`] = (steps[`  ${o.collection}`] ?? 0) + (now - mark) / 1000;
+          mark = now;
+        }
       },
     });
     const started = performance.now();
@@ -49,6 +56,7 @@ serveChildJob<DiyImportChildJob, DiyImportChildResult>('diy import bench child',
       requireManifest: true,
     });
     const planMs = performance.now() - started;
+    mark = performance.now();
     const result = await applyImport(db, job.dir, plan, { jobId: job.jobId, archive: job.archive }, { wtimeoutMs: 60_000, log });
     return { ms: performance.now() - started, planMs, records: result.records, files: result.files, steps };
   } finally {

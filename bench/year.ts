@@ -21,6 +21,8 @@ import { ensureIndexes } from '../proxy/db/ensure-indexes.js';
 import { stampRecord } from '../proxy/importer/record-document.js';
 import { RECORD_INDEXES } from '../proxy/portal/indexes.js';
 import { RECORD_COLLECTIONS } from '../proxy/portal/queries/types.js';
+import { MIGRATIONS_COLLECTION } from '../proxy/importer/stamp-backfill.js';
+import { ROOM_STATS_COMPLETE } from '../proxy/importer/new-room-journal.js';
 import { computeRoomsActivity, roomIdsOf, ROOM_STATS_COLLECTION, storedActivity, type RoomStatsDoc } from '../proxy/portal/room-stats.js';
 import { callWithFiles, enquiryAt, messageWithFile, roomAt, roomCount } from '../proxy/vendor-sim/generate/history.js';
 import { contactAt, staffAt } from '../proxy/vendor-sim/generate/people.js';
@@ -92,6 +94,10 @@ async function storeRoomStats(db: Db): Promise<number> {
   const now = new Date();
   const docs: RoomStatsDoc[] = ids.map((id) => ({ _id: id, ...storedActivity(activity.get(id)), computedAt: now }));
   for (let i = 0; i < docs.length; i += BATCH) await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertMany(docs.slice(i, i + BATCH), { ordered: false });
+  // A proxy that imported the year itself holds this marker since its first import (into an empty database), so its
+  // imports count new rooms from their own inserts (proxy/importer/new-room-journal.ts). Every room here has its
+  // statistics, which is what the marker asserts.
+  await db.collection<{ _id: string; at: Date }>(MIGRATIONS_COLLECTION).insertOne({ _id: ROOM_STATS_COMPLETE, at: now });
   return docs.length;
 }
 

@@ -1,5 +1,5 @@
 import type { Collection, Db, Document, Filter, WriteConcernSettings } from 'mongodb';
-import { lookupBatchSize, pointQueriesOnly } from './point-queries.js';
+import { findIn, lookupBatchSize, pointQueriesOnly } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
 
 /**
@@ -94,7 +94,8 @@ export async function refreshIdentity(
   let written = 0;
   for (let i = 0; i < keys.length; i += batch) {
     const slice = [...new Set(keys.slice(i, i + batch))];
-    const docs = await col.find({ [idField]: { $in: slice }, ...which }, { projection: PROJECTION(idField) }).toArray();
+    const docs: Document[] = [];
+    for await (const d of findIn(col, idField, slice, which, { projection: PROJECTION(idField) }, opts.pointOnly === true)) docs.push(d);
     const { supersede, current } = judgeVersions(docs.map((d) => version(d, idField)).filter((v): v is Version => v !== undefined));
     // The winner's mark goes first: an interruption between the two writes leaves a duplicate row, never none.
     written += await updateVersions(col, current, { $unset: { [SUPERSEDED_FIELD]: '' } }, writeConcern, opts);

@@ -1,9 +1,10 @@
 import { MongoBulkWriteError, ObjectId, type Db, type Document, type WriteConcernSettings, type WriteError } from 'mongodb';
 import { databaseError } from '../db/connect.js';
 import { findByIds, pointQueriesOnly } from './point-queries.js';
+import { NewRoomJournal } from './new-room-journal.js';
 import { RoomIncrements } from './room-increments.js';
 import type { ReplaceHooks } from './upsert-batch.js';
-import { computeRoomsActivity, markRoomsDirty, storedActivity, roomIdsOf, ROOM_STAT_COLLECTIONS, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../portal/room-stats.js';
+import { computeRoomsActivity, countActivity, markRoomsDirty, storedActivity, roomIdsOf, ROOM_STAT_COLLECTIONS, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION, type RoomActivity, type RoomStatsDoc } from '../portal/room-stats.js';
 
 const DUPLICATE_KEY = 11000;
 /** New rooms computed and inserted per round: one query per source collection (on FerretDB a scan of it), one insert. */
@@ -17,10 +18,12 @@ const MARKS_IN_FLIGHT = 4;
  *
  * A room with no statistics document yet (a new day's enquiry rooms: most rooms of a day) is not marked: with no
  * document, readers already compute it from its records (readRoomActivity), so there is nothing a mark must fence,
- * and a crash leaves it that way (right, only slower to read). After the last write its statistics are computed and
- * INSERTED; a document another writer created meanwhile (duplicate key) means that room is marked and refreshed the
- * usual way. On FerretDB's SQLite backend this turns three updates per new room (mark, mark again, conditional
- * refresh: 40-150 ms each there) into a share of one insert.
+ * and a crash leaves it that way (right, only slower to read). After the last write its statistics are INSERTED; a
+ * document another writer created meanwhile (duplicate key) means that room is marked and refreshed the usual way.
+ * Those statistics are what this import inserted into the room when the journal (new-room-journal.ts) proves the room
+ * had no record before (noted there before the first write; recovered by the next import after a crash), and none of
+ * the room's records took the replace path or met a stored duplicate; otherwise they are computed from its records
+ * (on FerretDB a read of the whole messages and calls collections, which grow with the year).
  *
  * Rooms that have a document are marked before the first write that changes them, by one findOneAndUpdate per room
  * that returns the document as it was before our mark (the same single-document update, so no other writer's mark
@@ -37,8 +40,20 @@ export class ImportRoomMarks {
   private readonly unmarked = new Set<string>();
   /** Marked rooms whose statistics may be stored as old + what this import inserted. */
   private readonly increments = new RoomIncrements();
+  /** What this import inserted into each new room, while the journal lets it count them (NewRoomJournal.counting). */
+  private readonly newActivity = new Map<string, RoomActivity>();
+  /** New rooms that must be computed from their records after all (a record of theirs replaced or duplicated). */
+  private readonly newTainted = new Set<string>();
 
-  constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings) {}
+  private constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, private readonly journal: NewRoomJournal) {}
+
+  /** Before an import's first record write: what an interrupted import left is recovered first (NewRoomJournal.open). */
+  static async open(db: Db, writeConcern: WriteConcernSettings): Promise<ImportRoomMarks> {
+    const journal = await NewRoomJournal.open(db, writeConcern).catch((err: unknown) => {
+      throw databaseError(err, 'recovering new rooms of an interrupted import');
+    });
+    return new ImportRoomMarks(db, writeConcern, journal);
+  }
 
   /**
    * The record writes' hooks for `collection` (upsertBatch): stored versions about to be replaced have their rooms
@@ -53,12 +68,23 @@ export class ImportRoomMarks {
     return {
       projection: { roomId: 1 },
       beforeReplace: async (stored) => {
-        this.increments.taint(roomIdsOf(stored));
+        this.taint(roomIdsOf(stored));
         await this.before(stored);
       },
-      inserted: (docs) => this.increments.add(source, docs),
-      duplicated: (docs) => this.increments.taint(roomIdsOf(docs)),
+      inserted: (docs) => {
+        this.increments.add(source, docs);
+        for (const d of docs) {
+          const a = typeof d.roomId === 'string' ? this.newActivity.get(d.roomId) : undefined;
+          if (a) countActivity(a, source, d);
+        }
+      },
+      duplicated: (docs) => this.taint(roomIdsOf(docs)),
     };
+  }
+
+  private taint(roomIds: readonly string[]): void {
+    this.increments.taint(roomIds);
+    for (const id of roomIds) this.newTainted.add(id);
   }
 
   /** Before writing `docs` (or replacing the stored versions `docs`): their rooms are marked, or known to be new. */
@@ -80,14 +106,16 @@ export class ImportRoomMarks {
   async finish(): Promise<{ incremental: number; recomputed: number; new: number; markedMs: number; newMs: number }> {
     const started = Date.now();
     const marked = [...this.touched.keys()].filter((id) => !this.unmarked.has(id));
-    const col = this.db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
-    const full = await this.increments.store(col, marked, this.writeConcern, new Date()).catch((err: unknown) => {
+    const full = await this.increments.store(this.db, marked, this.writeConcern, new Date()).catch((err: unknown) => {
       throw databaseError(err, 'storing room statistics');
     });
     await this.mark(full);
     const markedDone = Date.now();
     const fresh = [...this.unmarked];
     for (let i = 0; i < fresh.length; i += NEW_ROOMS_BATCH) await this.insertNew(fresh.slice(i, i + NEW_ROOMS_BATCH));
+    await this.journal.close().catch((err: unknown) => {
+      throw databaseError(err, 'clearing the new rooms journal');
+    });
     return { incremental: marked.length - full.length, recomputed: full.length, new: fresh.length, markedMs: markedDone - started, newMs: Date.now() - markedDone };
   }
 
@@ -95,7 +123,13 @@ export class ImportRoomMarks {
     const have = await this.existing(ids).catch((err: unknown) => {
       throw databaseError(err, 'reading room statistics');
     });
-    for (const id of ids) if (!have.has(id)) this.unmarked.add(id);
+    const fresh = ids.filter((id) => !have.has(id));
+    for (const id of fresh) this.unmarked.add(id);
+    // Noted before any record of theirs is written (this promise is what before() waits for).
+    await this.journal.note(fresh).catch((err: unknown) => {
+      throw databaseError(err, 'noting new rooms');
+    });
+    if (this.journal.counting) for (const id of fresh) this.newActivity.set(id, { messageCount: 0, callCount: 0 });
     await this.markFirst(ids.filter((id) => have.has(id))).catch((err: unknown) => {
       throw databaseError(err, 'marking rooms for their statistics');
     });
@@ -135,11 +169,16 @@ export class ImportRoomMarks {
     });
   }
 
-  /** Computed after every write of this import; a room whose document appeared meanwhile is marked instead. */
+  /**
+   * After every write of this import: counted (newActivity) or computed from the records; a room whose document
+   * appeared meanwhile is marked instead.
+   */
   private async insertNew(ids: readonly string[]): Promise<void> {
-    const activity = await computeRoomsActivity(this.db, ids).catch((err: unknown) => {
+    const counted = (id: string): boolean => this.newActivity.has(id) && !this.newTainted.has(id);
+    const activity = await computeRoomsActivity(this.db, ids.filter((id) => !counted(id))).catch((err: unknown) => {
       throw databaseError(err, 'computing room statistics');
     });
+    for (const id of ids) if (counted(id)) activity.set(id, this.newActivity.get(id) ?? { messageCount: 0, callCount: 0 });
     const now = new Date();
     const docs: RoomStatsDoc[] = ids.map((id) => ({ _id: id, ...storedActivity(activity.get(id)), computedAt: now }));
     let raced: string[] = [];

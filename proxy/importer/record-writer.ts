@@ -45,7 +45,7 @@ export async function writeRecordFiles(
   // record leaves, are marked before the write (a room without statistics yet is only noted), each once per import;
   // after the last batch a marked room to which this import only inserted records gets old + inserted, the other
   // marked ones are marked again (applyImport refreshes them), and the new ones are computed and inserted.
-  const rooms = new ImportRoomMarks(db, opts.writeConcern);
+  const rooms = await ImportRoomMarks.open(db, opts.writeConcern);
   const markRooms = rooms.before;
   const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => rooms.hooksFor(c));
   try {

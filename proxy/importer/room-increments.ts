@@ -1,8 +1,5 @@
-import type { AnyBulkWriteOperation, Collection, Document, ObjectId, WriteConcernSettings } from 'mongodb';
-import { countActivity, ROOM_STAT_SOURCES, type RoomActivity, type RoomStatsDoc } from '../portal/room-stats.js';
-
-/** FerretDB 1.24 hangs on update commands with ~100 matching statements (see upsert-batch.ts). */
-const MAX_UPDATES_PER_COMMAND = 50;
+import type { Db, Document, ObjectId, WriteConcernSettings } from 'mongodb';
+import { countActivity, storeWhereMarked, ROOM_STAT_SOURCES, type RoomActivity, type RoomStatsDoc } from '../portal/room-stats.js';
 
 type Source = (typeof ROOM_STAT_SOURCES)[number];
 
@@ -63,22 +60,15 @@ export class RoomIncrements {
    * a command in which some statement matched nothing (the driver gives no per-statement count; marking a room we
    * did store only costs its recomputation).
    */
-  async store(col: Collection<RoomStatsDoc>, roomIds: readonly string[], writeConcern: WriteConcernSettings, now: Date): Promise<string[]> {
+  async store(db: Db, roomIds: readonly string[], writeConcern: WriteConcernSettings, now: Date): Promise<string[]> {
     const full: string[] = [];
-    const eligible: [string, Increment][] = [];
+    const eligible: { id: string; token: ObjectId; set: Document }[] = [];
     for (const id of roomIds) {
       const inc = this.rooms.get(id);
-      if (inc && !this.tainted.has(id)) eligible.push([id, inc]);
+      if (inc && !this.tainted.has(id)) eligible.push({ id, token: inc.token, set: { ...summed(inc), computedAt: now } });
       else full.push(id);
     }
-    for (let i = 0; i < eligible.length; i += MAX_UPDATES_PER_COMMAND) {
-      const slice = eligible.slice(i, i + MAX_UPDATES_PER_COMMAND);
-      const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = slice.map(([id, inc]) => ({
-        updateOne: { filter: { _id: id, dirty: inc.token }, update: { $set: { ...summed(inc), computedAt: now }, $unset: { dirty: '', live: '' } } },
-      }));
-      const res = await col.bulkWrite(ops, { ordered: false, writeConcern });
-      if (res.matchedCount < slice.length) full.push(...slice.map(([id]) => id));
-    }
+    full.push(...(await storeWhereMarked(db, eligible, writeConcern)).unsure);
     return full;
   }
 }

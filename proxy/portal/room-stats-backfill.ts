@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
+import { ROOM_STATS_COMPLETE } from '../importer/new-room-journal.js';
+import { findByIds, pointQueriesOnly } from '../importer/point-queries.js';
 import { MIGRATIONS_COLLECTION } from '../importer/stamp-backfill.js';
 import { RECORD_COLLECTIONS } from './queries/types.js';
-import { markRoomsDirty, refreshDirtyRooms, refreshRooms, roomIdsOf } from './room-stats.js';
+import { markRoomsDirty, refreshDirtyRooms, refreshRooms, roomIdsOf, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION } from './room-stats.js';
 
 export const ROOM_STATS_MIGRATION = 'room-stats';
 const ROOMS_PER_ROUND = 500;
@@ -55,8 +57,65 @@ export async function backfillRoomStats(db: Db, writeConcern: WriteConcernSettin
   return rooms;
 }
 
+/** Room ids looked up per round of completeRoomStats; how many it remembers as having statistics (then forgets all). */
+const CHECK_BATCH = 500;
+const SEEN_CAP = 100_000;
+
 /**
- * Runs backfillRoomStats in the background after start (never blocking it), on the HA leader only (waits, polling,
+ * One-time, for a database an older version filled: every room that has stored messages or calls but no statistics
+ * document is marked, then recomputed; then the marker ROOM_STATS_COMPLETE lets imports count new rooms from their
+ * own inserts (importer/new-room-journal.ts). Reads the room ids of every message and call once (streamed; on FerretDB
+ * a read of both collections), looks up the ids it has not seen lately (a bounded set) in rounds of 500, and marks the
+ * missing ones. Marking a room that needed none costs only its recomputation, and this version's imports journal a
+ * new room before writing its first record, so nothing they write can slip past; the marks and the recomputation
+ * still take the record-write mutex, as the backfill's do. Returns the rooms marked.
+ */
+export async function completeRoomStats(db: Db, writeConcern: WriteConcernSettings, opts: BackfillOptions = {}): Promise<number> {
+  const marks = db.collection<{ _id: string; at: Date; rooms?: number }>(MIGRATIONS_COLLECTION);
+  if (await marks.findOne({ _id: ROOM_STATS_COMPLETE })) return 0;
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => (opts.recordWrites ? opts.recordWrites.run(fn) : fn());
+  const stats = db.collection(ROOM_STATS_COLLECTION);
+  const pointOnly = await pointQueriesOnly(db);
+  const seen = new Set<string>();
+  let pending = new Set<string>();
+  let marked = 0;
+  const check = async (): Promise<void> => {
+    const ids = [...pending];
+    pending = new Set();
+    const have = new Set((await findByIds(stats, ids, { projection: { _id: 1 } }, pointOnly)).map((d) => String(d._id)));
+    const missing = ids.filter((id) => !have.has(id));
+    if (missing.length > 0) await exclusive(() => markRoomsDirty(db, missing, writeConcern));
+    marked += missing.length;
+    if (seen.size + ids.length > SEEN_CAP) seen.clear();
+    for (const id of ids) seen.add(id);
+  };
+  for (const src of ROOM_STAT_SOURCES) {
+    const cursor = db.collection(src.collection).find({}, { projection: { _id: 0, roomId: 1 } }).batchSize(1000);
+    try {
+      for await (const d of cursor) {
+        opts.signal?.throwIfAborted();
+        const id: unknown = d.roomId;
+        if (typeof id !== 'string' || id === '' || seen.has(id)) continue;
+        pending.add(id);
+        if (pending.size >= CHECK_BATCH) await check();
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+  if (pending.size > 0) await check();
+  const refreshOpts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.now ? { now: opts.now } : {}) };
+  await exclusive(() => refreshDirtyRooms(db, writeConcern, refreshOpts));
+  try {
+    await marks.updateOne({ _id: ROOM_STATS_COMPLETE }, { $setOnInsert: { at: new Date(), rooms: marked } }, { upsert: true, writeConcern });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 11000) throw err;
+  }
+  return marked;
+}
+
+/**
+ * Runs backfillRoomStats, then completeRoomStats, in the background after start (never blocking it), on the HA leader only (waits, polling,
  * while this node follows), after the record indexes it reads by are built. stop() aborts it between rounds.
  */
 export class RoomStatsBackfill {
@@ -71,8 +130,11 @@ export class RoomStatsBackfill {
     this.running = (async () => {
       await opts.after;
       while (!opts.isLeader()) await sleep(opts.pollMs ?? 10_000, undefined, { signal });
-      const rooms = await backfillRoomStats(opts.db, opts.writeConcern, { signal, ...(opts.recordWrites ? { recordWrites: opts.recordWrites } : {}) });
+      const backfillOpts = { signal, ...(opts.recordWrites ? { recordWrites: opts.recordWrites } : {}) };
+      const rooms = await backfillRoomStats(opts.db, opts.writeConcern, backfillOpts);
       if (rooms > 0) opts.log.info({ rooms }, 'room statistics computed for rooms stored before they existed (or left marked)');
+      const missing = await completeRoomStats(opts.db, opts.writeConcern, backfillOpts);
+      if (missing > 0) opts.log.info({ rooms: missing }, 'room statistics computed for rooms that had records but none (left by an interrupted import of an older version)');
     })().catch((err: unknown) => {
       if (signal.aborted) return;
       opts.log.error({ err }, 'room statistics backfill failed (retried at the next start; the Room report counts those rooms live meanwhile)');

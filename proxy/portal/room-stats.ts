@@ -2,6 +2,7 @@ import { ObjectId, type AnyBulkWriteOperation, type Db, type Document, type Writ
 import { RECORD_COLLECTIONS } from './queries/types.js';
 import { isVisible } from './queries/visible.js';
 import { ensureIndexes } from '../db/ensure-indexes.js';
+import { findByIds, findIn, pointQueriesOnly } from '../importer/point-queries.js';
 
 /**
  * Room statistics kept up to date by the writers instead of computed per request (issue 12 item 7): one document per
@@ -83,16 +84,17 @@ export async function markRoomsDirty(db: Db, roomIds: readonly string[], writeCo
  * These rooms' statistics from their records, in one streamed query per source collection (`roomId` $in, the
  * portal's roomId index on MongoDB), counted in the process: only what is visible, no $group/$min/$max (FerretDB
  * 1.24 lacks them), the same result on MongoDB. FerretDB scans the collection once per call (it pushes no such
- * filter down to SQLite), hence one call for a whole round of rooms, never one per room. Memory: one entry per room.
+ * filter down to SQLite), hence one call for a whole round of rooms, never one per room; from a thousand rooms on
+ * that scan goes without the `$in` (findIn). Memory: one entry per room.
  */
 export async function computeRoomsActivity(db: Db, roomIds: readonly string[], maxTimeMS?: number): Promise<Map<string, RoomActivity>> {
   const out = new Map<string, RoomActivity>();
   for (const id of roomIds) out.set(id, { messageCount: 0, callCount: 0 });
   if (roomIds.length === 0) return out;
+  const scan = await pointQueriesOnly(db);
   for (const src of ROOM_STAT_SOURCES) {
-    const filter = roomIds.length === 1 ? { roomId: roomIds[0] } : { roomId: { $in: [...roomIds] } };
-    const cursor = db.collection(src.collection).find(filter, { projection: { _id: 0, roomId: 1, [src.dateField]: 1, _archived: 1 }, ...(maxTimeMS ? { maxTimeMS } : {}) }).batchSize(1000);
-    for await (const d of cursor) {
+    const options = { projection: { _id: 0, roomId: 1, [src.dateField]: 1, _archived: 1 }, ...(maxTimeMS ? { maxTimeMS } : {}) };
+    for await (const d of findIn(db.collection(src.collection), 'roomId', roomIds, {}, options, scan)) {
       const a = typeof d.roomId === 'string' ? out.get(d.roomId) : undefined;
       if (a) countActivity(a, src, d);
     }
@@ -116,31 +118,60 @@ export function countActivity(a: RoomActivity, src: (typeof ROOM_STAT_SOURCES)[n
 /** Step 3 for these rooms (those marked): recompute and store where the mark is still the one read. */
 export async function refreshRooms(db: Db, roomIds: readonly string[], writeConcern: WriteConcernSettings, now: () => Date = () => new Date()): Promise<number> {
   const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  const pointOnly = await pointQueriesOnly(db);
   let stored = 0;
   for (let i = 0; i < roomIds.length; i += REFRESH_BATCH) {
-    const marks = await col.find({ _id: { $in: roomIds.slice(i, i + REFRESH_BATCH) } }, { projection: { dirty: 1 } }).toArray();
+    const marks = (await findByIds(col, roomIds.slice(i, i + REFRESH_BATCH), { projection: { dirty: 1 } }, pointOnly)) as Pick<RoomStatsDoc, '_id' | 'dirty'>[];
     stored += await refreshMarked(db, marks, writeConcern, now);
   }
   return stored;
 }
 
 async function refreshMarked(db: Db, marks: readonly Pick<RoomStatsDoc, '_id' | 'dirty'>[], writeConcern: WriteConcernSettings, now: () => Date): Promise<number> {
-  const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
-  const marked = marks.filter((m) => m.dirty !== undefined);
+  const marked = marks.filter((m): m is { _id: string; dirty: ObjectId } => m.dirty instanceof ObjectId);
   const activity = await computeRoomsActivity(db, marked.map((m) => m._id));
+  const at = now();
+  const entries = marked.map((m) => ({ id: m._id, token: m.dirty, set: { ...storedActivity(activity.get(m._id)), computedAt: at } }));
+  return (await storeWhereMarked(db, entries, writeConcern)).stored;
+}
+
+/**
+ * Step 3's store: for each room, `set` (clearing `dirty` and `live`) only if its mark is still `token`. Returns how
+ * many were stored, and the rooms that may not have been (a command in which some statement matched nothing: the
+ * driver gives no per-statement count).
+ * On MongoDB each is one conditional update `{_id, dirty: token}`, atomic per document. FerretDB's SQLite backend
+ * answers any filter but `{_id}` by reading the whole collection (point-queries.ts), which holds every room ever
+ * imported; there each room is read by `{_id}`, its token compared here, and updated by `{_id}`: the same read, then
+ * write that FerretDB 1.24 does for a conditional update itself (handler/common/update.go), so no weaker. Either way
+ * the argument rests, on FerretDB, on record writers taking turns (the process's record-write mutex).
+ */
+export async function storeWhereMarked(
+  db: Db, entries: readonly { id: string; token: ObjectId; set: Document }[], writeConcern: WriteConcernSettings,
+): Promise<{ stored: number; unsure: string[] }> {
+  const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
+  const pointOnly = await pointQueriesOnly(db);
+  const unsure: string[] = [];
   let stored = 0;
-  for (let i = 0; i < marked.length; i += MAX_UPDATES_PER_COMMAND) {
-    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = marked.slice(i, i + MAX_UPDATES_PER_COMMAND).map((m) => {
-      return {
-        updateOne: {
-          filter: { _id: m._id, dirty: m.dirty },
-          update: { $set: { ...storedActivity(activity.get(m._id)), computedAt: now() }, $unset: { dirty: '', live: '' } },
-        },
+  for (let i = 0; i < entries.length; i += MAX_UPDATES_PER_COMMAND) {
+    let slice = entries.slice(i, i + MAX_UPDATES_PER_COMMAND);
+    if (pointOnly) {
+      const now = new Map((await findByIds(col, slice.map((e) => e.id), { projection: { dirty: 1 } }, true)).map((d) => [String(d._id), d.dirty as unknown]));
+      const still = (e: (typeof slice)[number]): boolean => {
+        const t = now.get(e.id);
+        return t instanceof ObjectId && t.equals(e.token);
       };
-    });
-    stored += (await col.bulkWrite(ops, { ordered: false, writeConcern })).modifiedCount;
+      unsure.push(...slice.filter((e) => !still(e)).map((e) => e.id));
+      slice = slice.filter(still);
+      if (slice.length === 0) continue;
+    }
+    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = slice.map((e) => ({
+      updateOne: { filter: pointOnly ? { _id: e.id } : { _id: e.id, dirty: e.token }, update: { $set: e.set, $unset: { dirty: '', live: '' } } },
+    }));
+    const res = await col.bulkWrite(ops, { ordered: false, writeConcern });
+    stored += res.matchedCount;
+    if (res.matchedCount < slice.length) unsure.push(...slice.map((e) => e.id));
   }
-  return stored;
+  return { stored, unsure };
 }
 
 /** Step 3 for every room still marked (this import's, and any a crash left), in bounded rounds. */

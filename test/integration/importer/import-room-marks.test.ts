@@ -65,7 +65,7 @@ describe('room statistics of new rooms inserted at import', () => {
 
   it('a new room whose statistics another writer stored meanwhile is marked and recomputed, not left with theirs', async () => {
     const db = t.db;
-    const marks = new ImportRoomMarks(db, wc);
+    const marks = await ImportRoomMarks.open(db, wc);
     await marks.before([{ roomId: 'r-race' }]);
     // Another writer's statistics, computed before this import's message was written.
     await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertOne({ _id: 'r-race', messageCount: 0, callCount: 0, firstActivityAt: null, lastActivityAt: null, computedAt: new Date() });
@@ -79,7 +79,7 @@ describe('room statistics of new rooms inserted at import', () => {
 
   it('a crash before the insert leaves no statistics for the new room: readers count it from its records', async () => {
     const db = t.db;
-    const marks = new ImportRoomMarks(db, wc);
+    const marks = await ImportRoomMarks.open(db, wc);
     await marks.before([{ roomId: 'r-crash' }]);
     await db.collection('history.messages').insertOne({ _id: 'm-crash' as never, roomId: 'r-crash', sentAt: date(6) });
     // No finish(): the process died here.
