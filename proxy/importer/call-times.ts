@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation, Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { dbCall, majority } from '../db/write-concern.js';
-import { lookupBatchSize } from './point-queries.js';
+import { findIn, lookupBatchSize, pointQueriesOnly } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
 import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
@@ -26,9 +26,15 @@ async function stampBatch(db: Db, files: Document[], writeConcern: WriteConcernS
   if (files.length === 0) return 0;
   const callIds = files.map((f): unknown => f.callId).filter((x): x is string => typeof x === 'string');
   const confIds = files.map((f): unknown => f.conferenceId).filter((x): x is string => typeof x === 'string');
+  const scan = await pointQueriesOnly(db);
+  const all = async (it: AsyncIterable<Document>): Promise<Document[]> => {
+    const out: Document[] = [];
+    for await (const d of it) out.push(d);
+    return out;
+  };
   const [calls, confs] = await Promise.all([
-    callIds.length === 0 ? [] : db.collection(CALLS).find({ callId: { $in: callIds } }, { projection: { _id: 0, callId: 1, startedAt: 1 } }).toArray(),
-    confIds.length === 0 ? [] : db.collection(CONFERENCES).find({ conferenceId: { $in: confIds } }, { projection: { _id: 0, conferenceId: 1, startedAt: 1 } }).toArray(),
+    all(findIn(db.collection(CALLS), 'callId', callIds, {}, { projection: { _id: 0, callId: 1, startedAt: 1 } }, scan)),
+    all(findIn(db.collection(CONFERENCES), 'conferenceId', confIds, {}, { projection: { _id: 0, conferenceId: 1, startedAt: 1 } }, scan)),
   ]);
   const callAt = new Map(calls.map((c) => [String(c.callId), c.startedAt as unknown]));
   const confAt = new Map(confs.map((c) => [String(c.conferenceId), c.startedAt as unknown]));

@@ -100,10 +100,11 @@ export class ImportRoomMarks {
 
   /**
    * After the last write: rooms with a document stored incrementally or marked again, new rooms computed and inserted.
-   * Returns how many rooms took each way (`recomputed`: left marked for refreshDirtyRooms) and the milliseconds spent
-   * on rooms with statistics and on new rooms.
+   * Returns how many rooms took each way (`recomputed`: left marked for refreshDirtyRooms), the milliseconds spent
+   * on rooms with statistics and on new rooms, and the error of clearing the journal if that failed: every statistic
+   * is stored by then, and an entry left only has its rooms marked and recomputed by the next import.
    */
-  async finish(): Promise<{ incremental: number; recomputed: number; new: number; markedMs: number; newMs: number }> {
+  async finish(): Promise<{ incremental: number; recomputed: number; new: number; markedMs: number; newMs: number; journalLeft?: unknown }> {
     const started = Date.now();
     const marked = [...this.touched.keys()].filter((id) => !this.unmarked.has(id));
     const full = await this.increments.store(this.db, marked, this.writeConcern, new Date()).catch((err: unknown) => {
@@ -113,10 +114,19 @@ export class ImportRoomMarks {
     const markedDone = Date.now();
     const fresh = [...this.unmarked];
     for (let i = 0; i < fresh.length; i += NEW_ROOMS_BATCH) await this.insertNew(fresh.slice(i, i + NEW_ROOMS_BATCH));
-    await this.journal.close().catch((err: unknown) => {
-      throw databaseError(err, 'clearing the new rooms journal');
+    const journalLeft: unknown = await this.journal.close().then(() => undefined, (err: unknown) => {
+      this.journal.release();
+      return err;
     });
-    return { incremental: marked.length - full.length, recomputed: full.length, new: fresh.length, markedMs: markedDone - started, newMs: Date.now() - markedDone };
+    return {
+      incremental: marked.length - full.length, recomputed: full.length, new: fresh.length, markedMs: markedDone - started, newMs: Date.now() - markedDone,
+      ...(journalLeft === undefined ? {} : { journalLeft }),
+    };
+  }
+
+  /** The import failed and its record writes have settled: what it noted is left to the next import's recovery. */
+  release(): void {
+    this.journal.release();
   }
 
   private async markExisting(ids: readonly string[]): Promise<void> {

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { ObjectId, type Db, type WriteConcernSettings } from 'mongodb';
 import { markRoomsDirty, ROOM_STAT_SOURCES } from '../portal/room-stats.js';
+import { PROCESS_SPACE, processGone } from '../retention/lock.js';
 import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
 /** Rooms an import is about to write the first records of, noted before those writes (see NewRoomJournal). */
@@ -7,7 +9,24 @@ export const NEW_ROOMS_JOURNAL = 'proxy.new_rooms';
 /** proxy.migrations marker: every room with stored messages or calls has a statistics document or a journal entry. */
 export const ROOM_STATS_COMPLETE = 'room-stats-complete';
 
-interface JournalDoc { _id: ObjectId; rooms: unknown; at: Date }
+interface JournalDoc {
+  _id: ObjectId;
+  rooms: unknown;
+  at: Date;
+  /** The writing import (one id per NewRoomJournal) and where its process runs (retention/lock.ts PROCESS_SPACE). */
+  owner?: string;
+  host?: string;
+  pidNs?: string | null;
+  pid?: number;
+}
+
+/** An entry whose owner cannot be proved gone is removed by recovery only after this long (its rooms marked each time). */
+const STALE_MS = 24 * 3_600_000;
+/**
+ * The journals of this process's imports that are still writing (open, neither closed nor released). Process state
+ * by nature, like process.pid: recovery may remove an entry of this process only when its owner is not in here.
+ */
+const RUNNING = new Set<string>();
 
 /**
  * Lets an import count a new room's statistics from its own inserts instead of reading the room's records back (on
@@ -20,27 +39,40 @@ interface JournalDoc { _id: ObjectId; rooms: unknown; at: Date }
  * - an import notes the rooms it found without a document here (majority) before it writes their first records, and
  *   removes its entries only after their statistics are stored; every other writer marks a room (creating its
  *   document) before changing its records (portal/room-stats.ts);
- * - each import starts by recovering what a crashed one left: every room still listed is marked, which creates its
- *   document (refreshDirtyRooms then recomputes it from its records), and the entry is removed;
+ * - each import starts by recovering what others left: every room still listed is marked, which creates its document
+ *   (refreshDirtyRooms then recomputes it from its records); the entry is removed only when its import is provably
+ *   not writing any more: an earlier import of this process that is not running, or one of a process of this host
+ *   that is gone, or an entry older than a day. An entry of a live import elsewhere (a CLI `import` beside the daemon,
+ *   a deposed HA leader) stays, so if that import dies later its rooms are marked again by the next import;
  * - the marker ROOM_STATS_COMPLETE says the invariant holds for the records stored before journalling existed. It is
  *   written when an import finds no message and no call stored at all (a new database), or by the one-time pass over a
  *   database an older version filled (completeRoomStats in portal/room-stats-backfill.ts: every room with records and
  *   no document marked). Without it an import still journals, but reads new rooms back from their records.
- * Recovering an entry that belongs to an import still running elsewhere (a deposed HA leader) is harmless: its rooms
- * get documents, so that import's own insert of their statistics meets a duplicate and it marks and recomputes them.
- * Limit: a database that got the marker while an older version (which writes no journal) still imports into it, in
- * a rolling upgrade of an HA pair, relies on that version not crashing between its record writes and its room
- * statistics; a room it left so would keep counts without those records until something marks it.
+ * Marking the rooms of an import still running is harmless: they get documents, so that import's own insert of their
+ * statistics meets a duplicate and it marks and recomputes them.
+ * Limit: an older version writes no journal. If it imports into a database that has the marker (an HA pair in a
+ * rolling upgrade, or a rollback) and an import of it stops between its record writes and its room statistics, and
+ * that archive is never imported again (a replay meets its records as duplicates and recomputes the room), the room
+ * keeps counts without those records until something marks it. docs/operations.md says to delete the marker after
+ * running an older release, so the one-time pass runs again.
  */
 export class NewRoomJournal {
   private readonly entries: ObjectId[] = [];
+  private readonly owner = randomUUID();
 
-  private constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, readonly counting: boolean) {}
+  private constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, readonly counting: boolean) {
+    RUNNING.add(this.owner);
+  }
 
   /** Recovers what earlier imports left, then learns whether this import may count new rooms (the marker). */
   static async open(db: Db, writeConcern: WriteConcernSettings): Promise<NewRoomJournal> {
     await recoverNewRooms(db, writeConcern);
     return new NewRoomJournal(db, writeConcern, await roomStatsComplete(db, writeConcern));
+  }
+
+  /** This import writes no more (it failed; its record writes have settled): its entries are left to recovery. */
+  release(): void {
+    RUNNING.delete(this.owner);
   }
 
   /**
@@ -50,7 +82,8 @@ export class NewRoomJournal {
   async note(rooms: readonly string[]): Promise<void> {
     if (rooms.length === 0) return;
     const _id = new ObjectId();
-    await this.db.collection<JournalDoc>(NEW_ROOMS_JOURNAL).insertOne({ _id, rooms: [...rooms], at: new Date() }, { writeConcern: this.writeConcern });
+    const entry: JournalDoc = { _id, rooms: [...rooms], at: new Date(), owner: this.owner, ...PROCESS_SPACE, pid: process.pid };
+    await this.db.collection<JournalDoc>(NEW_ROOMS_JOURNAL).insertOne(entry, { writeConcern: this.writeConcern });
     this.entries.push(_id);
   }
 
@@ -63,27 +96,36 @@ export class NewRoomJournal {
       await col.deleteOne({ _id: id }, { writeConcern: this.writeConcern });
       this.entries.pop();
     }
+    this.release();
   }
 }
 
 /**
- * Every room an interrupted import noted is marked (its statistics document created or marked; the import's
- * refreshDirtyRooms recomputes it), then its entry removed. Returns the rooms marked. The collection is small: one
- * entry per record batch of imports that did not finish.
+ * Every room listed by another import is marked (its statistics document created or marked; the caller's
+ * refreshDirtyRooms recomputes it); the entry is removed when its import is provably not writing (see the class
+ * comment). Returns the rooms marked. The collection is small: one entry per record batch of imports under way or
+ * that did not finish.
  */
-export async function recoverNewRooms(db: Db, writeConcern: WriteConcernSettings): Promise<number> {
+export async function recoverNewRooms(db: Db, writeConcern: WriteConcernSettings, now: Date = new Date()): Promise<number> {
   const col = db.collection<JournalDoc>(NEW_ROOMS_JOURNAL);
   const left = await col.find({}, { projection: { _id: 1 } }).toArray();
   let marked = 0;
   for (const { _id } of left) {
     const entry = await col.findOne({ _id });
-    if (!entry) continue;
+    if (!entry || (typeof entry.owner === 'string' && RUNNING.has(entry.owner))) continue;
     const rooms = Array.isArray(entry.rooms) ? entry.rooms.filter((r): r is string => typeof r === 'string' && r !== '') : [];
     await markRoomsDirty(db, rooms, writeConcern);
-    await col.deleteOne({ _id }, { writeConcern });
     marked += rooms.length;
+    if (ownerDone(entry, now)) await col.deleteOne({ _id }, { writeConcern });
   }
   return marked;
+}
+
+/** True when the entry's import cannot be writing any more (it is not in RUNNING: checked by the caller). */
+function ownerDone(entry: JournalDoc, now: Date): boolean {
+  const ourProcess = entry.host === PROCESS_SPACE.host && PROCESS_SPACE.pidNs !== null && entry.pidNs === PROCESS_SPACE.pidNs && entry.pid === process.pid;
+  const old = !(entry.at instanceof Date) || now.getTime() - entry.at.getTime() > STALE_MS;
+  return ourProcess || processGone(entry) || old;
 }
 
 /** The marker, written now if no message and no call is stored (nothing can predate the journal then). */

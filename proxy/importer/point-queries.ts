@@ -99,6 +99,7 @@ export async function* findIn(
 ): AsyncGenerator<Document> {
   if (field.includes('.') || field.startsWith('$')) throw new Error(`findIn: ${field} is not a top-level field`);
   if (options.projection[field] !== 1) throw new Error(`findIn: the projection must include ${field}`);
+  if (field in rest) throw new Error(`findIn: ${field} is both the key field and in the rest of the filter`);
   const wanted = new Set(keys);
   if (wanted.size === 0) return;
   const unfiltered = scan && wanted.size >= FERRETDB_IN_SCAN_KEYS;

@@ -56,12 +56,17 @@ export async function writeRecordFiles(
       opts.log.debug({ entry: file.path, collection: file.collection, records: written }, 'record file queued');
     }
     await pipeline.drain();
-    const { markedMs, newMs, ...ways } = await rooms.finish();
+    const { markedMs, newMs, journalLeft, ...ways } = await rooms.finish();
+    if (journalLeft !== undefined) opts.log.warn({ err: journalLeft }, 'room statistics stored, but clearing this import\'s new rooms journal failed: the next import recomputes those rooms');
     // Parts of the records step (applyImport): on FerretDB the new rooms' share grows with the database (one scan).
     opts.log.debug({ step: 'records: rooms with statistics', ms: markedMs, rooms: ways }, 'import step done');
     opts.log.debug({ step: 'records: new rooms', ms: newMs, rooms: ways.new }, 'import step done');
   } catch (err) {
-    await pipeline.settle();
+    try {
+      await pipeline.settle();
+    } finally {
+      rooms.release();
+    }
     throw err;
   }
   return counts;

@@ -63,17 +63,17 @@ const SEEN_CAP = 100_000;
 
 /**
  * One-time, for a database an older version filled: every room that has stored messages or calls but no statistics
- * document is marked, then recomputed; then the marker ROOM_STATS_COMPLETE lets imports count new rooms from their
- * own inserts (importer/new-room-journal.ts). Reads the room ids of every message and call once (streamed; on FerretDB
- * a read of both collections), looks up the ids it has not seen lately (a bounded set) in rounds of 500, and marks the
- * missing ones. Marking a room that needed none costs only its recomputation, and this version's imports journal a
- * new room before writing its first record, so nothing they write can slip past; the marks and the recomputation
- * still take the record-write mutex, as the backfill's do. Returns the rooms marked.
+ * document is marked (which creates its document: readers count a marked room live, the next import's
+ * refreshDirtyRooms recomputes it); then the marker ROOM_STATS_COMPLETE lets imports count new rooms from their own
+ * inserts (importer/new-room-journal.ts). Reads the room ids of every message and call once (streamed; on FerretDB a
+ * read of both collections), looks up the ids it has not seen lately (a bounded set) in rounds of 500, and marks the
+ * missing ones. Marking is safe beside any writer (a room marked that needed none costs only its recomputation), and
+ * this version's imports journal a new room before its first record, so nothing they write slips past; so the marks
+ * do not wait for the record-write mutex, and the cursor is never left idle behind an import. Returns the rooms marked.
  */
 export async function completeRoomStats(db: Db, writeConcern: WriteConcernSettings, opts: BackfillOptions = {}): Promise<number> {
   const marks = db.collection<{ _id: string; at: Date; rooms?: number }>(MIGRATIONS_COLLECTION);
   if (await marks.findOne({ _id: ROOM_STATS_COMPLETE })) return 0;
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => (opts.recordWrites ? opts.recordWrites.run(fn) : fn());
   const stats = db.collection(ROOM_STATS_COLLECTION);
   const pointOnly = await pointQueriesOnly(db);
   const seen = new Set<string>();
@@ -84,7 +84,7 @@ export async function completeRoomStats(db: Db, writeConcern: WriteConcernSettin
     pending = new Set();
     const have = new Set((await findByIds(stats, ids, { projection: { _id: 1 } }, pointOnly)).map((d) => String(d._id)));
     const missing = ids.filter((id) => !have.has(id));
-    if (missing.length > 0) await exclusive(() => markRoomsDirty(db, missing, writeConcern));
+    if (missing.length > 0) await markRoomsDirty(db, missing, writeConcern);
     marked += missing.length;
     if (seen.size + ids.length > SEEN_CAP) seen.clear();
     for (const id of ids) seen.add(id);
@@ -104,8 +104,6 @@ export async function completeRoomStats(db: Db, writeConcern: WriteConcernSettin
     }
   }
   if (pending.size > 0) await check();
-  const refreshOpts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.now ? { now: opts.now } : {}) };
-  await exclusive(() => refreshDirtyRooms(db, writeConcern, refreshOpts));
   try {
     await marks.updateOne({ _id: ROOM_STATS_COMPLETE }, { $setOnInsert: { at: new Date(), rooms: marked } }, { upsert: true, writeConcern });
   } catch (err) {

@@ -56,6 +56,8 @@ export const ROOM_STAT_COLLECTIONS: ReadonlySet<string> = new Set([RECORD_COLLEC
 const MAX_UPDATES_PER_COMMAND = 50;
 /** Rooms recomputed per round (one query per source collection each). */
 const REFRESH_BATCH = 500;
+/** FerretDB: rooms whose statistics are stored at once by storeWhereMarked (a read and a write each). */
+const POINT_STORES_IN_FLIGHT = 4;
 
 /** The distinct string room ids of `docs` (field `roomId`). */
 export function roomIdsOf(docs: readonly Document[]): string[] {
@@ -139,11 +141,12 @@ async function refreshMarked(db: Db, marks: readonly Pick<RoomStatsDoc, '_id' | 
  * Step 3's store: for each room, `set` (clearing `dirty` and `live`) only if its mark is still `token`. Returns how
  * many were stored, and the rooms that may not have been (a command in which some statement matched nothing: the
  * driver gives no per-statement count).
- * On MongoDB each is one conditional update `{_id, dirty: token}`, atomic per document. FerretDB's SQLite backend
- * answers any filter but `{_id}` by reading the whole collection (point-queries.ts), which holds every room ever
- * imported; there each room is read by `{_id}`, its token compared here, and updated by `{_id}`: the same read, then
- * write that FerretDB 1.24 does for a conditional update itself (handler/common/update.go), so no weaker. Either way
- * the argument rests, on FerretDB, on record writers taking turns (the process's record-write mutex).
+ * On MongoDB each is one conditional update `{_id, dirty: token}` (50 to a command), atomic per document. FerretDB's
+ * SQLite backend answers any filter but `{_id}` by reading the whole collection (point-queries.ts), which holds every
+ * room ever imported; there each room is read by `{_id}`, its token compared here, and at once updated by `{_id}`, one
+ * room at a time (a few rooms in flight): a read, then a write, as FerretDB 1.24 does for a conditional update itself
+ * (handler/common/update.go), one request later. On FerretDB the argument rests, as before, on record writers taking
+ * turns (the process's record-write mutex: imports, retention batches and refreshes, the backfills).
  */
 export async function storeWhereMarked(
   db: Db, entries: readonly { id: string; token: ObjectId; set: Document }[], writeConcern: WriteConcernSettings,
@@ -152,21 +155,22 @@ export async function storeWhereMarked(
   const pointOnly = await pointQueriesOnly(db);
   const unsure: string[] = [];
   let stored = 0;
-  for (let i = 0; i < entries.length; i += MAX_UPDATES_PER_COMMAND) {
-    let slice = entries.slice(i, i + MAX_UPDATES_PER_COMMAND);
-    if (pointOnly) {
-      const now = new Map((await findByIds(col, slice.map((e) => e.id), { projection: { dirty: 1 } }, true)).map((d) => [String(d._id), d.dirty as unknown]));
-      const still = (e: (typeof slice)[number]): boolean => {
-        const t = now.get(e.id);
-        return t instanceof ObjectId && t.equals(e.token);
-      };
-      unsure.push(...slice.filter((e) => !still(e)).map((e) => e.id));
-      slice = slice.filter(still);
-      if (slice.length === 0) continue;
+  const update = (e: (typeof entries)[number]): Document => ({ $set: e.set, $unset: { dirty: '', live: '' } });
+  if (pointOnly) {
+    for (let i = 0; i < entries.length; i += POINT_STORES_IN_FLIGHT) {
+      await Promise.all(entries.slice(i, i + POINT_STORES_IN_FLIGHT).map(async (e) => {
+        const d = await col.findOne({ _id: e.id }, { projection: { dirty: 1 } });
+        const ours = d?.dirty instanceof ObjectId && d.dirty.equals(e.token);
+        const matched = ours ? (await col.updateOne({ _id: e.id }, update(e), { writeConcern })).matchedCount : 0;
+        stored += matched;
+        if (matched === 0) unsure.push(e.id);
+      }));
     }
-    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = slice.map((e) => ({
-      updateOne: { filter: pointOnly ? { _id: e.id } : { _id: e.id, dirty: e.token }, update: { $set: e.set, $unset: { dirty: '', live: '' } } },
-    }));
+    return { stored, unsure };
+  }
+  for (let i = 0; i < entries.length; i += MAX_UPDATES_PER_COMMAND) {
+    const slice = entries.slice(i, i + MAX_UPDATES_PER_COMMAND);
+    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = slice.map((e) => ({ updateOne: { filter: { _id: e.id, dirty: e.token }, update: update(e) } }));
     const res = await col.bulkWrite(ops, { ordered: false, writeConcern });
     stored += res.matchedCount;
     if (res.matchedCount < slice.length) unsure.push(...slice.map((e) => e.id));

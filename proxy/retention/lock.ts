@@ -40,8 +40,12 @@ export const PROCESS_SPACE = { host: HOST, pidNs: PID_NS };
  * "not gone": its lock is waited out, never broken.
  */
 export function holderGone(doc: { node?: string; host?: string; pidNs?: string | null; pid?: number }, nodeId: string): boolean {
-  return doc.node === nodeId && doc.host === HOST && PID_NS !== null && doc.pidNs === PID_NS &&
-    typeof doc.pid === 'number' && doc.pid !== process.pid && !alive(doc.pid);
+  return doc.node === nodeId && processGone(doc);
+}
+
+/** holderGone without the node: same host and pid namespace as this process, another pid, and no process with it. */
+export function processGone(doc: { host?: string; pidNs?: string | null; pid?: number }): boolean {
+  return doc.host === HOST && PID_NS !== null && doc.pidNs === PID_NS && typeof doc.pid === 'number' && doc.pid !== process.pid && !alive(doc.pid);
 }
 
 /** True while a process of this machine with that pid exists (EPERM: it exists, owned by someone else). */

@@ -22,7 +22,11 @@ export async function roomStatsWrite<T>(
   return result;
 }
 
-/** Recomputes every room still marked (after a policy's batches). */
-export async function refreshRetentionRooms(deps: Pick<ResolvedDeps, 'db' | 'writeConcern' | 'now'>, signal?: AbortSignal): Promise<void> {
-  await refreshDirtyRooms(deps.db, deps.writeConcern, { now: deps.now, ...(signal ? { signal } : {}) });
+/**
+ * Recomputes every room still marked (after a policy's batches), under the process's record-write mutex: never beside
+ * an import's writes, whose room statistics rest on record writers taking turns on FerretDB (room-stats.ts,
+ * storeWhereMarked).
+ */
+export async function refreshRetentionRooms(deps: Pick<ResolvedDeps, 'db' | 'writeConcern' | 'now' | 'recordWrites'>, signal?: AbortSignal): Promise<void> {
+  await deps.recordWrites.run(() => refreshDirtyRooms(deps.db, deps.writeConcern, { now: deps.now, ...(signal ? { signal } : {}) }));
 }

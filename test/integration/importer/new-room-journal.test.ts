@@ -1,10 +1,12 @@
-import { type Db } from 'mongodb';
+import { spawnSync } from 'node:child_process';
+import { ObjectId, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { majority } from '../../../proxy/db/write-concern.js';
 import { ImportRoomMarks } from '../../../proxy/importer/import-room-marks.js';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
-import { NEW_ROOMS_JOURNAL, ROOM_STATS_COMPLETE } from '../../../proxy/importer/new-room-journal.js';
+import { NEW_ROOMS_JOURNAL, recoverNewRooms, ROOM_STATS_COMPLETE } from '../../../proxy/importer/new-room-journal.js';
+import { PROCESS_SPACE } from '../../../proxy/retention/lock.js';
 import { MIGRATIONS_COLLECTION } from '../../../proxy/importer/stamp-backfill.js';
 import { refreshDirtyRooms, ROOM_STATS_COLLECTION, type RoomStatsDoc } from '../../../proxy/portal/room-stats.js';
 import { completeRoomStats } from '../../../proxy/portal/room-stats-backfill.js';
@@ -71,7 +73,9 @@ describe('new rooms journal: statistics counted from the inserts, never from a p
     const dying = await ImportRoomMarks.open(db, wc);
     await dying.before([{ roomId: 'r1' }]);
     await db.collection<{ _id: string; [k: string]: unknown }>('history.messages').insertOne({ _id: 'm1', messageId: 'm1', roomId: 'r1', sentAt: date(2), _retention: { archive: ARCHIVE } });
-    // No finish(): the process died here, leaving its journal entry.
+    // No finish(): the process died here, leaving its journal entry. (In this test process that import is let go; a
+    // new process finds the dead one's pid gone: the owners test below.)
+    dying.release();
     expect(await db.collection(NEW_ROOMS_JOURNAL).countDocuments({})).toBe(1);
     await importFiles(db, { 'history/messages.json': message('m2', 'r1', 6) }, LATER_ARCHIVE);
     expect(await stats(db, 'r1')).toEqual({ _id: 'r1', messageCount: 2, callCount: 0, firstActivityAt: date(2), lastActivityAt: date(6) });
@@ -109,6 +113,9 @@ describe('new rooms journal: statistics counted from the inserts, never from a p
     await db.collection<{ _id: string; [k: string]: unknown }>('history.calls').insertOne({ _id: 'c-a', roomId: 'r-callonly', startedAt: date(4) });
     await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).insertOne({ _id: 'r-ok', messageCount: 1, callCount: 0, firstActivityAt: date(2), lastActivityAt: date(2), computedAt: new Date() });
     expect(await completeRoomStats(db, wc)).toBe(2);
+    // Marked by the pass (readers count them live); the next import's refreshDirtyRooms recomputes them.
+    expect((await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).findOne({ _id: 'r-gap' }))?.dirty).toBeDefined();
+    await refreshDirtyRooms(db, wc);
     expect(await stats(db, 'r-gap')).toEqual({ _id: 'r-gap', messageCount: 2, callCount: 0, firstActivityAt: date(1), lastActivityAt: date(3) });
     expect(await stats(db, 'r-callonly')).toEqual({ _id: 'r-callonly', messageCount: 0, callCount: 1, firstActivityAt: date(4), lastActivityAt: date(4) });
     expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments({ _id: ROOM_STATS_COMPLETE as never })).toBe(1);
@@ -118,5 +125,53 @@ describe('new rooms journal: statistics counted from the inserts, never from a p
     expect(roomReads()).toBe(0);
     expect(await stats(db, 'r-gap')).toEqual({ _id: 'r-gap', messageCount: 3, callCount: 0, firstActivityAt: date(1), lastActivityAt: date(5) });
     expect(await stats(db, 'r-new')).toEqual({ _id: 'r-new', messageCount: 1, callCount: 0, firstActivityAt: date(6), lastActivityAt: date(6) });
+  });
+
+  it('a message a newer archive moves into a new room took the replace path: the room is computed from its records', async () => {
+    const db = m.freshDb('move');
+    await importFiles(db, { 'history/messages.json': message('m1', 'r-old', 2) });
+    m.commands.length = 0;
+    await importFiles(db, { 'history/messages.json': [message('m1', 'r-new', 2), message('m2', 'r-new', 4)].join('\n') }, LATER_ARCHIVE);
+    expect(await stats(db, 'r-new')).toEqual({ _id: 'r-new', messageCount: 2, callCount: 0, firstActivityAt: date(2), lastActivityAt: date(4) });
+    expect(await stats(db, 'r-old')).toEqual({ _id: 'r-old', messageCount: 0, callCount: 0, firstActivityAt: null, lastActivityAt: null });
+  });
+
+  it('recovery marks the rooms of an import still writing in this process but leaves its entry; that import ends exact', async () => {
+    const db = m.freshDb('running');
+    const writing = await ImportRoomMarks.open(db, wc);
+    await writing.before([{ roomId: 'r1' }]);
+    const first = { _id: 'm1', roomId: 'r1', sentAt: date(2) };
+    await db.collection<{ _id: string; [k: string]: unknown }>('history.messages').insertOne(first);
+    writing.hooksFor('history.messages')?.inserted?.([first]);
+    // Another import starts meanwhile (in this process its recovery skips a running import's entries altogether).
+    expect(await recoverNewRooms(db, wc)).toBe(0);
+    expect(await db.collection(NEW_ROOMS_JOURNAL).countDocuments({})).toBe(1);
+    const second = { _id: 'm2', roomId: 'r1', sentAt: date(5) };
+    await db.collection<{ _id: string; [k: string]: unknown }>('history.messages').insertOne(second);
+    writing.hooksFor('history.messages')?.inserted?.([second]);
+    await writing.finish();
+    await refreshDirtyRooms(db, wc);
+    expect(await stats(db, 'r1')).toEqual({ _id: 'r1', messageCount: 2, callCount: 0, firstActivityAt: date(2), lastActivityAt: date(5) });
+    expect(await db.collection(NEW_ROOMS_JOURNAL).countDocuments({})).toBe(0);
+  });
+
+  it('entries of other imports: rooms always marked; removed only when their process is gone, or after a day', async () => {
+    const db = m.freshDb('owners');
+    const dead = spawnSync('true').pid;
+    const entry = (id: string, over: object): object => ({ _id: new ObjectId(), rooms: [id], at: new Date(), owner: `o-${id}`, ...PROCESS_SPACE, ...over });
+    const journal = db.collection(NEW_ROOMS_JOURNAL);
+    await journal.insertMany([
+      entry('r-live', { pid: 1 }), // init: alive, another process of this host
+      entry('r-dead', { pid: dead }),
+      entry('r-elsewhere', { host: 'another-host', pid: 4242 }),
+      entry('r-stale', { host: 'another-host', pid: 4242, at: new Date(Date.now() - 25 * 3_600_000) }),
+      entry('r-ours', { pid: process.pid }), // an earlier import of this process that is not running
+    ]);
+    expect(await recoverNewRooms(db, wc)).toBe(5);
+    const left = (await journal.find({}).toArray()).map((e) => (e.rooms as string[])[0]).sort();
+    expect(left).toEqual(PROCESS_SPACE.pidNs === null ? ['r-dead', 'r-elsewhere', 'r-live', 'r-ours'] : ['r-elsewhere', 'r-live']);
+    for (const room of ['r-live', 'r-dead', 'r-elsewhere', 'r-stale', 'r-ours']) {
+      expect((await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).findOne({ _id: room }))?.dirty, room).toBeDefined();
+    }
   });
 });
