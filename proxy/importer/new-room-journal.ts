@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ObjectId, type Db, type WriteConcernSettings } from 'mongodb';
 import { markRoomsDirty, ROOM_STAT_SOURCES } from '../portal/room-stats.js';
-import { PROCESS_SPACE, processGone } from '../retention/lock.js';
+import { PROCESS_SPACE, processGone, serverNow } from '../retention/lock.js';
 import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
 /** Rooms an import is about to write the first records of, noted before those writes (see NewRoomJournal). */
@@ -13,12 +14,27 @@ interface JournalDoc {
   _id: ObjectId;
   rooms: unknown;
   at: Date;
-  /** The writing import (one id per NewRoomJournal) and where its process runs (retention/lock.ts PROCESS_SPACE). */
+  /**
+   * The writing import (one id per NewRoomJournal) and where its process runs: retention/lock.ts PROCESS_SPACE, and the
+   * kernel's boot id, which tells two machines apart even with the same host name (HA nodes need not differ in it).
+   */
   owner?: string;
   host?: string;
   pidNs?: string | null;
+  bootId?: string | null;
   pid?: number;
 }
+
+/** This machine's boot (/proc/sys/kernel/random/boot_id), or null where it cannot be read. */
+function readBootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+const BOOT_ID = readBootId();
+const OUR_SPACE = { ...PROCESS_SPACE, bootId: BOOT_ID };
 
 /** An entry whose owner cannot be proved gone is removed by recovery only after this long (its rooms marked each time). */
 const STALE_MS = 24 * 3_600_000;
@@ -41,9 +57,11 @@ const RUNNING = new Set<string>();
  *   document) before changing its records (portal/room-stats.ts);
  * - each import starts by recovering what others left: every room still listed is marked, which creates its document
  *   (refreshDirtyRooms then recomputes it from its records); the entry is removed only when its import is provably
- *   not writing any more: an earlier import of this process that is not running, or one of a process of this host
- *   that is gone, or an entry older than a day. An entry of a live import elsewhere (a CLI `import` beside the daemon,
- *   a deposed HA leader) stays, so if that import dies later its rooms are marked again by the next import;
+ *   not writing any more: an earlier import of this process that is not running, or one of a process of this machine
+ *   (same boot id, host name and pid namespace) that is gone, or an entry older than a day by the database server's
+ *   clock. An entry of a live import elsewhere (a CLI `import` beside the daemon, a deposed HA leader) stays, so if
+ *   that import dies later its rooms are marked again by the next import (until the day is over, every import marks
+ *   and recomputes them: a cost, not an error);
  * - the marker ROOM_STATS_COMPLETE says the invariant holds for the records stored before journalling existed. It is
  *   written when an import finds no message and no call stored at all (a new database), or by the one-time pass over a
  *   database an older version filled (completeRoomStats in portal/room-stats-backfill.ts: every room with records and
@@ -60,14 +78,17 @@ export class NewRoomJournal {
   private readonly entries: ObjectId[] = [];
   private readonly owner = randomUUID();
 
-  private constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, readonly counting: boolean) {
+  /** `clockOffset`: the database server's clock minus ours, read at open (entries are dated by the server's clock). */
+  private constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, readonly counting: boolean, private readonly clockOffset: number) {
     RUNNING.add(this.owner);
   }
 
   /** Recovers what earlier imports left, then learns whether this import may count new rooms (the marker). */
   static async open(db: Db, writeConcern: WriteConcernSettings): Promise<NewRoomJournal> {
-    await recoverNewRooms(db, writeConcern);
-    return new NewRoomJournal(db, writeConcern, await roomStatsComplete(db, writeConcern));
+    const server = await serverNow(db);
+    const clockOffset = server.getTime() - Date.now();
+    await recoverNewRooms(db, writeConcern, server);
+    return new NewRoomJournal(db, writeConcern, await roomStatsComplete(db, writeConcern), clockOffset);
   }
 
   /** This import writes no more (it failed; its record writes have settled): its entries are left to recovery. */
@@ -82,7 +103,7 @@ export class NewRoomJournal {
   async note(rooms: readonly string[]): Promise<void> {
     if (rooms.length === 0) return;
     const _id = new ObjectId();
-    const entry: JournalDoc = { _id, rooms: [...rooms], at: new Date(), owner: this.owner, ...PROCESS_SPACE, pid: process.pid };
+    const entry: JournalDoc = { _id, rooms: [...rooms], at: new Date(Date.now() + this.clockOffset), owner: this.owner, ...OUR_SPACE, pid: process.pid };
     await this.db.collection<JournalDoc>(NEW_ROOMS_JOURNAL).insertOne(entry, { writeConcern: this.writeConcern });
     this.entries.push(_id);
   }
@@ -101,18 +122,18 @@ export class NewRoomJournal {
 }
 
 /**
- * Every room listed by another import is marked (its statistics document created or marked; the caller's
- * refreshDirtyRooms recomputes it); the entry is removed when its import is provably not writing (see the class
- * comment). Returns the rooms marked. The collection is small: one entry per record batch of imports under way or
- * that did not finish.
+ * Every room listed in the journal is marked (its statistics document created or marked; the caller's
+ * refreshDirtyRooms recomputes it), whoever listed it; the entry is removed when its import is provably not writing
+ * (see the class comment). `now`: the database server's clock. Returns the rooms marked. The collection is small: one
+ * entry per record batch of imports under way or that did not finish.
  */
-export async function recoverNewRooms(db: Db, writeConcern: WriteConcernSettings, now: Date = new Date()): Promise<number> {
+export async function recoverNewRooms(db: Db, writeConcern: WriteConcernSettings, now: Date): Promise<number> {
   const col = db.collection<JournalDoc>(NEW_ROOMS_JOURNAL);
   const left = await col.find({}, { projection: { _id: 1 } }).toArray();
   let marked = 0;
   for (const { _id } of left) {
     const entry = await col.findOne({ _id });
-    if (!entry || (typeof entry.owner === 'string' && RUNNING.has(entry.owner))) continue;
+    if (!entry) continue;
     const rooms = Array.isArray(entry.rooms) ? entry.rooms.filter((r): r is string => typeof r === 'string' && r !== '') : [];
     await markRoomsDirty(db, rooms, writeConcern);
     marked += rooms.length;
@@ -121,11 +142,14 @@ export async function recoverNewRooms(db: Db, writeConcern: WriteConcernSettings
   return marked;
 }
 
-/** True when the entry's import cannot be writing any more (it is not in RUNNING: checked by the caller). */
+/** True when the entry's import cannot be writing any more. */
 function ownerDone(entry: JournalDoc, now: Date): boolean {
-  const ourProcess = entry.host === PROCESS_SPACE.host && PROCESS_SPACE.pidNs !== null && entry.pidNs === PROCESS_SPACE.pidNs && entry.pid === process.pid;
+  if (typeof entry.owner === 'string' && RUNNING.has(entry.owner)) return false;
+  const sameMachine = BOOT_ID !== null && entry.bootId === BOOT_ID && PROCESS_SPACE.pidNs !== null && entry.host === PROCESS_SPACE.host && entry.pidNs === PROCESS_SPACE.pidNs;
+  // Our own pid: an earlier import of this process (not running, checked above), or a dead predecessor with our pid.
+  const ourProcess = sameMachine && entry.pid === process.pid;
   const old = !(entry.at instanceof Date) || now.getTime() - entry.at.getTime() > STALE_MS;
-  return ourProcess || processGone(entry) || old;
+  return ourProcess || (sameMachine && processGone(entry)) || old;
 }
 
 /** The marker, written now if no message and no call is stored (nothing can predate the journal then). */

@@ -132,7 +132,7 @@ export class RoomStatsBackfill {
       const rooms = await backfillRoomStats(opts.db, opts.writeConcern, backfillOpts);
       if (rooms > 0) opts.log.info({ rooms }, 'room statistics computed for rooms stored before they existed (or left marked)');
       const missing = await completeRoomStats(opts.db, opts.writeConcern, backfillOpts);
-      if (missing > 0) opts.log.info({ rooms: missing }, 'room statistics computed for rooms that had records but none (left by an interrupted import of an older version)');
+      if (missing > 0) opts.log.info({ rooms: missing }, 'rooms that had records but no statistics marked (left by an interrupted import of an older version): the next import recomputes them, the Room report counts them live meanwhile');
     })().catch((err: unknown) => {
       if (signal.aborted) return;
       opts.log.error({ err }, 'room statistics backfill failed (retried at the next start; the Room report counts those rooms live meanwhile)');

@@ -1,4 +1,4 @@
-import { ObjectId, type AnyBulkWriteOperation, type Db, type Document, type WriteConcernSettings } from 'mongodb';
+import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Db, type Document, type WriteConcernSettings } from 'mongodb';
 import { RECORD_COLLECTIONS } from './queries/types.js';
 import { isVisible } from './queries/visible.js';
 import { ensureIndexes } from '../db/ensure-indexes.js';
@@ -71,15 +71,33 @@ export function storedActivity(a: RoomActivity | undefined): Required<Pick<RoomS
   return { messageCount: a?.messageCount ?? 0, callCount: a?.callCount ?? 0, firstActivityAt: a?.firstActivityAt ?? null, lastActivityAt: a?.lastActivityAt ?? null };
 }
 
-/** Step 1: marks the rooms as about to change (upsert), `live` too for retention's archive/destroy/restore. */
+/**
+ * Step 1: marks the rooms as about to change (upsert), `live` too for retention's archive/destroy/restore. On FerretDB
+ * an upsert is a read, then an insert: two writers marking a room that has no document at the same moment can meet a
+ * duplicate key (MongoDB retries such `_id` upserts itself). The room has its document then, so the command is sent
+ * once more (every statement again, each with a fresh token: a mark set twice is still a mark).
+ */
 export async function markRoomsDirty(db: Db, roomIds: readonly string[], writeConcern: WriteConcernSettings, opts: { live?: boolean } = {}): Promise<void> {
   const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
   for (let i = 0; i < roomIds.length; i += MAX_UPDATES_PER_COMMAND) {
-    const ops: AnyBulkWriteOperation<RoomStatsDoc>[] = roomIds.slice(i, i + MAX_UPDATES_PER_COMMAND).map((id) => ({
+    const send = (): Promise<unknown> => col.bulkWrite(roomIds.slice(i, i + MAX_UPDATES_PER_COMMAND).map((id): AnyBulkWriteOperation<RoomStatsDoc> => ({
       updateOne: { filter: { _id: id }, update: { $set: { dirty: new ObjectId(), ...(opts.live ? { live: true } : {}) } }, upsert: true },
-    }));
-    await col.bulkWrite(ops, { ordered: false, writeConcern });
+    })), { ordered: false, writeConcern });
+    try {
+      await send();
+    } catch (err) {
+      if (!onlyDuplicates(err)) throw err;
+      await send();
+    }
   }
+}
+
+/** A write error made of duplicate-key errors only (no write concern error beside them). */
+function onlyDuplicates(err: unknown): boolean {
+  if (!(err instanceof MongoBulkWriteError)) return (err as { code?: unknown }).code === 11000;
+  const raw: unknown = err.writeErrors;
+  const errors = (Array.isArray(raw) ? raw : [raw]) as { code?: unknown }[];
+  return errors.length > 0 && errors.every((e) => e.code === 11000) && err.result?.getWriteConcernError() == null;
 }
 
 /**
@@ -146,7 +164,8 @@ async function refreshMarked(db: Db, marks: readonly Pick<RoomStatsDoc, '_id' | 
  * room ever imported; there each room is read by `{_id}`, its token compared here, and at once updated by `{_id}`, one
  * room at a time (a few rooms in flight): a read, then a write, as FerretDB 1.24 does for a conditional update itself
  * (handler/common/update.go), one request later. On FerretDB the argument rests, as before, on record writers taking
- * turns (the process's record-write mutex: imports, retention batches and refreshes, the backfills).
+ * turns (the process's record-write mutex: imports, retention batches and refreshes, the backfill's rounds; the
+ * one-time completeness pass only marks rooms, which any writer may do at any time).
  */
 export async function storeWhereMarked(
   db: Db, entries: readonly { id: string; token: ObjectId; set: Document }[], writeConcern: WriteConcernSettings,
@@ -158,7 +177,8 @@ export async function storeWhereMarked(
   const update = (e: (typeof entries)[number]): Document => ({ $set: e.set, $unset: { dirty: '', live: '' } });
   if (pointOnly) {
     for (let i = 0; i < entries.length; i += POINT_STORES_IN_FLIGHT) {
-      await Promise.all(entries.slice(i, i + POINT_STORES_IN_FLIGHT).map(async (e) => {
+      // Every store of a group settles before an error is thrown: none may land after the caller has let go.
+      await settleAll(entries.slice(i, i + POINT_STORES_IN_FLIGHT).map(async (e) => {
         const d = await col.findOne({ _id: e.id }, { projection: { dirty: 1 } });
         const ours = d?.dirty instanceof ObjectId && d.dirty.equals(e.token);
         const matched = ours ? (await col.updateOne({ _id: e.id }, update(e), { writeConcern })).matchedCount : 0;
@@ -176,6 +196,12 @@ export async function storeWhereMarked(
     if (res.matchedCount < slice.length) unsure.push(...slice.map((e) => e.id));
   }
   return { stored, unsure };
+}
+
+/** Awaits every promise, then throws the first rejection if any (Promise.all would return while others still run). */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Step 3 for every room still marked (this import's, and any a crash left), in bounded rounds. */

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { ObjectId, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -143,9 +144,10 @@ describe('new rooms journal: statistics counted from the inserts, never from a p
     const first = { _id: 'm1', roomId: 'r1', sentAt: date(2) };
     await db.collection<{ _id: string; [k: string]: unknown }>('history.messages').insertOne(first);
     writing.hooksFor('history.messages')?.inserted?.([first]);
-    // Another import starts meanwhile (in this process its recovery skips a running import's entries altogether).
-    expect(await recoverNewRooms(db, wc)).toBe(0);
+    // Another import starts meanwhile: its recovery marks the running import's room but keeps its entry.
+    expect(await recoverNewRooms(db, wc, new Date())).toBe(1);
     expect(await db.collection(NEW_ROOMS_JOURNAL).countDocuments({})).toBe(1);
+    await refreshDirtyRooms(db, wc);
     const second = { _id: 'm2', roomId: 'r1', sentAt: date(5) };
     await db.collection<{ _id: string; [k: string]: unknown }>('history.messages').insertOne(second);
     writing.hooksFor('history.messages')?.inserted?.([second]);
@@ -155,22 +157,32 @@ describe('new rooms journal: statistics counted from the inserts, never from a p
     expect(await db.collection(NEW_ROOMS_JOURNAL).countDocuments({})).toBe(0);
   });
 
-  it('entries of other imports: rooms always marked; removed only when their process is gone, or after a day', async () => {
+  it('entries of other imports: rooms always marked; removed only when their process is gone (same machine), or after a day', async () => {
     const db = m.freshDb('owners');
     const dead = spawnSync('true').pid;
-    const entry = (id: string, over: object): object => ({ _id: new ObjectId(), rooms: [id], at: new Date(), owner: `o-${id}`, ...PROCESS_SPACE, ...over });
+    const bootId = ((): string | null => {
+      try {
+        return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      } catch {
+        return null;
+      }
+    })();
+    const entry = (id: string, over: object): object => ({ _id: new ObjectId(), rooms: [id], at: new Date(), owner: `o-${id}`, ...PROCESS_SPACE, bootId, ...over });
     const journal = db.collection(NEW_ROOMS_JOURNAL);
     await journal.insertMany([
-      entry('r-live', { pid: 1 }), // init: alive, another process of this host
+      entry('r-live', { pid: 1 }), // init: alive, another process of this machine
       entry('r-dead', { pid: dead }),
       entry('r-elsewhere', { host: 'another-host', pid: 4242 }),
+      entry('r-otherboot', { bootId: 'another-machine-same-host-name', pid: dead }), // an HA peer with our host name
+      entry('r-ours-again', { bootId: 'another-machine-same-host-name', pid: process.pid }),
       entry('r-stale', { host: 'another-host', pid: 4242, at: new Date(Date.now() - 25 * 3_600_000) }),
       entry('r-ours', { pid: process.pid }), // an earlier import of this process that is not running
     ]);
-    expect(await recoverNewRooms(db, wc)).toBe(5);
+    expect(await recoverNewRooms(db, wc, new Date())).toBe(7);
     const left = (await journal.find({}).toArray()).map((e) => (e.rooms as string[])[0]).sort();
-    expect(left).toEqual(PROCESS_SPACE.pidNs === null ? ['r-dead', 'r-elsewhere', 'r-live', 'r-ours'] : ['r-elsewhere', 'r-live']);
-    for (const room of ['r-live', 'r-dead', 'r-elsewhere', 'r-stale', 'r-ours']) {
+    const provable = bootId !== null && PROCESS_SPACE.pidNs !== null;
+    expect(left).toEqual(provable ? ['r-elsewhere', 'r-live', 'r-otherboot', 'r-ours-again'] : ['r-dead', 'r-elsewhere', 'r-live', 'r-otherboot', 'r-ours', 'r-ours-again']);
+    for (const room of ['r-live', 'r-dead', 'r-elsewhere', 'r-otherboot', 'r-ours-again', 'r-stale', 'r-ours']) {
       expect((await db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION).findOne({ _id: room }))?.dirty, room).toBeDefined();
     }
   });
