@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { dbCall, majority } from '../db/write-concern.js';
 import { findIn, lookupBatchSize, pointQueriesOnly } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
-import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
+import { markMigrationDone, MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
 const FILES = 'file-management.files';
 const CALLS = 'history.calls';
@@ -81,13 +81,7 @@ export async function backfillCallTimes(db: Db, wtimeoutMs: number, log: Logger,
   if (await dbCall('reading proxy.migrations', () => marks.findOne({ _id: MIGRATION_ID }))) return 0;
   const writeConcern = majority(wtimeoutMs);
   const written = await dbCall('stamping call times of voicemails and recordings', () => stampCallTimes(db, {}, writeConcern, signal));
-  await dbCall('writing proxy.migrations', async () => {
-    try {
-      await marks.updateOne({ _id: MIGRATION_ID }, { $setOnInsert: { at: new Date(), written } }, { upsert: true, writeConcern });
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 11000) throw err;
-    }
-  });
+  await dbCall('writing proxy.migrations', () => markMigrationDone(db, MIGRATION_ID, { written }, writeConcern));
   if (written > 0) log.info({ written }, 'voicemails and recordings now carry the time of their call');
   return written;
 }

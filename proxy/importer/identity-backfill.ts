@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Fence } from '../ha/lease.js';
 import { dbCall, majority } from '../db/write-concern.js';
 import { IDENTITY_BATCH, IDENTITY_COLLECTIONS, refreshIdentity } from './identity.js';
-import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
+import { markMigrationDone, MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
 const MIGRATION_ID = 'identity-superseded';
 
@@ -43,13 +43,7 @@ export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger
     fence?.token();
     written += await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern));
   }
-  await dbCall('writing proxy.migrations', async () => {
-    try {
-      await marks.updateOne({ _id: MIGRATION_ID }, { $setOnInsert: { at: new Date(), written } }, { upsert: true, writeConcern });
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 11000) throw err; // the other node finished first
-    }
-  });
+  await dbCall('writing proxy.migrations', () => markMigrationDone(db, MIGRATION_ID, { written }, writeConcern));
   if (written > 0) log.info({ written }, 'earlier versions of staff, contacts and rooms delivered under another _id are now marked superseded');
   return written;
 }

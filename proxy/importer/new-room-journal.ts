@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ObjectId, type Db, type WriteConcernSettings } from 'mongodb';
 import { markRoomsDirty, ROOM_STAT_SOURCES } from '../portal/room-stats.js';
 import { PROCESS_SPACE, processGone, serverNow } from '../retention/lock.js';
-import { MIGRATIONS_COLLECTION } from './stamp-backfill.js';
+import { markMigrationDone, MIGRATIONS_COLLECTION } from './stamp-backfill.js';
 
 /** Rooms an import is about to write the first records of, noted before those writes (see NewRoomJournal). */
 export const NEW_ROOMS_JOURNAL = 'proxy.new_rooms';
@@ -159,11 +159,6 @@ async function roomStatsComplete(db: Db, writeConcern: WriteConcernSettings): Pr
   for (const src of ROOM_STAT_SOURCES) {
     if (await db.collection(src.collection).findOne({}, { projection: { _id: 1 } })) return false;
   }
-  try {
-    await marks.updateOne({ _id: ROOM_STATS_COMPLETE }, { $setOnInsert: { at: new Date() } }, { upsert: true, writeConcern });
-  } catch (err) {
-    // Two nodes at once: the other one's marker went in first.
-    if ((err as { code?: unknown }).code !== 11000) throw err;
-  }
+  await markMigrationDone(db, ROOM_STATS_COMPLETE, {}, writeConcern);
   return true;
 }

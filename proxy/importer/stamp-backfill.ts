@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { dbCall, majority } from '../db/write-concern.js';
@@ -6,6 +6,18 @@ import { RETENTION_FIELD } from './record-document.js';
 
 /** One document per one-time data migration the proxy has completed. */
 export const MIGRATIONS_COLLECTION = 'proxy.migrations';
+
+/**
+ * Records migration `id` as done (with `facts`), once: an upsert that only inserts. Two nodes finishing at once: the
+ * other one's insert went in first (duplicate key), done either way.
+ */
+export async function markMigrationDone(db: Db, id: string, facts: Document, writeConcern: WriteConcernSettings): Promise<void> {
+  try {
+    await db.collection<{ _id: string }>(MIGRATIONS_COLLECTION).updateOne({ _id: id }, { $setOnInsert: { at: new Date(), ...facts } }, { upsert: true, writeConcern });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 11000) throw err;
+  }
+}
 const MIGRATION_ID = 'retention-createdAt';
 /** Collections that never hold vendor records. */
 const NOT_RECORDS = /^(system\.|proxy\.|portal\.|retention\.|integrity\.|media\.)/;
@@ -36,14 +48,7 @@ export async function backfillArchiveTimes(db: Db, wtimeoutMs: number, log: Logg
       records += r.modifiedCount;
     }
   }
-  await dbCall('writing proxy.migrations', async () => {
-    try {
-      await marks.updateOne({ _id: MIGRATION_ID }, { $setOnInsert: { at: new Date(), records } }, { upsert: true, writeConcern: majority(wtimeoutMs) });
-    } catch (err) {
-      // Both HA nodes starting at once: the other one's upsert inserted the marker first. Done either way.
-      if ((err as { code?: unknown }).code !== 11000) throw err;
-    }
-  });
+  await dbCall('writing proxy.migrations', () => markMigrationDone(db, MIGRATION_ID, { records }, majority(wtimeoutMs)));
   if (records > 0) log.info({ records }, 'records stored before _retention.createdAt existed now carry their archive time');
   return records;
 }

@@ -3,7 +3,7 @@ import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import type { Logger } from 'pino';
 import { ROOM_STATS_COMPLETE } from '../importer/new-room-journal.js';
 import { findByIds, pointQueriesOnly } from '../importer/point-queries.js';
-import { MIGRATIONS_COLLECTION } from '../importer/stamp-backfill.js';
+import { markMigrationDone, MIGRATIONS_COLLECTION } from '../importer/stamp-backfill.js';
 import { RECORD_COLLECTIONS } from './queries/types.js';
 import { markRoomsDirty, refreshDirtyRooms, refreshRooms, roomIdsOf, ROOM_STAT_SOURCES, ROOM_STATS_COLLECTION } from './room-stats.js';
 
@@ -48,12 +48,7 @@ export async function backfillRoomStats(db: Db, writeConcern: WriteConcernSettin
     });
     after = docs[docs.length - 1]?._id;
   }
-  try {
-    await marks.updateOne({ _id: ROOM_STATS_MIGRATION }, { $setOnInsert: { at: new Date(), rooms } }, { upsert: true, writeConcern });
-  } catch (err) {
-    // Two nodes at once: the other one's marker went in first. Done either way.
-    if ((err as { code?: unknown }).code !== 11000) throw err;
-  }
+  await markMigrationDone(db, ROOM_STATS_MIGRATION, { rooms }, writeConcern);
   return rooms;
 }
 
@@ -104,11 +99,7 @@ export async function completeRoomStats(db: Db, writeConcern: WriteConcernSettin
     }
   }
   if (pending.size > 0) await check();
-  try {
-    await marks.updateOne({ _id: ROOM_STATS_COMPLETE }, { $setOnInsert: { at: new Date(), rooms: marked } }, { upsert: true, writeConcern });
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 11000) throw err;
-  }
+  await markMigrationDone(db, ROOM_STATS_COMPLETE, { rooms: marked }, writeConcern);
   return marked;
 }
 
