@@ -7,7 +7,8 @@ import type { Fence } from '../ha/lease.js';
 import { parseArchiveName } from '../archive/archive-name.js';
 import { DispositionFilter } from './disposition-filter.js';
 import { MEDIA_BUCKET } from './entry-mapping.js';
-import { IDENTITY_COLLECTIONS, refreshArchiveIdentities } from './identity.js';
+import { IDENTITY_COLLECTIONS } from './identity.js';
+import { ImportIdentityKeys } from './identity-keys.js';
 import { stampCallTimes } from './call-times.js';
 import { writeMediaFiles } from './media-writer.js';
 import type { ImportPlan } from './plan.js';
@@ -81,8 +82,10 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     throw databaseError(err, 'reading retention tombstones');
   });
   const archiveCreatedAt = parseArchiveName(job.archive)?.createdAt;
+  const identities = new ImportIdentityKeys();
   const recordCounts = await writeRecordFiles(db, dir, plan.recordFiles, job, {
     filter,
+    identities,
     ...(archiveCreatedAt ? { archiveCreatedAt } : {}),
     ...(plan.callTimes ? { callTimes: plan.callTimes } : {}),
     batchSize,
@@ -96,10 +99,12 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     },
   });
   stepDone('records');
-  // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked.
-  await refreshArchiveIdentities(db, job.archive, writeConcern, options.signal).catch((err: unknown) => {
+  // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked,
+  // for the business ids whose versions this import's writes changed (identity-keys.ts).
+  const refreshed = await identities.refresh(db, job.archive, writeConcern, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'marking superseded versions');
   });
+  log.debug({ keys: refreshed.keys, written: refreshed.written, readBack: refreshed.readBack }, 'identities refreshed');
   stepDone('identities');
   // Voicemails and recordings are listed by the time of their call: those whose call is in the archive got it in their
   // insert (plan-call-times.ts); this stamps the rest, from the stored calls.
@@ -140,9 +145,9 @@ export async function ensureImportIndexes(db: Db): Promise<void> {
   } catch (err) {
     throw databaseError(err, 'creating the media.files index');
   }
-  // refreshArchiveIdentities and stampCallTimes read an archive's records back by archive name, then versions by
-  // business id: without these a node that runs no portal would scan the collections once per import. Same names and
-  // keys as the portal's (proxy/portal/indexes.ts), so whichever comes first builds the one index.
+  // The identity refresh reads versions by business id (past MAX_TRACKED_KEYS also an archive's records by archive
+  // name), stampCallTimes by archive name: without these a node that runs no portal would scan the collections once per
+  // import. Same names and keys as the portal's (proxy/portal/indexes.ts), so whichever comes first builds the one index.
   for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) await createImportIndex(db, collection, `portal_${idField}`, { [idField]: 1 });
   for (const collection of ARCHIVE_INDEXED) await createImportIndex(db, collection, 'portal_archive', { '_retention.archive': 1 });
 }

@@ -159,32 +159,44 @@ export async function prepareIdentity(db: Db, collection: string, keys: readonly
   return written;
 }
 
+/** How refreshIdentity is run after an import (refreshArchiveIdentities, ImportIdentityKeys): batch size and mode. */
+export async function importRefreshOptions(db: Db, archive: string, signal?: AbortSignal): Promise<{ arrivedIn: string; batch: number; pointOnly: boolean; signal?: AbortSignal }> {
+  // On FerretDB each business-id look-up reads the whole collection: a day's keys go in a few large batches there.
+  return { arrivedIn: archive, batch: await lookupBatchSize(db, IDENTITY_BATCH), pointOnly: await pointQueriesOnly(db), ...(signal ? { signal } : {}) };
+}
+
 /**
  * After an archive's records are written: refreshes the business ids it delivered to the identity collections, read
  * back by its archive name in bounded batches (memory does not grow with the archive: at most a few thousand keys).
+ * The importer normally knows the keys it must refresh (identity-keys.ts); this is its fallback, and the whole job
+ * for callers that do not track them.
  */
 export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
   let written = 0;
-  // On FerretDB each business-id look-up reads the whole collection: a day's keys go in a few large batches there.
-  const batch = await lookupBatchSize(db, IDENTITY_BATCH);
-  const opts = { arrivedIn: archive, batch, pointOnly: await pointQueriesOnly(db), ...(signal ? { signal } : {}) };
-  for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) {
-    const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(Math.min(batch, 1000));
-    let keys: string[] = [];
-    try {
-      for await (const d of cursor) {
-        signal?.throwIfAborted();
-        const key: unknown = d[idField];
-        if (typeof key === 'string') keys.push(key);
-        if (keys.length >= batch) {
-          written += await refreshIdentity(db, collection, keys, writeConcern, opts);
-          keys = [];
-        }
-      }
-    } finally {
-      await cursor.close();
-    }
-    written += await refreshIdentity(db, collection, keys, writeConcern, opts);
-  }
+  for (const collection of Object.keys(IDENTITY_COLLECTIONS)) written += await refreshArchiveIdentity(db, collection, archive, writeConcern, signal);
   return written;
+}
+
+/** refreshArchiveIdentities for one identity collection. */
+export async function refreshArchiveIdentity(db: Db, collection: string, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
+  const idField = IDENTITY_COLLECTIONS[collection];
+  if (!idField) return 0;
+  const opts = await importRefreshOptions(db, archive, signal);
+  const cursor = db.collection(collection).find({ [`${RETENTION_FIELD}.archive`]: archive }, { projection: { _id: 0, [idField]: 1 } }).batchSize(Math.min(opts.batch, 1000));
+  let written = 0;
+  let keys: string[] = [];
+  try {
+    for await (const d of cursor) {
+      signal?.throwIfAborted();
+      const key: unknown = d[idField];
+      if (typeof key === 'string') keys.push(key);
+      if (keys.length >= opts.batch) {
+        written += await refreshIdentity(db, collection, keys, writeConcern, opts);
+        keys = [];
+      }
+    }
+  } finally {
+    await cursor.close();
+  }
+  return written + (await refreshIdentity(db, collection, keys, writeConcern, opts));
 }

@@ -10,6 +10,8 @@ import { parseRecord, stampRecord } from './record-document.js';
 import { readRecordTexts } from './record-reader.js';
 import { ROOM_STAT_COLLECTIONS } from '../portal/room-stats.js';
 import { ImportRoomMarks } from './import-room-marks.js';
+import type { ImportIdentityKeys } from './identity-keys.js';
+import { combineHooks } from './upsert-batch.js';
 
 export interface RecordWriteOptions {
   batchSize: number;
@@ -25,6 +27,8 @@ export interface RecordWriteOptions {
   archiveCreatedAt?: Date;
   /** The plan's call start times: voicemails and recordings get `_retention.callAt` in their insert. */
   callTimes?: ArchiveCallTimes;
+  /** Collects the business ids the identity refresh must look at (identity-keys.ts). */
+  identities?: ImportIdentityKeys;
 }
 
 /**
@@ -47,7 +51,7 @@ export async function writeRecordFiles(
   // marked ones are marked again (applyImport refreshes them), and the new ones are computed and inserted.
   const rooms = await ImportRoomMarks.open(db, opts.writeConcern);
   const markRooms = rooms.before;
-  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => rooms.hooksFor(c));
+  const pipeline = new BulkWritePipeline(db, opts.writeConcern, opts.maxInFlight, (_collection, n) => opts.onBatch(n), (c) => combineHooks(rooms.hooksFor(c), opts.identities?.hooksFor(c)));
   try {
     for (const file of files) {
       opts.signal?.throwIfAborted();

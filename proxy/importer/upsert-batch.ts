@@ -79,6 +79,36 @@ export interface ReplaceHooks {
   inserted?(docs: readonly Document[]): void;
   /** Called with the records refused as duplicates of a stored `_id`, before their replace step (whatever its outcome). */
   duplicated?(docs: readonly Document[]): void;
+  /**
+   * Called once per replace step, before any replace is sent: the records about to replace a stored version (each with
+   * that version as read, `projection` and `_retention`), and those that will not (the stored one is newer, or the same
+   * delivery). Records found missing are not in either: they go back to the insert (`inserted`).
+   */
+  judged?(replacing: readonly { stored: Document; incoming: Document }[], kept: readonly Document[]): void;
+}
+
+/** Both callers' hooks on one batch (projections merged, each hook called for each). */
+export function combineHooks(a: ReplaceHooks | undefined, b: ReplaceHooks | undefined): ReplaceHooks | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    projection: { ...a.projection, ...b.projection },
+    beforeReplace: async (stored) => {
+      await a.beforeReplace(stored);
+      await b.beforeReplace(stored);
+    },
+    inserted: (docs) => {
+      a.inserted?.(docs);
+      b.inserted?.(docs);
+    },
+    duplicated: (docs) => {
+      a.duplicated?.(docs);
+      b.duplicated?.(docs);
+    },
+    judged: (replacing, kept) => {
+      a.judged?.(replacing, kept);
+      b.judged?.(replacing, kept);
+    },
+  };
 }
 
 /**
@@ -90,6 +120,12 @@ async function replaceOlder(coll: Collection, docs: readonly Document[], writeCo
   const storedStamps = new Map<string, unknown>(stored.map((s) => [idKey(s._id), s[RETENTION_FIELD] as unknown]));
   const missing = docs.filter((d) => !storedStamps.has(idKey(d._id)));
   const candidates = docs.filter((d) => storedStamps.has(idKey(d._id)) && replaces(storedStamps.get(idKey(d._id)), d[RETENTION_FIELD]));
+  if (hooks?.judged) {
+    const byId = new Map(stored.map((s) => [idKey(s._id), s]));
+    const replacing = candidates.map((incoming) => ({ stored: byId.get(idKey(incoming._id)) as Document, incoming }));
+    const chosen = new Set(candidates);
+    hooks.judged(replacing, docs.filter((d) => storedStamps.has(idKey(d._id)) && !chosen.has(d)));
+  }
   if (hooks && candidates.length > 0) {
     const replaced = new Set(candidates.map((d) => idKey(d._id)));
     await hooks.beforeReplace(stored.filter((s) => replaced.has(idKey(s._id))));
