@@ -204,7 +204,7 @@ async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-/** Step 3 for every room still marked (this import's, and any a crash left), in bounded rounds. */
+/** Step 3 for every room marked when it starts (this import's, and any a crash left), in bounded rounds. */
 export async function refreshDirtyRooms(db: Db, writeConcern: WriteConcernSettings, opts: { signal?: AbortSignal; now?: () => Date } = {}): Promise<number> {
   const col = db.collection<RoomStatsDoc>(ROOM_STATS_COLLECTION);
   let after: string | undefined;
@@ -215,6 +215,9 @@ export async function refreshDirtyRooms(db: Db, writeConcern: WriteConcernSettin
     const marks = await col.find(filter, { projection: { dirty: 1 } }).sort({ _id: 1 }).limit(REFRESH_BATCH).toArray();
     if (marks.length === 0) return stored;
     stored += await refreshMarked(db, marks, writeConcern, opts.now ?? (() => new Date()));
+    // A short round was the last: asking again would find only marks set after this sweep began (whose writers
+    // refresh them), and costs FerretDB another read of every room's document.
+    if (marks.length < REFRESH_BATCH) return stored;
     after = marks[marks.length - 1]?._id;
   }
 }
