@@ -82,7 +82,7 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
     throw databaseError(err, 'reading retention tombstones');
   });
   const archiveCreatedAt = parseArchiveName(job.archive)?.createdAt;
-  const identities = new ImportIdentityKeys();
+  const identities = new ImportIdentityKeys(db, writeConcern);
   const recordCounts = await writeRecordFiles(db, dir, plan.recordFiles, job, {
     filter,
     identities,
@@ -100,11 +100,11 @@ export async function applyImport(db: Db, dir: string, plan: ImportPlan, job: Im
   });
   stepDone('records');
   // One person, one identity: versions of a staff member, contact or room delivered under another `_id` are marked,
-  // for the business ids whose versions this import's writes changed (identity-keys.ts).
-  const refreshed = await identities.refresh(db, job.archive, writeConcern, options.signal).catch((err: unknown) => {
+  // for the business ids this import's writes delivered or took a version from (identity-keys.ts).
+  const refreshed = await identities.refresh(job.archive, options.signal).catch((err: unknown) => {
     throw databaseError(err, 'marking superseded versions');
   });
-  log.debug({ keys: refreshed.keys, written: refreshed.written, readBack: refreshed.readBack }, 'identities refreshed');
+  log.debug({ keys: refreshed.keys, written: refreshed.written, readBack: refreshed.readBack, walked: refreshed.walked }, 'identities refreshed');
   stepDone('identities');
   // Voicemails and recordings are listed by the time of their call: those whose call is in the archive got it in their
   // insert (plan-call-times.ts); this stamps the rest, from the stored calls.

@@ -20,40 +20,49 @@ export async function backfillIdentities(db: Db, wtimeoutMs: number, log: Logger
   if (await dbCall('reading proxy.migrations', () => marks.findOne({ _id: MIGRATION_ID }))) return 0;
   const writeConcern = majority(wtimeoutMs);
   let written = 0;
-  for (const collection of Object.keys(IDENTITY_COLLECTIONS)) written += await refreshAllVersions(db, collection, writeConcern, signal, fence);
+  for (const collection of Object.keys(IDENTITY_COLLECTIONS)) {
+    written += await refreshAllVersions(db, collection, writeConcern, { ...(signal ? { signal } : {}), ...(fence ? { fence } : {}) });
+  }
   await dbCall('writing proxy.migrations', () => markMigrationDone(db, MIGRATION_ID, { written }, writeConcern));
   if (written > 0) log.info({ written }, 'earlier versions of staff, contacts and rooms delivered under another _id are now marked superseded');
   return written;
 }
 
 /**
- * Every business id of one identity collection, walked in business-id order in bounded batches (refreshIdentity each):
- * the one-time backfill, and an import whose records left more business ids than it can remember (identity-keys.ts).
- * With `fence`, each batch first checks that this node still leads.
+ * Every business id of one identity collection, walked in business-id order in bounded batches (refreshIdentity each,
+ * `batch` ids at a time, default IDENTITY_BATCH): the one-time backfill, and an import whose records left more business
+ * ids than it remembers (identity-keys.ts). With `fence`, each batch first checks that this node still leads.
  */
-export async function refreshAllVersions(db: Db, collection: string, writeConcern: WriteConcernSettings, signal?: AbortSignal, fence?: Fence): Promise<number> {
+export async function refreshAllVersions(
+  db: Db, collection: string, writeConcern: WriteConcernSettings, opts: { signal?: AbortSignal; fence?: Fence; batch?: number; pointOnly?: boolean } = {},
+): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField) return 0;
+  const batch = opts.batch ?? IDENTITY_BATCH;
+  const refresh = (keys: readonly string[]): Promise<number> => {
+    opts.fence?.token();
+    return dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern, {
+      batch, ...(opts.pointOnly === undefined ? {} : { pointOnly: opts.pointOnly }), ...(opts.signal ? { signal: opts.signal } : {}),
+    }));
+  };
   let written = 0;
   const cursor = db.collection(collection).find({ [idField]: { $type: 'string' } }, { projection: { _id: 0, [idField]: 1 } }).sort({ [idField]: 1 }).batchSize(1000);
   let keys: string[] = [];
   let last: string | undefined;
   try {
     for await (const d of cursor) {
-      signal?.throwIfAborted();
+      opts.signal?.throwIfAborted();
       const key = d[idField] as string;
       if (key === last) continue;
       last = key;
       keys.push(key);
-      if (keys.length >= IDENTITY_BATCH) {
-        fence?.token();
-        written += await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern));
+      if (keys.length >= batch) {
+        written += await refresh(keys);
         keys = [];
       }
     }
   } finally {
     await cursor.close();
   }
-  fence?.token();
-  return written + (await dbCall(`marking superseded versions in ${collection}`, () => refreshIdentity(db, collection, keys, writeConcern)));
+  return written + (await refresh(keys));
 }

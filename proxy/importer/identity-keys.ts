@@ -1,90 +1,85 @@
-import type { Db, Document, WriteConcernSettings } from 'mongodb';
+import type { Db, WriteConcernSettings } from 'mongodb';
 import { refreshAllVersions } from './identity-backfill.js';
-import { IDENTITY_COLLECTIONS, importRefreshOptions, refreshArchiveIdentity, refreshIdentity } from './identity.js';
-import { RETENTION_FIELD } from './record-document.js';
+import { IDENTITY_COLLECTIONS, importRefreshOptions, prepareIdentity, refreshArchiveIdentity, refreshIdentity } from './identity.js';
 import type { ReplaceHooks } from './upsert-batch.js';
 
 /**
- * Business ids remembered per identity collection, each of the two kinds; past it that collection is read back by
- * archive name (arrived) or walked whole (left).
+ * Business ids remembered per identity collection, for each of the two kinds (delivered, left); past it that
+ * collection's delivered ids are read back by archive name, and its left ids found by walking the collection.
  */
 export const MAX_TRACKED_KEYS = 50_000;
-const ARCHIVED = '_archived';
 
 /**
- * The identity side of an import (identity.ts): the business ids whose set of stored versions, or whose current
- * version, its record writes may have changed, collected from the writes themselves (upsertBatch's hooks), so that
- * the refresh after the last write looks up only those, instead of reading the archive's records back by archive name
- * and then every business id it delivered (on FerretDB two reads of each whole identity collection, which grow with
- * the year: 74 s of a day's import into a 5 M-record year).
+ * The identity side of an import (identity.ts): the business ids the refresh after its last write must judge,
+ * collected from the writes themselves (upsertBatch's hooks) instead of reading the archive's records back by archive
+ * name (on FerretDB a read of each whole identity collection, which grows with the year).
  *
- * A business id is left out only when every record of it this import wrote replaced, under the same `_id`, a stored
- * version that was the current one: same business id, not marked superseded, not archived, and the incoming record
- * not archived either (retention's marks, which the importer keeps). That version was the one current version (the
- * invariant every refresh leaves), and the delivery replacing it is newer than it, hence newer than every version it
- * had superseded: the same version stays current, no mark changes. That is what a standing staff member, contact or
- * room is every day when the vendor keeps `_id`s.
- * Every other write names its business id: a new `_id` (an insert), a replace of a superseded or archived version,
- * and a record that did not replace its stored version (a newer one is stored, or this very delivery: a replay). The
- * last case is what makes an interrupted import safe: its writes are stored but its refresh never ran; the job is
- * imported again (it is never reported done before), and then every record it had written meets itself and is
- * refreshed. These business ids are refreshed as after any import, reading only the versions that can win (not
- * superseded, or from this archive: refreshIdentity's `arrivedIn`).
- * A replace under the same `_id` of a version of ANOTHER business id also names the business id the stored version
- * leaves: it may have lost its current version, and one of its superseded ones must become current, so those are
- * refreshed reading every version.
- * Memory: at most MAX_TRACKED_KEYS keys of each kind per collection; past that the collection's arrived keys are read
- * back by archive name, and its left keys by walking the whole collection (identity-backfill.ts).
+ * - Delivered: every business id of a record this import inserted, replaced, or found already stored (newer, or this
+ *   very delivery). The same set the read-back found, so the refresh is the one every import did before: each delivery
+ *   of a person or room judges its versions again (which also repairs two current versions left by an interruption or
+ *   a race), and a replay after an interrupted import judges what the interrupted run wrote. Refreshed reading only
+ *   the versions that can win (not superseded, or this archive's: refreshIdentity's `arrivedIn`).
+ * - Left: the business id a stored version had when a record with another business id replaces it under the same
+ *   `_id`. That id may be losing its current version, and a superseded one (not read with `arrivedIn`) must become
+ *   current. As retention does before a delete, the version that will be current is unmarked before the replace
+ *   (prepareIdentity, in the replace's own hook), so an interruption leaves a duplicate row, never no row; after the
+ *   last write the id is refreshed reading every version.
+ * Memory: at most MAX_TRACKED_KEYS ids of each kind per collection (a few MB).
  */
 export class ImportIdentityKeys {
-  private readonly arrived = new KeySets();
+  private readonly delivered = new KeySets();
   private readonly left = new KeySets();
 
-  constructor(private readonly cap = MAX_TRACKED_KEYS) {}
+  constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, private readonly cap = MAX_TRACKED_KEYS) {}
 
-  /** The record writes' hooks for `collection` (combined with the room statistics' hooks by the record writer). */
+  /** The record writes' hooks for `collection`, one object per batch (combined with the room statistics' hooks). */
   hooksFor(collection: string): ReplaceHooks | undefined {
     const idField = IDENTITY_COLLECTIONS[collection];
     if (!idField) return undefined;
+    // Versions this batch's replaces take away from their business id (judged, then prepared by beforeReplace).
+    let leaving: { key: string; id: unknown }[] = [];
     return {
-      projection: { [idField]: 1, [ARCHIVED]: 1 },
-      beforeReplace: () => Promise.resolve(),
-      inserted: (docs) => this.arrived.add(collection, docs.map((d) => d[idField] as unknown), this.cap),
+      projection: { [idField]: 1 },
+      inserted: (docs) => this.delivered.add(collection, docs.map((d) => d[idField] as unknown), this.cap),
       judged: (replacing, kept) => {
-        const arrived: unknown[] = kept.map((d) => d[idField] as unknown);
-        const left: unknown[] = [];
+        this.delivered.add(collection, [...replacing.map((r) => r.incoming[idField] as unknown), ...kept.map((d) => d[idField] as unknown)], this.cap);
         for (const { stored, incoming } of replacing) {
-          if (replacesCurrent(stored, incoming, idField)) continue;
-          arrived.push(incoming[idField]);
-          if (stored[idField] !== incoming[idField]) left.push(stored[idField]);
+          const was: unknown = stored[idField];
+          if (typeof was === 'string' && was !== incoming[idField]) leaving.push({ key: was, id: stored._id as unknown });
         }
-        this.arrived.add(collection, arrived, this.cap);
-        this.left.add(collection, left, this.cap);
+        this.left.add(collection, leaving.map((l) => l.key), this.cap);
+      },
+      beforeReplace: async () => {
+        if (leaving.length === 0) return;
+        const now = leaving;
+        leaving = [];
+        await prepareIdentity(this.db, collection, [...new Set(now.map((l) => l.key))], { gone: now.map((l) => l.id) }, this.writeConcern);
       },
     };
   }
 
   /** After the import's last record write: refreshes what was collected. Returns the marker writes made. */
-  async refresh(db: Db, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<{ written: number; keys: number; readBack: string[]; walked: string[] }> {
-    const opts = await importRefreshOptions(db, archive, signal);
-    const { arrivedIn: _arrivedIn, ...every } = opts;
+  async refresh(archive: string, signal?: AbortSignal): Promise<{ written: number; keys: number; readBack: string[]; walked: string[] }> {
+    const opts = await importRefreshOptions(this.db, archive, signal);
+    const { arrivedIn: _arrivedIn, ...everyVersion } = opts;
     let written = 0;
     let keys = 0;
     for (const collection of Object.keys(IDENTITY_COLLECTIONS)) {
-      if (this.left.overflowed.has(collection)) written += await refreshAllVersions(db, collection, writeConcern, signal);
+      const left = this.left.sets.get(collection) ?? new Set<string>();
+      if (this.left.overflowed.has(collection)) written += await refreshAllVersions(this.db, collection, this.writeConcern, everyVersion);
       else {
-        const list = [...(this.left.sets.get(collection) ?? [])];
-        keys += list.length;
-        written += await refreshIdentity(db, collection, list, writeConcern, every);
+        keys += left.size;
+        written += await refreshIdentity(this.db, collection, [...left], this.writeConcern, everyVersion);
       }
-      if (this.arrived.overflowed.has(collection)) written += await refreshArchiveIdentity(db, collection, archive, writeConcern, signal);
+      if (this.delivered.overflowed.has(collection)) written += await refreshArchiveIdentity(this.db, collection, archive, this.writeConcern, signal);
       else {
-        const list = [...(this.arrived.sets.get(collection) ?? [])];
+        // An id both delivered and left was just judged reading every version.
+        const list = [...(this.delivered.sets.get(collection) ?? [])].filter((k) => !left.has(k));
         keys += list.length;
-        written += await refreshIdentity(db, collection, list, writeConcern, opts);
+        written += await refreshIdentity(this.db, collection, list, this.writeConcern, opts);
       }
     }
-    return { written, keys, readBack: [...this.arrived.overflowed], walked: [...this.left.overflowed] };
+    return { written, keys, readBack: [...this.delivered.overflowed], walked: [...this.left.overflowed] };
   }
 }
 
@@ -103,11 +98,4 @@ class KeySets {
       this.overflowed.add(collection);
     }
   }
-}
-
-/** The stored version was its business id's current one, and the incoming record takes its place as such. */
-function replacesCurrent(stored: Document, incoming: Document, idField: string): boolean {
-  const key: unknown = incoming[idField];
-  const stamp = stored[RETENTION_FIELD] as { superseded?: unknown } | undefined;
-  return typeof key === 'string' && stored[idField] === key && stamp?.superseded !== true && stored[ARCHIVED] === undefined && incoming[ARCHIVED] === undefined;
 }

@@ -215,8 +215,8 @@ export async function refreshDirtyRooms(db: Db, writeConcern: WriteConcernSettin
     const marks = await col.find(filter, { projection: { dirty: 1 } }).sort({ _id: 1 }).limit(REFRESH_BATCH).toArray();
     if (marks.length === 0) return stored;
     stored += await refreshMarked(db, marks, writeConcern, opts.now ?? (() => new Date()));
-    // A short round was the last: asking again would find only marks set after this sweep began (whose writers
-    // refresh them), and costs FerretDB another read of every room's document.
+    // A short round was the last: asking again would find only marks set after this sweep began (refreshed by their
+    // writer or by the next sweep), and costs FerretDB another read of every room's document.
     if (marks.length < REFRESH_BATCH) return stored;
     after = marks[marks.length - 1]?._id;
   }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { applyImport, planImport } from '../../../proxy/importer/index.js';
 import { ImportIdentityKeys } from '../../../proxy/importer/identity-keys.js';
 import { SUPERSEDED_FIELD } from '../../../proxy/importer/identity.js';
+import { stampRecord } from '../../../proxy/importer/record-document.js';
 import { setPointQueriesForTests } from '../../../proxy/importer/point-queries.js';
 import { RECORD_COLLECTIONS } from '../../../proxy/portal/queries/types.js';
 import { useMonitoredClient } from '../../helpers/db.js';
@@ -21,11 +22,11 @@ const contact = (id: string, contactId: string, name: string): string => JSON.st
 const staff = (id: string, name: string): string => JSON.stringify({ _id: id, staffId: `staff-${id}`, name });
 const room = (id: string, name: string): string => JSON.stringify({ _id: id, roomId: `room-${id}`, name });
 
-async function importDay(db: Db, day: number, files: Record<string, string[]>, signal?: AbortSignal, onProgress?: () => void): Promise<void> {
+async function importDay(db: Db, day: number, files: Record<string, string[]>, signal?: AbortSignal, onProgress?: () => void, batchSize?: number): Promise<void> {
   const x = await extractedDir(Object.fromEntries(Object.entries(files).map(([path, lines]) => [path, `${lines.join('\n')}\n`])));
   try {
     const plan = await planImport(x.dir, x.entries, log);
-    await applyImport(db, x.dir, plan, { jobId: JOB(day), archive: ARCHIVE(day) }, { wtimeoutMs: 10_000, log, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+    await applyImport(db, x.dir, plan, { jobId: JOB(day), archive: ARCHIVE(day) }, { wtimeoutMs: 10_000, log, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}), ...(batchSize ? { batchSize } : {}) });
   } finally {
     await x.remove();
   }
@@ -37,17 +38,23 @@ async function current(db: Db, contactId: string): Promise<string[]> {
   return docs.map((d) => String(d._id)).sort();
 }
 
+/** Imports `day`, aborting it once its records are written: its identity refresh never runs (a crash there). */
+async function interrupted(db: Db, day: number, files: Record<string, string[]>, batchSize?: number): Promise<void> {
+  const abort = new AbortController();
+  await expect(importDay(db, day, files, abort.signal, () => abort.abort(), batchSize)).rejects.toThrow();
+}
+
 /**
- * The identity refresh after an import looks up only the business ids whose versions the import changed, known from
- * its own writes (identity-keys.ts), instead of reading the archive back by name and every business id it delivered.
+ * The identity refresh after an import judges the business ids its writes delivered or took a version from, known
+ * from the writes (identity-keys.ts), instead of reading the archive's records back by archive name.
  */
-describe('identity refresh: the business ids an import changed, from its writes', () => {
+describe('identity refresh: the business ids an import touched, from its writes', () => {
   const m = useMonitoredClient('identity_keys');
 
   for (const pointOnly of [true, false]) {
     const mode = pointOnly ? 'FerretDB mode' : 'MongoDB mode';
 
-    it(`${mode}: standing staff, contacts and rooms re-delivered under their own _id are not looked up; a contact under a new _id is, and its old version superseded`, async () => {
+    it(`${mode}: no read of staff, contacts or rooms by archive name; every delivered business id judged, a contact under a new _id superseding its old version`, async () => {
       setPointQueriesForTests(m.client, pointOnly);
       const db = m.freshDb(pointOnly ? 'standing_p' : 'standing_m');
       await importDay(db, 1, {
@@ -61,26 +68,41 @@ describe('identity refresh: the business ids an import changed, from its writes'
         'dynamic-phonebook/contacts.json': [contact('x2', BEN, 'Ben Yip'), contact('g1', GRACE, 'Grace Lau-Chan')],
         'history/rooms.json': [room('r1', 'Sales'), room('r2', 'Support desk')],
       });
-      // Every read of an identity collection by anything but `_id` (the replace path's own reads are by `_id`).
-      const reads = m.commands.filter((c) => c.commandName === 'find' && IDENTITY.includes(String(c.command.find)) && Object.keys((c.command.filter ?? {}) as object).some((k) => k !== '_id'));
-      expect(reads.map((c): unknown => c.command.find)).toEqual([RECORD_COLLECTIONS.contacts]);
-      if (!pointOnly) expect(reads[0]?.command.filter).toMatchObject({ contactId: BEN });
+      const finds = m.commands.filter((c) => c.commandName === 'find' && IDENTITY.includes(String(c.command.find)));
+      expect(finds.filter((c) => '_retention.archive' in (c.command.filter as object))).toEqual([]);
+      // Every other read is by `_id` (the replace path) or by business id (the refresh: one per collection here).
+      const byKey = finds.filter((c) => Object.keys(c.command.filter as object).some((k) => k !== '_id'));
+      expect(byKey.map((c): unknown => c.command.find).sort()).toEqual([...IDENTITY].sort());
+      if (!pointOnly) expect(byKey.find((c) => c.command.find === RECORD_COLLECTIONS.contacts)?.command.filter).toMatchObject({ contactId: { $in: expect.arrayContaining([BEN, GRACE]) as unknown } });
       expect(await current(db, BEN)).toEqual(['x2']);
       expect(await current(db, GRACE)).toEqual(['g1']);
       for (const c of [RECORD_COLLECTIONS.staff, RECORD_COLLECTIONS.rooms]) expect(await db.collection(c).countDocuments({ [SUPERSEDED_FIELD]: true }), c).toBe(0);
       expect(await db.collection<Rec>(RECORD_COLLECTIONS.staff).findOne({ _id: 's1' })).toMatchObject({ name: 'Ann Lee' });
     });
 
-    it(`${mode}: an import interrupted before its refresh, imported again, leaves one current version (the replay meets its own records)`, async () => {
+    it(`${mode}: two current versions (a race, an interruption) are repaired by the next delivery under one of their _ids`, async () => {
+      setPointQueriesForTests(m.client, pointOnly);
+      const db = m.freshDb(pointOnly ? 'heal_p' : 'heal_m');
+      await importDay(db, 1, { 'dynamic-phonebook/contacts.json': [contact('x1', BEN, 'Ben Yip')] });
+      // Day 2's version stored as an import writes it, its refresh never run.
+      const doc = stampRecord({ _id: 'x2', contactId: BEN, name: 'Ben Yip' }, { jobId: JOB(2), archive: ARCHIVE(2) }, 'dynamic-phonebook/contacts.json');
+      await db.collection<Rec>(RECORD_COLLECTIONS.contacts).insertOne(doc as Rec);
+      expect(await current(db, BEN)).toEqual(['x1', 'x2']);
+      await importDay(db, 3, { 'dynamic-phonebook/contacts.json': [contact('x2', BEN, 'Ben Yip')] });
+      expect(await current(db, BEN)).toEqual(['x2']);
+    });
+
+    it(`${mode}: an import interrupted before its refresh, imported again, leaves one current version, a record repeated in other batches included`, async () => {
       setPointQueriesForTests(m.client, pointOnly);
       const db = m.freshDb(pointOnly ? 'replay_p' : 'replay_m');
-      await importDay(db, 1, { 'dynamic-phonebook/contacts.json': [contact('x1', BEN, 'Ben Yip')] });
-      const abort = new AbortController();
-      // Aborted once the records are written: the refresh that follows stops before its first mark.
-      await expect(importDay(db, 2, { 'dynamic-phonebook/contacts.json': [contact('x2', BEN, 'Ben Yip')] }, abort.signal, () => abort.abort())).rejects.toThrow();
+      await importDay(db, 1, { 'dynamic-phonebook/contacts.json': [contact('x1', BEN, 'Ben Yip'), contact('g1', GRACE, 'Grace Lau')] });
+      // One record a batch: x2 is inserted, then replaced by its later copy (same archive, other content).
+      const day2 = { 'dynamic-phonebook/contacts.json': [contact('x2', BEN, 'Ben Yip'), contact('g2', GRACE, 'Grace Lau'), contact('x2', BEN, 'Ben Yip (2)')] };
+      await interrupted(db, 2, day2, 1);
       expect(await current(db, BEN)).toEqual(['x1', 'x2']);
-      await importDay(db, 2, { 'dynamic-phonebook/contacts.json': [contact('x2', BEN, 'Ben Yip')] });
+      await importDay(db, 2, day2, undefined, undefined, 1);
       expect(await current(db, BEN)).toEqual(['x2']);
+      expect(await current(db, GRACE)).toEqual(['g2']);
     });
 
     it(`${mode}: a superseded version re-delivered by a newer archive becomes current, the other one superseded`, async () => {
@@ -93,33 +115,45 @@ describe('identity refresh: the business ids an import changed, from its writes'
       expect(await current(db, BEN)).toEqual(['x1']);
     });
 
-    it(`${mode}: a record whose business id changes under its _id leaves the old business id its remaining version as current`, async () => {
+    it(`${mode}: a record whose business id changes under its _id leaves the old business id its remaining version, interrupted or not`, async () => {
       setPointQueriesForTests(m.client, pointOnly);
       const db = m.freshDb(pointOnly ? 'moved_p' : 'moved_m');
       await importDay(db, 1, { 'dynamic-phonebook/contacts.json': [contact('x0', BEN, 'Ben Yip')] });
       await importDay(db, 2, { 'dynamic-phonebook/contacts.json': [contact('x1', BEN, 'Ben Yip')] });
       expect(await current(db, BEN)).toEqual(['x1']);
-      await importDay(db, 3, { 'dynamic-phonebook/contacts.json': [contact('x1', GRACE, 'Grace Lau')] });
+      const day3 = { 'dynamic-phonebook/contacts.json': [contact('x1', GRACE, 'Grace Lau')] };
+      // Interrupted after the replace: Ben is still listed (his older version was made current before it).
+      await interrupted(db, 3, day3);
+      expect(await current(db, BEN)).toEqual(['x0']);
+      await importDay(db, 3, day3);
       expect(await current(db, GRACE)).toEqual(['x1']);
       expect(await current(db, BEN)).toEqual(['x0']);
     });
   }
 
-  it('past its key limit a collection is read back by archive name, with the same marks', async () => {
+  it('past its limit a collection is read back by archive name (delivered) or walked (left), with the same marks', async () => {
     setPointQueriesForTests(m.client, true);
     const db = m.freshDb('cap');
     const rooms = db.collection<Rec>(RECORD_COLLECTIONS.rooms);
     const old = { createdAt: new Date(Date.UTC(2024, 4, 1, 2)), archive: ARCHIVE(1) };
     const now = { createdAt: new Date(Date.UTC(2024, 4, 2, 2)), archive: ARCHIVE(2) };
-    await rooms.insertMany([{ _id: 'a1', roomId: 'A', _retention: old }, { _id: 'b1', roomId: 'B', _retention: old }]);
-    const fresh = [{ _id: 'a2', roomId: 'A', _retention: now }, { _id: 'b2', roomId: 'B', _retention: now }];
+    await rooms.insertMany([{ _id: 'a1', roomId: 'A', _retention: old }, { _id: 'b1', roomId: 'B', _retention: old }, { _id: 'c0', roomId: 'C', _retention: old }]);
+    // c0 is marked superseded by hand (stored that way by an earlier refresh); C's current version moves to D below.
+    await rooms.updateOne({ _id: 'c0' }, { $set: { [SUPERSEDED_FIELD]: true } });
+    const fresh = [{ _id: 'a2', roomId: 'A', _retention: now }, { _id: 'b2', roomId: 'B', _retention: now }, { _id: 'c1', roomId: 'D', _retention: now }];
     await rooms.insertMany(fresh);
-    const keys = new ImportIdentityKeys(1);
-    keys.hooksFor(RECORD_COLLECTIONS.rooms)?.inserted?.(fresh);
+    const keys = new ImportIdentityKeys(db, { w: 'majority', wtimeout: 10_000 }, 1);
+    const hooks = keys.hooksFor(RECORD_COLLECTIONS.rooms);
+    hooks?.inserted?.(fresh.slice(0, 2));
+    hooks?.judged?.([{ stored: { _id: 'c1', roomId: 'C' }, incoming: fresh[2] as Rec }, { stored: { _id: 'e1', roomId: 'E' }, incoming: { _id: 'e1', roomId: 'F' } }], []);
+    // (beforeReplace, which would unmark c0 before the replace, is left out: the walk alone must do it.)
     m.commands.length = 0;
-    const out = await keys.refresh(db, ARCHIVE(2), { w: 'majority', wtimeout: 10_000 });
-    expect(out.readBack).toEqual([RECORD_COLLECTIONS.rooms]);
-    expect(m.commands.some((c) => c.commandName === 'find' && c.command.find === RECORD_COLLECTIONS.rooms && '_retention.archive' in (c.command.filter as object))).toBe(true);
+    const out = await keys.refresh(ARCHIVE(2));
+    expect(out).toMatchObject({ readBack: [RECORD_COLLECTIONS.rooms], walked: [RECORD_COLLECTIONS.rooms] });
+    const finds = m.commands.filter((c) => c.commandName === 'find' && c.command.find === RECORD_COLLECTIONS.rooms);
+    expect(finds.some((c) => '_retention.archive' in (c.command.filter as object))).toBe(true);
+    // The walk: every room id of the collection, in order.
+    expect(finds.some((c) => (c.command.filter as { roomId?: { $type?: unknown } }).roomId?.$type === 'string')).toBe(true);
     expect((await rooms.find({ [SUPERSEDED_FIELD]: true }).toArray()).map((d) => d._id).sort()).toEqual(['a1', 'b1']);
   });
 });
