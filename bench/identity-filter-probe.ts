@@ -16,7 +16,11 @@ async function main(): Promise<void> {
   const client = new MongoClient(local.uri);
   try {
     await client.connect();
-    const coll = client.db('rp_identity_probe').collection<{ _id: string; [k: string]: unknown }>('history.rooms');
+    const info = await client.db('admin').command({ buildInfo: 1 });
+    if (typeof info.ferretdbVersion !== 'string') throw new Error(`this probe measures FerretDB; ${local.description} is not (unset MONGODB_URI, no Docker)`);
+    const db = client.db('rp_identity_probe');
+    await db.dropDatabase();
+    const coll = db.collection<{ _id: string; [k: string]: unknown }>('history.rooms');
     const pad = 'x'.repeat(250);
     for (let i = 0; i < n; i += 1000) {
       await coll.insertMany(Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
       const found = (await coll.find(filter, { projection }).batchSize(1000).toArray()).length;
       console.log(`${n} docs: ${label}: ${(performance.now() - t).toFixed(0)} ms (${found})`);
     }
+    await db.dropDatabase();
   } finally {
     await client.close();
     await local.stop();

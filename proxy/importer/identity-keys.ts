@@ -1,13 +1,14 @@
 import type { Db, WriteConcernSettings } from 'mongodb';
 import { refreshAllVersions } from './identity-backfill.js';
-import { IDENTITY_COLLECTIONS, importRefreshOptions, prepareIdentity, refreshArchiveIdentity, refreshIdentity } from './identity.js';
-import type { ReplaceHooks } from './upsert-batch.js';
+import { IDENTITY_BATCH, IDENTITY_COLLECTIONS, importRefreshOptions, prepareIdentity, refreshArchiveIdentity, refreshIdentity } from './identity.js';
+import { lookupBatchSize, pointQueriesOnly } from './point-queries.js';
+import { idKey, type ReplaceHooks } from './upsert-batch.js';
 
 /**
  * Business ids remembered per identity collection, for each of the two kinds (delivered, left); past it that
  * collection's delivered ids are read back by archive name, and its left ids found by walking the collection.
  */
-export const MAX_TRACKED_KEYS = 50_000;
+const MAX_TRACKED_KEYS = 50_000;
 
 /**
  * The identity side of an import (identity.ts): the business ids the refresh after its last write must judge,
@@ -23,12 +24,17 @@ export const MAX_TRACKED_KEYS = 50_000;
  *   `_id`. That id may be losing its current version, and a superseded one (not read with `arrivedIn`) must become
  *   current. As retention does before a delete, the version that will be current is unmarked before the replace
  *   (prepareIdentity, in the replace's own hook), so an interruption leaves a duplicate row, never no row; after the
- *   last write the id is refreshed reading every version.
- * Memory: at most MAX_TRACKED_KEYS ids of each kind per collection (a few MB).
+ *   last write the id is refreshed reading every version. The versions judged gone are every one this import has
+ *   moved away so far in that collection, not only the batch's: two batches in flight may each move a version of
+ *   the same id, and each must judge as if both were gone.
+ * Memory: at most MAX_TRACKED_KEYS ids of each kind, and moved `_id`s, per collection (a few MB). Past that many
+ * moved `_id`s the oldest are forgotten (only two batches in flight ever need each other's).
  */
 export class ImportIdentityKeys {
   private readonly delivered = new KeySets();
   private readonly left = new KeySets();
+  /** Per collection: the stored versions this import's replaces moved to another business id (idKey -> `_id`). */
+  private readonly moved = new Map<string, Map<string, unknown>>();
 
   constructor(private readonly db: Db, private readonly writeConcern: WriteConcernSettings, private readonly cap = MAX_TRACKED_KEYS) {}
 
@@ -53,7 +59,15 @@ export class ImportIdentityKeys {
         if (leaving.length === 0) return;
         const now = leaving;
         leaving = [];
-        await prepareIdentity(this.db, collection, [...new Set(now.map((l) => l.key))], { gone: now.map((l) => l.id) }, this.writeConcern);
+        const gone = this.moved.get(collection) ?? new Map<string, unknown>();
+        this.moved.set(collection, gone);
+        for (const l of now) gone.set(idKey(l.id), l.id);
+        for (const k of gone.keys()) {
+          if (gone.size <= this.cap) break;
+          gone.delete(k);
+        }
+        const opts = { batch: await lookupBatchSize(this.db, IDENTITY_BATCH), pointOnly: await pointQueriesOnly(this.db) };
+        await prepareIdentity(this.db, collection, [...new Set(now.map((l) => l.key))], { gone: [...gone.values()] }, this.writeConcern, opts);
       },
     };
   }
@@ -65,6 +79,7 @@ export class ImportIdentityKeys {
     let written = 0;
     let keys = 0;
     for (const collection of Object.keys(IDENTITY_COLLECTIONS)) {
+      signal?.throwIfAborted();
       const left = this.left.sets.get(collection) ?? new Set<string>();
       if (this.left.overflowed.has(collection)) written += await refreshAllVersions(this.db, collection, this.writeConcern, everyVersion);
       else {
@@ -76,6 +91,7 @@ export class ImportIdentityKeys {
         // An id both delivered and left was just judged reading every version.
         const list = [...(this.delivered.sets.get(collection) ?? [])].filter((k) => !left.has(k));
         keys += list.length;
+        signal?.throwIfAborted();
         written += await refreshIdentity(this.db, collection, list, this.writeConcern, opts);
       }
     }

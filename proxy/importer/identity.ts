@@ -1,6 +1,8 @@
 import type { Collection, Db, Document, Filter, WriteConcernSettings } from 'mongodb';
 import { findIn, lookupBatchSize, pointQueriesOnly } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
+import { retryIfBusy } from './sqlite-busy.js';
+import { idKey } from './upsert-batch.js';
 
 /**
  * Record collections whose records are delivered again by every archive (staff, contacts, standing rooms), with the
@@ -132,52 +134,50 @@ export interface PendingChange { gone?: readonly unknown[]; archived?: readonly 
  * Before a write that archives, deletes or restores versions of `keys`: clears the mark of every version that will be
  * current once the write is done (judged as if it were), and marks nothing. Then the write, then refreshIdentity: a
  * crash anywhere in between leaves a duplicate row for a person or room, never a hole. Returns the writes made.
+ * `opts` as refreshIdentity's (the importer's: FerretDB's large look-ups and `{_id}` updates, retried on SQLITE_BUSY,
+ * since it runs beside the import's other record writes); versions are told apart by `idKey`, as MongoDB's `_id`
+ * index does.
  */
-export async function prepareIdentity(db: Db, collection: string, keys: readonly string[], change: PendingChange, writeConcern: WriteConcernSettings): Promise<number> {
+export async function prepareIdentity(
+  db: Db, collection: string, keys: readonly string[], change: PendingChange, writeConcern: WriteConcernSettings, opts: { batch?: number; pointOnly?: boolean } = {},
+): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField || keys.length === 0) return 0;
-  const ids = (list: readonly unknown[] | undefined): Set<string> => new Set((list ?? []).map(idText));
+  const ids = (list: readonly unknown[] | undefined): Set<string> => new Set((list ?? []).map(idKey));
   const gone = ids(change.gone);
   const archived = ids(change.archived);
   const restored = ids(change.restored);
   const col = db.collection(collection);
+  const batch = opts.batch ?? IDENTITY_BATCH;
   let written = 0;
-  for (let i = 0; i < keys.length; i += IDENTITY_BATCH) {
-    const slice = [...new Set(keys.slice(i, i + IDENTITY_BATCH))];
-    const docs = await col.find({ [idField]: { $in: slice } }, { projection: PROJECTION(idField) }).toArray();
+  for (let i = 0; i < keys.length; i += batch) {
+    const slice = [...new Set(keys.slice(i, i + batch))];
     const after: Version[] = [];
-    for (const d of docs) {
+    for await (const d of findIn(col, idField, slice, {}, { projection: PROJECTION(idField) }, opts.pointOnly === true)) {
       const v = version(d, idField);
-      if (!v || gone.has(idText(v._id))) continue;
-      if (archived.has(idText(v._id))) v.archived = true;
-      if (restored.has(idText(v._id))) v.archived = false;
+      if (!v || gone.has(idKey(v._id))) continue;
+      if (archived.has(idKey(v._id))) v.archived = true;
+      if (restored.has(idKey(v._id))) v.archived = false;
       after.push(v);
     }
     const { current } = judgeVersions(after);
-    if (current.length > 0) written += (await col.updateMany({ _id: { $in: current } } as Filter<Document>, { $unset: { [SUPERSEDED_FIELD]: '' } }, { writeConcern })).modifiedCount;
+    const update = { $unset: { [SUPERSEDED_FIELD]: '' } };
+    written += await retryIfBusy(() => updateVersions(col, current, update, writeConcern, opts.pointOnly === true ? { pointOnly: true } : {}));
   }
   return written;
 }
 
-/** How refreshIdentity is run after an import (refreshArchiveIdentities, ImportIdentityKeys): batch size and mode. */
+/** How refreshIdentity is run after an import (refreshArchiveIdentity, ImportIdentityKeys): batch size and mode. */
 export async function importRefreshOptions(db: Db, archive: string, signal?: AbortSignal): Promise<{ arrivedIn: string; batch: number; pointOnly: boolean; signal?: AbortSignal }> {
   // On FerretDB each business-id look-up reads the whole collection: a day's keys go in a few large batches there.
   return { arrivedIn: archive, batch: await lookupBatchSize(db, IDENTITY_BATCH), pointOnly: await pointQueriesOnly(db), ...(signal ? { signal } : {}) };
 }
 
 /**
- * After an archive's records are written: refreshes the business ids it delivered to the identity collections, read
- * back by its archive name in bounded batches (memory does not grow with the archive: at most a few thousand keys).
- * The importer normally knows the keys it must refresh (identity-keys.ts); this is its fallback, and the whole job
- * for callers that do not track them.
+ * After an archive's records are written: refreshes the business ids it delivered to one identity collection, read
+ * back by its archive name in bounded batches (memory does not grow with the archive). The importer normally takes
+ * them from its own writes (identity-keys.ts); this is its fallback past the number of ids it remembers.
  */
-export async function refreshArchiveIdentities(db: Db, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
-  let written = 0;
-  for (const collection of Object.keys(IDENTITY_COLLECTIONS)) written += await refreshArchiveIdentity(db, collection, archive, writeConcern, signal);
-  return written;
-}
-
-/** refreshArchiveIdentities for one identity collection. */
 export async function refreshArchiveIdentity(db: Db, collection: string, archive: string, writeConcern: WriteConcernSettings, signal?: AbortSignal): Promise<number> {
   const idField = IDENTITY_COLLECTIONS[collection];
   if (!idField) return 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FERRETDB_IN_SCAN_KEYS, findIn } from '../../../proxy/importer/point-queries.js';
-import { refreshArchiveIdentities, SUPERSEDED_FIELD } from '../../../proxy/importer/identity.js';
+import { refreshArchiveIdentity, SUPERSEDED_FIELD } from '../../../proxy/importer/identity.js';
 import { setPointQueriesForTests } from '../../../proxy/importer/point-queries.js';
 import { computeRoomsActivity } from '../../../proxy/portal/room-stats.js';
 import { useMonitoredClient } from '../../helpers/db.js';
@@ -95,7 +95,7 @@ describe('findIn: the same documents with and without the $in', () => {
       await rooms.insertMany(Array.from({ length: ROOMS }, (_, i) => ({ _id: `new-${i}`, roomId: `r-${i}`, _retention: { createdAt: new Date(Date.UTC(2026, 9, 1)), archive } })));
       await rooms.insertOne({ _id: 'unrelated', roomId: 'r-unrelated', _retention: { createdAt: new Date(Date.UTC(2026, 8, 1)), archive: 'backup_svc1_job_20260901030000.zip' } });
       m.commands.length = 0;
-      await refreshArchiveIdentities(db, archive, { w: 'majority', wtimeout: 10_000 });
+      await refreshArchiveIdentity(db, 'history.rooms', archive, { w: 'majority', wtimeout: 10_000 });
       const lookups = m.commands.filter((c) => c.commandName === 'find' && c.command.find === 'history.rooms' && !('_retention.archive' in (c.command.filter as object)));
       if (pointOnly) {
         expect(lookups).toHaveLength(1);

@@ -129,6 +129,18 @@ describe('identity refresh: the business ids an import touched, from its writes'
       expect(await current(db, GRACE)).toEqual(['x1']);
       expect(await current(db, BEN)).toEqual(['x0']);
     });
+
+    it(`${mode}: the business id a record leaves is judged reading every version: two current ones left behind end as one`, async () => {
+      setPointQueriesForTests(m.client, pointOnly);
+      const db = m.freshDb(pointOnly ? 'left_p' : 'left_m');
+      await importDay(db, 3, { 'dynamic-phonebook/contacts.json': [contact('x3', BEN, 'Ben Yip')] });
+      // Two older versions of Ben, both unmarked (a race once left them so), x3 current.
+      const stamp = (id: string, day: number): Rec => stampRecord({ _id: id, contactId: BEN, name: 'Ben Yip' }, { jobId: JOB(day), archive: ARCHIVE(day) }, 'dynamic-phonebook/contacts.json') as Rec;
+      await db.collection<Rec>(RECORD_COLLECTIONS.contacts).insertMany([stamp('x1', 1), stamp('x2', 2)]);
+      await importDay(db, 4, { 'dynamic-phonebook/contacts.json': [contact('x3', GRACE, 'Grace Lau')] });
+      expect(await current(db, GRACE)).toEqual(['x3']);
+      expect(await current(db, BEN)).toEqual(['x2']);
+    });
   }
 
   it('past its limit a collection is read back by archive name (delivered) or walked (left), with the same marks', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stampCallTimes, CALL_AT_FIELD } from '../../../proxy/importer/call-times.js';
-import { refreshArchiveIdentities, SUPERSEDED_FIELD } from '../../../proxy/importer/identity.js';
+import { refreshArchiveIdentity, SUPERSEDED_FIELD } from '../../../proxy/importer/identity.js';
 import { setPointQueriesForTests } from '../../../proxy/importer/point-queries.js';
 import { useMonitoredClient } from '../../helpers/db.js';
 
@@ -23,7 +23,7 @@ describe('identity and call-time look-ups: batch size by server kind', () => {
       await rooms.insertMany(Array.from({ length: KEYS }, (_, i) => ({ _id: `old-${i}`, roomId: `r-${i}`, _retention: { createdAt: older, archive: 'backup_svc1_job_20260930030000.zip' } })));
       await rooms.insertMany(Array.from({ length: KEYS }, (_, i) => ({ _id: `new-${i}`, roomId: `r-${i}`, _retention: { createdAt: newer, archive: ARCHIVE } })));
       m.commands.length = 0;
-      await refreshArchiveIdentities(db, ARCHIVE, W);
+      await refreshArchiveIdentity(db, 'history.rooms', ARCHIVE, W);
       const lookups = m.commands.filter((c) => c.commandName === 'find' && c.command.find === 'history.rooms' && (c.command.filter as { roomId?: unknown } | undefined)?.roomId !== undefined);
       expect(lookups.length).toBe(pointOnly ? 1 : Math.ceil(KEYS / 100));
       // The marks: on FerretDB one `{_id}` update per version (50 a command), never an `_id: {$in}` scan.
