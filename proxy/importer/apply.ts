@@ -145,7 +145,7 @@ export async function ensureImportIndexes(db: Db): Promise<void> {
   } catch (err) {
     throw databaseError(err, 'creating the media.files index');
   }
-  // The identity refresh reads versions by business id (past MAX_TRACKED_KEYS also an archive's records by archive
+  // The identity refresh reads versions by business id (past 50 000 ids also an archive's records by archive
   // name), stampCallTimes by archive name: without these a node that runs no portal would scan the collections once per
   // import. Same names and keys as the portal's (proxy/portal/indexes.ts), so whichever comes first builds the one index.
   for (const [collection, idField] of Object.entries(IDENTITY_COLLECTIONS)) await createImportIndex(db, collection, `portal_${idField}`, { [idField]: 1 });
