@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { EntryLayout, PositionalReader } from './central-directory.js';
 import { decodingStages, mapEntryError, preferMacFailure, prepareDecryption } from './entry-decoder.js';
 import { PlaintextVerifier, type ByteBudget } from './plaintext-verifier.js';
+import { extractSmallEntry, isSmallEntry } from './small-entry.js';
 
 const WRITE_CHUNK = 1024 * 1024;
 
@@ -17,6 +18,8 @@ export interface EntryFileContext {
   readonly password: string;
   readonly budget: ByteBudget;
   readonly signal: AbortSignal | undefined;
+  /** Entries at most this large (stored and expanded) are extracted in memory (small-entry.ts); 0: every entry streams. */
+  readonly inMemoryBytes: number;
 }
 
 export interface EntryFileResult {
@@ -27,6 +30,7 @@ export interface EntryFileResult {
 }
 
 export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
+  if (isSmallEntry(e, ctx.inMemoryBytes)) return extractSmallEntry(ctx, e, target);
   ctx.signal?.throwIfAborted();
   // Key first: a wrong key is detected before the file exists.
   const prep = await prepareDecryption(ctx.reader, e, ctx.password);

@@ -34,6 +34,8 @@ export interface RunnerOptions {
   readonly threads: number | undefined;
   /** Sum of the entries' compressed sizes (small archives are not worth starting threads for). */
   readonly payloadBytes: number;
+  /** Entries at most this large are extracted in memory (small-entry.ts). */
+  readonly inMemoryBytes: number;
 }
 
 const MAX_WORKERS = 4;
@@ -85,7 +87,7 @@ function combined(a: EntryRunner, b: EntryRunner): EntryRunner {
 }
 
 function inProcessRunner(o: RunnerOptions, slots: number): EntryRunner {
-  const ctx = { reader: o.reader, password: o.password, budget: o.budget, signal: o.signal };
+  const ctx = { reader: o.reader, password: o.password, budget: o.budget, signal: o.signal, inMemoryBytes: o.inMemoryBytes };
   return {
     slots,
     threads: 0,
@@ -107,7 +109,7 @@ interface PoolThread {
 }
 
 function workerRunner(o: RunnerOptions, count: number): EntryRunner {
-  const init: WorkerInit = { fd: o.fd, password: o.password, budget: o.budget.shared, limit: o.budget.limit };
+  const init: WorkerInit = { fd: o.fd, password: o.password, budget: o.budget.shared, limit: o.budget.limit, inMemoryBytes: o.inMemoryBytes };
   let nextId = 0;
   const pool: PoolThread[] = [];
   for (let i = 0; i < count; i++) {

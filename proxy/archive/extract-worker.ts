@@ -26,6 +26,7 @@ const ctx: EntryFileContext = {
   password: init.password,
   budget: new ByteBudget(init.limit, init.budget),
   signal: stop.signal,
+  inMemoryBytes: init.inMemoryBytes,
 };
 
 const post = (msg: FromWorker): void => port.postMessage(msg);

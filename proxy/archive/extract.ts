@@ -11,6 +11,7 @@ import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import { createEntryRunner } from './entry-runner.js';
 import { requireRoom, watchReserve, type DiskReserve } from '../util/free-space.js';
 import { ByteBudget } from './plaintext-verifier.js';
+import { SMALL_ENTRY_BYTES } from './small-entry.js';
 
 export interface ExtractLimits {
   /** e.g. 200_000 */
@@ -33,6 +34,11 @@ export interface ExtractOptions {
   onProgress?: (p: { entries: number; bytes: number; totalEntries: number; totalBytes: number }) => void;
   /** Worker threads extracting entries besides the calling thread (0-4). Default: 1 with two cores or more, for archives of 32 MiB and more. */
   threads?: number;
+  /**
+   * Entries at most this many bytes, stored and expanded, are read, authenticated and decoded in memory (one read, one
+   * write); larger ones stream. Default and most 1 MiB (SMALL_ENTRY_BYTES); 0 streams every entry.
+   */
+  inMemoryEntryBytes?: number;
   /**
    * The staging disk's reserve: the declared expanded size plus the reserve must be free before anything is created
    * (DISK_FULL), and the reserve is watched while writing (DISK_FULL as soon as free space falls below it).
@@ -153,6 +159,7 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     const runner = createEntryRunner({
       fd: fh.fd, reader: fh, password: options.password, budget, signal, threads: options.threads,
       payloadBytes: files.reduce((sum, e) => sum + e.compressedSize, 0),
+      inMemoryBytes: Math.max(0, Math.min(SMALL_ENTRY_BYTES, options.inMemoryEntryBytes ?? SMALL_ENTRY_BYTES)),
     });
     const main: MainContext = { destDir: dest, madeDirs: new Set([dest]) };
     const entries: ExtractedEntry[] = new Array<ExtractedEntry>(files.length);

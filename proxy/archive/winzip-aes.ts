@@ -86,8 +86,9 @@ export class AesCtrLittleEndian {
   private nextKeystream(blocks: number): Buffer {
     const bytes = blocks * 16;
     if (this.counterBlocks.length < bytes) {
-      // Fresh (aligned, zeroed) memory; only words 0 and 1 of each block are ever written.
-      this.counterBlocks = Buffer.alloc(Math.max(bytes, 64 * 1024));
+      // Fresh (aligned, zeroed) memory; only words 0 and 1 of each block are ever written. Sized to the first (usually
+      // the largest) chunk: a small entry decrypted in one piece (small-entry.ts) takes no more than it needs.
+      this.counterBlocks = Buffer.alloc(bytes);
     }
     const words = new Uint32Array(this.counterBlocks.buffer, this.counterBlocks.byteOffset, bytes / 4);
     let c = this.counter;

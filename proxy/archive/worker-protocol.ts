@@ -13,6 +13,8 @@ export interface WorkerInit {
   /** ByteBudget memory and limit. */
   readonly budget: SharedArrayBuffer;
   readonly limit: number;
+  /** EntryFileContext.inMemoryBytes. */
+  readonly inMemoryBytes: number;
 }
 
 export type ToWorker =

@@ -9,8 +9,11 @@ import { ArchiveCallTimes } from './plan-call-times.js';
 import { readManifest, verifyManifest, verifyManifestIdentity, type ArchiveIdentity, type Manifest } from './manifest.js';
 import { parseRecord } from './record-document.js';
 import { invalid, readRecordTexts } from './record-reader.js';
+import { mapBounded } from '../util/map-bounded.js';
 
 const READ_CHUNK = 1 << 20;
+/** Binaries hashed at once: enough to keep libuv's four threads busy with opens and reads. */
+const HASHES_IN_FLIGHT = 8;
 
 /** A staged file as extraction reports it. */
 export interface ImportEntry {
@@ -64,6 +67,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
   let manifestEntry: ImportEntry | undefined;
   const seen = new Set<string>();
   const callTimes = new ArchiveCallTimes();
+  const binaryEntries: ImportEntry[] = [];
 
   for (const entry of entries) {
     if (seen.has(entry.path)) throw new ProxyError('ARCHIVE_DUPLICATE_ENTRY', entry.path, { details: { path: entry.path } });
@@ -76,7 +80,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
         manifestEntry = entry;
         break;
       case 'binary':
-        binaries.push({ ...entry, sha256: await hashFile(dir, entry) });
+        binaryEntries.push(entry);
         break;
       case 'records': {
         const collection = collectionForEntry(entry.path) ?? '';
@@ -91,6 +95,9 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
       }
     }
   }
+
+  // Binaries are read several at a time: a day holds thousands of small ones, each an open, a read and a close.
+  binaries.push(...(await mapBounded(binaryEntries, HASHES_IN_FLIGHT, async (entry) => ({ ...entry, sha256: await hashFile(dir, entry) }))));
 
   let manifest: Manifest | undefined;
   if (manifestEntry) {
@@ -116,7 +123,8 @@ async function countRecords(dir: string, entry: ImportEntry, observe: (doc: Docu
 
 async function hashFile(dir: string, entry: ImportEntry): Promise<string> {
   const digest = new FileDigest({ sha256: true });
-  const stream = createReadStream(entryFile(dir, entry.path), { highWaterMark: READ_CHUNK });
+  // A small file in one read (and one for its end) rather than a 1 MiB buffer each.
+  const stream = createReadStream(entryFile(dir, entry.path), { highWaterMark: Math.min(READ_CHUNK, entry.size + 1) });
   for await (const chunk of stream) digest.update(chunk as Buffer);
   checkDigest(entry, digest);
   return digest.sha256();
