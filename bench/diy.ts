@@ -267,6 +267,14 @@ export async function benchDiy(ctx: BenchContext, mongoUri: string): Promise<Ben
       },
       {
         group: 'diy',
+        name: `whole day, start -> each process's exit (ours makes the day's integrity digest first; ${load})`,
+        ours: `${best.oursExit.toFixed(1)} s (sync --once, the run above)`,
+        peer: `${best.peerExit.toFixed(1)} s (the script, the run above)`,
+        ratio: best.peerExit / best.oursExit, target: 'report only', pass: true,
+        raw: { oursSeconds: best.oursExit, peerSeconds: best.peerExit },
+      },
+      {
+        group: 'diy',
         name: `import stage: records + binaries of the extracted day (${totalRecords} records, ${(binaryBytes / MiB).toFixed(0)} MiB media; ${load})`,
         ours: `${best.oursImport.toFixed(1)} s (plan ${best.oursPlan.toFixed(1)} s), ${Math.round(totalRecords / best.oursImport)} records/s`,
         peer: `${best.peerImport.toFixed(1)} s, ${Math.round(totalRecords / best.peerImport)} records/s (pymongo insert_many + GridFS, counts checked)`,

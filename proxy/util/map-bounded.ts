@@ -16,7 +16,8 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  const workers = Number.isFinite(limit) && limit >= 1 ? Math.min(Math.floor(limit), items.length) : 1;
+  await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
   if (failure !== undefined) throw failure.error;
   return results;
 }

@@ -41,11 +41,11 @@ function outName(dir: string, tag: string): string {
   return join(dir, `${tag}-${process.pid}-${counter}.zip`);
 }
 
-/** 7-Zip, WinZip AES-256 (`-mem=AES256`). `store` uses -mx=0. Returns the archive path. */
-export async function makeAes7z(dir: string, files: readonly FileSpec[], key: string, opts: { store?: boolean } = {}): Promise<string> {
+/** 7-Zip, WinZip AES (`-mem=AES256` unless `bits` says 128 or 192). `store` uses -mx=0. Returns the archive path. */
+export async function makeAes7z(dir: string, files: readonly FileSpec[], key: string, opts: { store?: boolean; bits?: 128 | 192 | 256 } = {}): Promise<string> {
   const src = await stage(dir, files);
   const out = outName(dir, 'aes7z');
-  const args = ['a', '-tzip', '-mem=AES256', `-p${key}`, ...(opts.store ? ['-mx=0'] : []), out, ...files.map((f) => f.name)];
+  const args = ['a', '-tzip', `-mem=AES${opts.bits ?? 256}`, `-p${key}`, ...(opts.store ? ['-mx=0'] : []), out, ...files.map((f) => f.name)];
   await execFileAsync('7z', args, { cwd: src });
   return out;
 }

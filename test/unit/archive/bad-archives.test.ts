@@ -13,6 +13,7 @@ import {
   makeSymlinkZip,
   makeTempDir,
   makeZipCrypto,
+  makeZipCryptoFromStdin,
   patchDeclaredSize,
   randomData,
   textData,
@@ -124,6 +125,57 @@ for (const mode of MODES) describe(mode.name, () => {
         });
         expect(await codeOf(extract(bad))).toBe('ARCHIVE_BAD_CRC');
       }
+    });
+  });
+
+  describe('each entry\'s own checks', () => {
+    const SIX = Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.json`, data: textData(30_000, String(i)) }));
+
+    it('a wrong AES verifier on the sixth entry (past the key pre-check) gives ARCHIVE_WRONG_KEY', async () => {
+      const zip = await ours(SIX);
+      const bad = await patched(zip, (b) => {
+        const at = dataStart(b, 'f5.json') + 16; // the verifier, after the 16-byte salt
+        b[at] = b[at]! ^ 0xff;
+      });
+      expect(await codeOf(extract(bad))).toBe('ARCHIVE_WRONG_KEY');
+    });
+
+    it('a flipped ZipCrypto byte in the sixth entry gives ARCHIVE_BAD_CRC', async () => {
+      const zip = await makeZipCrypto(work, SIX, KEY);
+      const bad = await patched(zip, (b) => {
+        const at = dataStart(b, 'f5.json') + 12 + 40;
+        b[at] = b[at]! ^ 0x01;
+      });
+      expect(await codeOf(extract(bad))).toBe('ARCHIVE_BAD_CRC');
+    });
+
+    it('a flipped byte in a ZipCrypto entry with a data descriptor (zip -P from stdin) gives ARCHIVE_BAD_CRC', async () => {
+      const zip = await makeZipCryptoFromStdin(work, textData(50_000), KEY);
+      const bad = await patched(zip, (b) => {
+        const at = dataStart(b, '-') + 12 + 100;
+        b[at] = b[at]! ^ 0x01;
+      });
+      expect(await codeOf(extract(bad))).toBe('ARCHIVE_BAD_CRC');
+    });
+
+    it('a 200 kB entry declared one byte larger or far smaller than it is: ARCHIVE_SIZE_MISMATCH', async () => {
+      const data = textData(200_000);
+      const zip = await ours([{ name: 'm.json', data }]);
+      expect(await codeOf(extract(await patched(zip, (b) => patchDeclaredSize(b, 'm.json', data.length + 1))))).toBe('ARCHIVE_SIZE_MISMATCH');
+      expect(await codeOf(extract(await patched(zip, (b) => patchDeclaredSize(b, 'm.json', 1000))))).toBe('ARCHIVE_SIZE_MISMATCH');
+    });
+
+    it('AES-128 and AES-192 entries (7z), a zero-length entry and stored entries extract', async () => {
+      const files = [{ name: 'a.json', data: textData(40_000) }, { name: 'z.txt', data: Buffer.alloc(0) }];
+      for (const bits of [128, 192] as const) {
+        const out = dest();
+        await extract(await makeAes7z(work, files, KEY, { bits }), {}, out);
+        expect((await readFile(join(out, 'a.json'))).equals(files[0]!.data)).toBe(true);
+        expect((await readFile(join(out, 'z.txt'))).length).toBe(0);
+      }
+      const out = dest();
+      await extract(await makeAes7z(work, files, KEY, { store: true }), {}, out);
+      expect((await readFile(join(out, 'a.json'))).equals(files[0]!.data)).toBe(true);
     });
   });
 
@@ -271,7 +323,11 @@ describe('small entries, in memory', () => {
     const out = dest();
     expect(await codeOf(extractWith(lying, {}, out))).toBe('ARCHIVE_SIZE_MISMATCH');
     expect(await exists(join(out, 'mid.json'))).toBe(false);
-    expect(await codeOf(extractWith(lying, { limits: { ...LIMITS, maxTotalBytes: 500 } }, dest()))).toBe('ARCHIVE_TOO_LARGE');
+    // Declared 1000 passes the declared-total check of a 1000-byte budget; the 1001 bytes inflated to see the overrun do not.
+    let refusal: unknown;
+    await extractWith(lying, { limits: { ...LIMITS, maxTotalBytes: 1000 } }, dest()).catch((err: unknown) => (refusal = err));
+    expect((refusal as { code?: string }).code).toBe('ARCHIVE_TOO_LARGE');
+    expect((refusal as { details?: Record<string, unknown> }).details).toEqual({ path: 'mid.json', limit: 1000 });
   });
 
   it('extracts the same bytes either way, and an entry just over the limit streams', async () => {

@@ -35,6 +35,31 @@ describe('mapBounded', () => {
     expect(started).toEqual([0, 1]);
   });
 
+  it('a limit that is not a number >= 1 runs one call at a time, and a synchronous throw is a failure like any other', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const out = await mapBounded([1, 2, 3], Number.NaN, async (x) => {
+      most = Math.max(most, ++inFlight);
+      await tick(1);
+      inFlight--;
+      return x * 2;
+    });
+    expect(out).toEqual([2, 4, 6]);
+    expect(most).toBe(1);
+    await expect(mapBounded([1, 2], 0, (x) => {
+      if (x === 1) throw new Error('sync');
+      return Promise.resolve(x);
+    })).rejects.toThrow('sync');
+  });
+
+  it('with two failures, the first to happen is thrown', async () => {
+    const run = mapBounded([30, 5], 2, async (ms) => {
+      await tick(ms);
+      throw new Error(`after ${ms}`);
+    });
+    await expect(run).rejects.toThrow('after 5');
+  });
+
   it('an empty list gives an empty result', async () => {
     expect(await mapBounded([], 4, () => Promise.resolve(1))).toEqual([]);
   });
