@@ -7,7 +7,6 @@
  * directory), then one timed `sync --once --log-level debug`: every log line is printed with the milliseconds since
  * spawn, so the gaps between stages show. `--cpu-prof` writes a V8 profile of the timed run into the current directory.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +17,9 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { extractArchive } from '../proxy/archive/extract.js';
 import { applyImport, planImport } from '../proxy/importer/index.js';
-import { publishDayArchive, type PublishedArchive } from '../proxy/vendor-sim/generate/publish-archive.js';
+import type { PublishedArchive } from '../proxy/vendor-sim/generate/publish-archive.js';
 import { startSshd } from '../test/helpers/sshd.js';
-import { oursConfig, runCliJson } from './diy.js';
+import { KEY, oursConfig, publishDiyDay, runCliJson } from './diy.js';
 
 const CLI = fileURLToPath(new URL('../proxy/cli/main.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -34,12 +33,7 @@ async function main(): Promise<void> {
   await mkdir(join(root, 'empty'), { recursive: true });
   const sshd = await startSshd({ root });
   try {
-    const archive = await publishDayArchive({
-      dataDir: root, archiveKey: 'Bench-Archive-Key-1', encryption: 'aes-256', serviceId: 'svcbench', jobId: randomUUID(),
-      createdAt: new Date(Date.UTC(2026, 2, 1, 2)), seed: 'diy', records: Math.max(2000, Math.round(100_000 * scale)),
-      mediaBytes: Math.max(4 * MiB, Math.round(128 * MiB * scale)), sidecar: true,
-    });
-    await archive.completed;
+    const archive = await publishDiyDay(root, scale);
     process.stderr.write(`${archive.fileName}: ${(archive.bytes / MiB).toFixed(1)} MiB, ${archive.fileCount} entries ${JSON.stringify(archive.recordCounts)}\n`);
     if (process.argv.includes('--import')) {
       await importOnly(archive, work, db.uri);
@@ -94,7 +88,7 @@ async function importOnly(archive: PublishedArchive, work: string, uri: string):
   };
   const log = pino({ level: 'debug' }, { write: stamp });
   const dir = join(work, 'extracted');
-  const ex = await extractArchive(archive.path, dir, { password: 'Bench-Archive-Key-1', allowUnencrypted: false, limits: { maxEntries: 1_000_000, maxTotalBytes: 1024 * 1024 * MiB, maxEntryRatio: 1000 }, log });
+  const ex = await extractArchive(archive.path, dir, { password: KEY, allowUnencrypted: false, limits: { maxEntries: 1_000_000, maxTotalBytes: 1024 * 1024 * MiB, maxEntryRatio: 1000 }, log });
   stamp('extracted');
   if (process.argv.includes('--extract-only')) return;
   const client = new MongoClient(uri);

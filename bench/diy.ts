@@ -35,7 +35,7 @@ const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../proxy/cli/main.js', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../../bench/diy/pipeline.py', import.meta.url));
 const SETUP = fileURLToPath(new URL('../../scripts/bench-setup.sh', import.meta.url));
-const KEY = 'Bench-Archive-Key-1';
+export const KEY = 'Bench-Archive-Key-1';
 const SERVICE = 'svcbench';
 const MiB = 1024 * 1024;
 const ROUNDS = 2;
@@ -150,18 +150,24 @@ export function expectedOf(archive: PublishedArchive, mediaBytes: number): Expec
   return { records, files: archive.fileCount - Object.keys(records).length - 1, mediaBytes };
 }
 
-export async function benchDiy(ctx: BenchContext, mongoUri: string): Promise<BenchRow[]> {
-  const python = await benchPython(ctx.log);
-  const records = Math.max(2000, Math.round(100_000 * ctx.scale));
-  const mediaBytes = Math.max(4 * MiB, Math.round(128 * MiB * ctx.scale));
-  const root = join(ctx.workDir, 'sftp-root');
-  await mkdir(join(root, 'empty'), { recursive: true });
-  ctx.log(`diy: generating a day of ~${records} records and ${(mediaBytes / MiB).toFixed(0)} MiB of media`);
+/** The group's day at `scale` (1: ~100 000 records, 128 MiB of media), WinZip AES-256 with its sidecar, in `dataDir`. */
+export async function publishDiyDay(dataDir: string, scale: number, log?: (line: string) => void): Promise<PublishedArchive> {
+  const records = Math.max(2000, Math.round(100_000 * scale));
+  const mediaBytes = Math.max(4 * MiB, Math.round(128 * MiB * scale));
+  log?.(`diy: generating a day of ~${records} records and ${(mediaBytes / MiB).toFixed(0)} MiB of media`);
   const archive = await publishDayArchive({
-    dataDir: root, archiveKey: KEY, encryption: 'aes-256', serviceId: SERVICE, jobId: randomUUID(),
+    dataDir, archiveKey: KEY, encryption: 'aes-256', serviceId: SERVICE, jobId: randomUUID(),
     createdAt: new Date(Date.UTC(2026, 2, 1, 2)), seed: 'diy', records, mediaBytes, sidecar: true,
   });
   await archive.completed;
+  return archive;
+}
+
+export async function benchDiy(ctx: BenchContext, mongoUri: string): Promise<BenchRow[]> {
+  const python = await benchPython(ctx.log);
+  const root = join(ctx.workDir, 'sftp-root');
+  await mkdir(join(root, 'empty'), { recursive: true });
+  const archive = await publishDiyDay(root, ctx.scale, ctx.log);
   // The binaries' total size, from extraction (also the import stage's input).
   const extracted = join(ctx.workDir, 'extracted');
   const ex = await extractArchive(archive.path, extracted, { password: KEY, allowUnencrypted: false, limits: { maxEntries: 1_000_000, maxTotalBytes: 1024 * 1024 * MiB, maxEntryRatio: 1000 } });
