@@ -60,8 +60,11 @@ describe('lists in Chromium keep to their own rows', () => {
     // Hold the search's answer back until Voicemail is on screen.
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let sent: () => void = () => undefined;
+    const searchSent = new Promise<void>((resolve) => (sent = resolve));
     const delivered = new Promise<void>((resolve) => {
       void page.route((url) => url.pathname === '/api/v1/staff' && url.searchParams.has('q'), async (route: Route) => {
+        sent();
         await held;
         await route.continue().catch(() => undefined);
         resolve();
@@ -70,6 +73,8 @@ describe('lists in Chromium keep to their own rows', () => {
     await page.getByRole('searchbox').fill(firstName);
     await page.getByRole('searchbox').press('Enter');
     await page.waitForURL(/\/staff\?.*q=/);
+    // The search itself is on its way (the URL changes before the list asks): only what comes after it counts.
+    await searchSent;
     const requested: string[] = [];
     page.on('request', (r) => { if (r.url().includes('/api/v1/')) requested.push(new URL(r.url()).pathname + new URL(r.url()).search); });
     await nav('Voicemail').click();
