@@ -175,21 +175,26 @@ export async function readCentralDirectory(
   }
 }
 
-/** Reads exactly `length` bytes at `position` or fails with ARCHIVE_NOT_ZIP (truncated archive). */
 /** Positional reads of the archive: a FileHandle, or (in an extraction worker) the same descriptor through fs.read. */
 export interface PositionalReader {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
 }
 
+/** Reads exactly `length` bytes at `position` or fails with ARCHIVE_NOT_ZIP (truncated archive). */
 export async function readExactly(fh: PositionalReader, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
+  await readExactlyInto(fh, buf, 0, length, position);
+  return buf;
+}
+
+/** readExactly into `buf` at `offset`. */
+export async function readExactlyInto(fh: PositionalReader, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    const { bytesRead } = await fh.read(buf, offset + done, length - done, position + done);
     if (bytesRead === 0) throw new ProxyError('ARCHIVE_NOT_ZIP', `unexpected end of archive at ${position + done}`);
     done += bytesRead;
   }
-  return buf;
 }
 
 /**

@@ -11,7 +11,7 @@ import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import { createEntryRunner } from './entry-runner.js';
 import { requireRoom, watchReserve, type DiskReserve } from '../util/free-space.js';
 import { ByteBudget } from './plaintext-verifier.js';
-import { SMALL_ENTRY_BYTES } from './small-entry.js';
+import { MAX_SMALL_ENTRY_BYTES, SMALL_ENTRY_BYTES } from './small-entry.js';
 
 export interface ExtractLimits {
   /** e.g. 200_000 */
@@ -36,7 +36,7 @@ export interface ExtractOptions {
   threads?: number;
   /**
    * Entries at most this many bytes, stored and expanded, are read, authenticated and decoded in memory (one read, one
-   * write); larger ones stream. Default and most 1 MiB (SMALL_ENTRY_BYTES); 0 streams every entry.
+   * write); larger ones stream. Default 256 KiB, at most 1 MiB (small-entry.ts); 0 streams every entry.
    */
   inMemoryEntryBytes?: number;
   /**
@@ -159,7 +159,7 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     const runner = createEntryRunner({
       fd: fh.fd, reader: fh, password: options.password, budget, signal, threads: options.threads,
       payloadBytes: files.reduce((sum, e) => sum + e.compressedSize, 0),
-      inMemoryBytes: Math.max(0, Math.min(SMALL_ENTRY_BYTES, options.inMemoryEntryBytes ?? SMALL_ENTRY_BYTES)),
+      inMemoryBytes: Math.max(0, Math.min(MAX_SMALL_ENTRY_BYTES, options.inMemoryEntryBytes ?? SMALL_ENTRY_BYTES)),
     });
     const main: MainContext = { destDir: dest, madeDirs: new Set([dest]) };
     const entries: ExtractedEntry[] = new Array<ExtractedEntry>(files.length);

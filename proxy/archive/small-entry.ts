@@ -6,23 +6,27 @@
  * system calls and none of the per-entry stream objects: a day's archive holds thousands of entries of a few KiB, for
  * which the streams' fixed cost was most of the extraction besides the key derivation.
  *
- * Memory, per entry in flight: the stored bytes (at most `limit`), for AES an aligned copy of the ciphertext and the
- * keystream with its counter blocks (as large), and inflate's output, capped at the declared size + 1 (at most `limit`
- * + 1, plus one 16 KiB chunk: an entry that lies about its size cannot make it hold more). About 5 MiB at the most.
+ * Memory, per entry in flight: its stored bytes (at most `limit`), inflate's output, capped at the declared size + 1
+ * (at most `limit` + 1, plus one 16 KiB chunk and the copy that joins the chunks: an entry that lies about its size
+ * cannot make it hold more), and for AES 64 KiB of counter blocks and keystream. About 3 x `limit` at the most.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { crc32, inflateRaw } from 'node:zlib';
 import { ProxyError } from '../errors.js';
-import { readExactly, type EntryLayout, type PositionalReader } from './central-directory.js';
+import { readExactlyInto, type EntryLayout, type PositionalReader } from './central-directory.js';
 import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import type { EntryFileContext, EntryFileResult } from './entry-file.js';
 import { AES_MAC_LENGTH, AesCtrLittleEndian } from './winzip-aes.js';
 import { METHOD_DEFLATE } from './zip-format.js';
 
-/** Default: entries up to 1 MiB stored and 1 MiB expanded go the in-memory way. */
-export const SMALL_ENTRY_BYTES = 1024 * 1024;
+/** Default: entries up to 256 KiB stored and 256 KiB expanded go the in-memory way. */
+export const SMALL_ENTRY_BYTES = 256 * 1024;
+/** Most the in-memory way takes (ExtractOptions.inMemoryEntryBytes). */
+export const MAX_SMALL_ENTRY_BYTES = 1024 * 1024;
+/** Bytes decrypted per keystream step (a multiple of 16). */
+const XOR_STEP = 64 * 1024;
 
 const inflateRawAsync = promisify(inflateRaw);
 
@@ -33,21 +37,25 @@ export function isSmallEntry(e: EntryLayout, limit: number): boolean {
 export async function extractSmallEntry(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
   ctx.signal?.throwIfAborted();
   try {
-    const stored = await readExactly(ctx.reader, e.compressedSize, e.dataStart);
+    // An AES ciphertext starts 10, 14 or 18 bytes in (salt, verifier): read 2 bytes further into the buffer so that it
+    // starts on a 4-byte boundary, which the keystream's word-wise XOR needs.
+    const lead = e.aes ? 2 : 0;
+    const buffer = Buffer.alloc(lead + e.compressedSize);
+    await readExactlyInto(ctx.reader, buffer, lead, e.compressedSize, e.dataStart);
+    const stored = buffer.subarray(lead);
     // The key check reads salt, verifier and MAC (or the ZipCrypto header) from the bytes just read.
     const prep = await prepareDecryption(memoryReader(stored, e.dataStart), e, ctx.password);
     const payload = stored.subarray(prep.start - e.dataStart, prep.end - e.dataStart);
-    let decoded = payload;
     if (prep.kind === 'aes') {
       const mac = createHmac('sha1', prep.keys.hmacKey).update(payload).digest().subarray(0, AES_MAC_LENGTH);
       if (mac.length !== prep.mac.length || !timingSafeEqual(mac, prep.mac)) throw new ProxyError('ARCHIVE_BAD_HMAC');
-      // The ciphertext starts 10, 14 or 18 bytes in: a copy on a 4-byte boundary takes the keystream's word-wise XOR.
-      const aligned = payload.byteOffset % 4 === 0 ? payload : Buffer.from(payload);
-      decoded = new AesCtrLittleEndian(prep.keys.aesKey).xorInPlace(aligned);
+      // In steps, so that the counter blocks and keystream stay small whatever the entry's size.
+      const ctr = new AesCtrLittleEndian(prep.keys.aesKey);
+      for (let at = 0; at < payload.length; at += XOR_STEP) ctr.xorInPlace(payload.subarray(at, at + XOR_STEP));
     } else if (prep.kind === 'zipcrypto') {
       prep.keys.decryptInPlace(payload);
     }
-    const plain = e.dataMethod === METHOD_DEFLATE ? await inflateBounded(ctx, decoded, e) : decoded;
+    const plain = e.dataMethod === METHOD_DEFLATE ? await inflateBounded(ctx, payload, e) : payload;
     const crc = checkPlaintext(ctx, e, plain);
     ctx.signal?.throwIfAborted();
     await writeFile(target, plain, { flag: 'wx', mode: 0o640 });
