@@ -18,15 +18,13 @@ import { ProxyError } from '../errors.js';
 import { readExactlyInto, type EntryLayout, type PositionalReader } from './central-directory.js';
 import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import type { EntryFileContext, EntryFileResult } from './entry-file.js';
-import { AES_MAC_LENGTH, AesCtrLittleEndian } from './winzip-aes.js';
+import { AES_MAC_LENGTH, AES_VERIFIER_LENGTH, AesCtrLittleEndian, aesSaltLength } from './winzip-aes.js';
 import { METHOD_DEFLATE } from './zip-format.js';
 
 /** Default: entries up to 256 KiB stored and 256 KiB expanded go the in-memory way. */
 export const SMALL_ENTRY_BYTES = 256 * 1024;
 /** Most the in-memory way takes (ExtractOptions.inMemoryEntryBytes). */
 export const MAX_SMALL_ENTRY_BYTES = 1024 * 1024;
-/** Bytes decrypted per keystream step (a multiple of 16). */
-const XOR_STEP = 64 * 1024;
 
 const inflateRawAsync = promisify(inflateRaw);
 
@@ -37,21 +35,19 @@ export function isSmallEntry(e: EntryLayout, limit: number): boolean {
 export async function extractSmallEntry(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
   ctx.signal?.throwIfAborted();
   try {
-    // An AES ciphertext starts 10, 14 or 18 bytes in (salt, verifier): read 2 bytes further into the buffer so that it
-    // starts on a 4-byte boundary, which the keystream's word-wise XOR needs.
-    const lead = e.aes ? 2 : 0;
-    const buffer = Buffer.alloc(lead + e.compressedSize);
-    await readExactlyInto(ctx.reader, buffer, lead, e.compressedSize, e.dataStart);
-    const stored = buffer.subarray(lead);
+    // An AES ciphertext starts 10, 14 or 18 bytes in (salt, verifier): read a few bytes further into the buffer so that
+    // it starts on a 4-byte boundary, which speeds up the keystream's XOR (word-wise instead of byte by byte).
+    const buffer = Buffer.alloc(3 + e.compressedSize);
+    const lead = e.aes ? (4 - ((buffer.byteOffset + aesSaltLength(e.aes.strength) + AES_VERIFIER_LENGTH) % 4)) % 4 : 0;
+    const stored = buffer.subarray(lead, lead + e.compressedSize);
+    await readExactlyInto(ctx.reader, stored, 0, e.compressedSize, e.dataStart);
     // The key check reads salt, verifier and MAC (or the ZipCrypto header) from the bytes just read.
     const prep = await prepareDecryption(memoryReader(stored, e.dataStart), e, ctx.password);
     const payload = stored.subarray(prep.start - e.dataStart, prep.end - e.dataStart);
     if (prep.kind === 'aes') {
       const mac = createHmac('sha1', prep.keys.hmacKey).update(payload).digest().subarray(0, AES_MAC_LENGTH);
       if (mac.length !== prep.mac.length || !timingSafeEqual(mac, prep.mac)) throw new ProxyError('ARCHIVE_BAD_HMAC');
-      // In steps, so that the counter blocks and keystream stay small whatever the entry's size.
-      const ctr = new AesCtrLittleEndian(prep.keys.aesKey);
-      for (let at = 0; at < payload.length; at += XOR_STEP) ctr.xorInPlace(payload.subarray(at, at + XOR_STEP));
+      new AesCtrLittleEndian(prep.keys.aesKey).xorInPlace(payload); // in 64 KiB keystream steps (winzip-aes.ts)
     } else if (prep.kind === 'zipcrypto') {
       prep.keys.decryptInPlace(payload);
     }

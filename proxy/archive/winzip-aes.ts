@@ -14,6 +14,8 @@ import { aesKeyLength, type AesStrength } from './zip-format.js';
 export const AES_MAC_LENGTH = 10;
 export const AES_VERIFIER_LENGTH = 2;
 const PBKDF2_ITERATIONS = 1000;
+/** Bytes of keystream made at once (a multiple of 16). */
+const KEYSTREAM_STEP = 64 * 1024;
 
 export interface AesKeys {
   readonly aesKey: Buffer;
@@ -73,21 +75,24 @@ export class AesCtrLittleEndian {
       out[i] = input[i]! ^ ks[this.keystreamPos++]!;
       i++;
     }
-    if (i === n) return out;
-    const remaining = n - i;
-    const blocks = Math.ceil(remaining / 16);
-    const fresh = this.nextKeystream(blocks);
-    xorInto(out, i, input, i, fresh, remaining);
-    this.keystream = fresh;
-    this.keystreamPos = remaining;
+    // In steps of at most KEYSTREAM_STEP bytes: the counter blocks and the keystream stay that small whatever the
+    // chunk (1 MiB reads when streaming, a whole entry in memory).
+    while (i < n) {
+      const step = Math.min(n - i, KEYSTREAM_STEP);
+      const fresh = this.nextKeystream(Math.ceil(step / 16));
+      xorInto(out, i, input, i, fresh, step);
+      this.keystream = fresh;
+      this.keystreamPos = step;
+      i += step;
+    }
     return out;
   }
 
   private nextKeystream(blocks: number): Buffer {
     const bytes = blocks * 16;
     if (this.counterBlocks.length < bytes) {
-      // Fresh (aligned, zeroed) memory; only words 0 and 1 of each block are ever written. Sized to the first (usually
-      // the largest) chunk: a small entry decrypted in one piece (small-entry.ts) takes no more than it needs.
+      // Fresh (aligned, zeroed) memory; only words 0 and 1 of each block are ever written. At most KEYSTREAM_STEP
+      // bytes (xorTo's steps); an entry smaller than that takes no more than it needs.
       this.counterBlocks = Buffer.alloc(bytes);
     }
     const words = new Uint32Array(this.counterBlocks.buffer, this.counterBlocks.byteOffset, bytes / 4);

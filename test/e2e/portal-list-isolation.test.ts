@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { Browser, Page, Route } from 'playwright-core';
+import type { Browser, Page, Request, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECORD_COLLECTIONS } from '../../proxy/portal/queries/types.js';
 import { launchBrowser, newAuditorContext, signIn } from '../helpers/browser.js';
@@ -62,19 +62,24 @@ describe('lists in Chromium keep to their own rows', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let sent: () => void = () => undefined;
     const searchSent = new Promise<void>((resolve) => (sent = resolve));
-    const delivered = new Promise<void>((resolve) => {
-      void page.route((url) => url.pathname === '/api/v1/staff' && url.searchParams.has('q'), async (route: Route) => {
-        sent();
-        await held;
-        await route.continue().catch(() => undefined);
-        resolve();
-      });
+    const isSearch = (url: URL): boolean => url.pathname === '/api/v1/staff' && url.searchParams.has('q');
+    await page.route(isSearch, async (route: Route) => {
+      sent();
+      await held;
+      await route.continue().catch(() => undefined);
     });
+    // The held search's answer has reached the page (or failed): only then are the rows below final.
+    const searchRequest = (r: Request): boolean => isSearch(new URL(r.url()));
+    const delivered = Promise.race([
+      page.waitForEvent('requestfinished', { predicate: searchRequest, timeout: 60_000 }),
+      page.waitForEvent('requestfailed', { predicate: searchRequest, timeout: 60_000 }),
+    ]);
+    delivered.catch(() => undefined); // awaited below; a timeout there fails the test
     await page.getByRole('searchbox').fill(firstName);
     await page.getByRole('searchbox').press('Enter');
     await page.waitForURL(/\/staff\?.*q=/);
     // The search itself is on its way (the URL changes before the list asks): only what comes after it counts.
-    await searchSent;
+    await Promise.race([searchSent, page.waitForTimeout(30_000).then(() => { throw new Error('the staff search was never sent'); })]);
     const requested: string[] = [];
     page.on('request', (r) => { if (r.url().includes('/api/v1/')) requested.push(new URL(r.url()).pathname + new URL(r.url()).search); });
     await nav('Voicemail').click();
@@ -85,6 +90,7 @@ describe('lists in Chromium keep to their own rows', () => {
     release();
     await delivered;
     await page.waitForTimeout(500);
+    expect(requested.filter((u) => !u.startsWith('/api/v1/voicemails'))).toEqual([]);
     const rows = await rowsOf();
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.filter((r) => !r.href.startsWith('/voicemails/')), JSON.stringify(rows.slice(0, 3))).toEqual([]);
