@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { EntryLayout, PositionalReader } from './central-directory.js';
 import { decodingStages, mapEntryError, preferMacFailure, prepareDecryption } from './entry-decoder.js';
-import { PlaintextVerifier, type ByteBudget } from './plaintext-verifier.js';
+import { PlaintextVerifier, plaintextExpectations, type ByteBudget } from './plaintext-verifier.js';
 import { extractSmallEntry, isSmallEntry } from './small-entry.js';
 
 const WRITE_CHUNK = 1024 * 1024;
@@ -35,10 +35,7 @@ export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, ta
   // Key first: a wrong key is detected before the file exists.
   const prep = await prepareDecryption(ctx.reader, e, ctx.password);
   const { source, transforms, aes } = decodingStages(ctx.reader, e, prep);
-  const verifier = new PlaintextVerifier(
-    { path: e.path, size: e.uncompressedSize, crc32: e.aes?.vendorVersion === 2 ? undefined : e.crc32 },
-    ctx.budget,
-  );
+  const verifier = new PlaintextVerifier(plaintextExpectations(e), ctx.budget);
   // pipeline() settles only after the stream closed its descriptor (fs streams emit 'close'; finished() waits for it).
   const ws = createWriteStream(target, { flags: 'wx', mode: 0o640, highWaterMark: WRITE_CHUNK });
   try {

@@ -11,6 +11,7 @@ import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import { createEntryRunner } from './entry-runner.js';
 import { requireRoom, watchReserve, type DiskReserve } from '../util/free-space.js';
 import { ByteBudget } from './plaintext-verifier.js';
+import { mapBounded } from '../util/map-bounded.js';
 import { MAX_SMALL_ENTRY_BYTES, SMALL_ENTRY_BYTES } from './small-entry.js';
 
 export interface ExtractLimits {
@@ -163,7 +164,6 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     });
     const main: MainContext = { destDir: dest, madeDirs: new Set([dest]) };
     const entries: ExtractedEntry[] = new Array<ExtractedEntry>(files.length);
-    let next = 0;
     let done = 0;
     let failure: { error: unknown } | undefined;
     const fail = (err: unknown): void => {
@@ -173,10 +173,9 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
       runner.abort();
     };
     const stopWatching = options.disk ? watchReserve(dest, options.disk, fail) : undefined;
-    const slot = async (): Promise<void> => {
-      while (failure === undefined && next < files.length) {
-        const index = next++;
-        const e = files[index]!;
+    try {
+      // runner.slots entries in flight; after the first failure (here or the disk watch's) no entry starts.
+      await mapBounded(files, runner.slots, async (e, index) => {
         try {
           signal.throwIfAborted();
           const r = await runner.run(e, await prepareTarget(main, e));
@@ -185,11 +184,9 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
           options.onProgress?.({ entries: done, bytes: budget.used, totalEntries: files.length, totalBytes: declaredBytes });
         } catch (err) {
           fail(err);
+          throw err;
         }
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: runner.slots }, slot));
+      }).catch(() => undefined); // the first failure is in `failure`
       // Every entry has settled (written and closed, or failed and closed): no thread still writes when we return or throw.
       await runner.finish();
     } finally {

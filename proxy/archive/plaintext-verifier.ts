@@ -6,6 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ProxyError } from '../errors.js';
+import type { EntryLayout } from './central-directory.js';
 
 /**
  * Shared across all entries of one extraction (and across the worker threads extracting them): the actual (never the
@@ -43,6 +44,40 @@ export interface PlaintextExpectations {
   readonly crc32: number | undefined;
 }
 
+/** What an entry's plaintext must be: its declared size, and its CRC-32 unless it is WinZip AE-2 (which stores none). */
+export function plaintextExpectations(e: EntryLayout): PlaintextExpectations {
+  return { path: e.path, size: e.uncompressedSize, crc32: e.aes?.vendorVersion === 2 ? undefined : e.crc32 };
+}
+
+/** Adds `bytes` to the shared budget; ARCHIVE_TOO_LARGE once the total passes its limit. */
+export function chargeBudget(budget: ByteBudget, bytes: number, path: string): void {
+  if (budget.add(bytes) > budget.limit) {
+    throw new ProxyError('ARCHIVE_TOO_LARGE', `more than ${budget.limit} bytes`, { details: { path, limit: budget.limit } });
+  }
+}
+
+/** ARCHIVE_SIZE_MISMATCH for an entry that produced more than its declared size. */
+export function moreThanDeclared(expect: PlaintextExpectations): ProxyError {
+  return new ProxyError('ARCHIVE_SIZE_MISMATCH', `${expect.path}: more than the declared ${expect.size} bytes`, {
+    details: { path: expect.path, declared: expect.size },
+  });
+}
+
+/**
+ * The end-of-entry checks, once every byte is counted: a wrong CRC means corrupt content, which usually changes the
+ * length too, so the corruption is reported first; then the size.
+ */
+export function checkComplete(expect: PlaintextExpectations, bytes: number, crc: number): void {
+  if (expect.crc32 !== undefined && crc >>> 0 !== expect.crc32 >>> 0) {
+    throw new ProxyError('ARCHIVE_BAD_CRC', expect.path, { details: { path: expect.path } });
+  }
+  if (bytes !== expect.size) {
+    throw new ProxyError('ARCHIVE_SIZE_MISMATCH', `${expect.path}: ${bytes} != declared ${expect.size}`, {
+      details: { path: expect.path, declared: expect.size, actual: bytes },
+    });
+  }
+}
+
 export class PlaintextVerifier extends Transform {
   private crc = 0;
   bytes = 0;
@@ -56,14 +91,11 @@ export class PlaintextVerifier extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.budget.add(chunk.length) > this.budget.limit) {
-      cb(new ProxyError('ARCHIVE_TOO_LARGE', `more than ${this.budget.limit} bytes`, { details: { path: this.expect.path, limit: this.budget.limit } }));
-      return;
-    }
-    if (this.bytes > this.expect.size) {
-      cb(new ProxyError('ARCHIVE_SIZE_MISMATCH', `${this.expect.path}: more than the declared ${this.expect.size} bytes`, {
-        details: { path: this.expect.path, declared: this.expect.size },
-      }));
+    try {
+      chargeBudget(this.budget, chunk.length, this.expect.path);
+      if (this.bytes > this.expect.size) throw moreThanDeclared(this.expect);
+    } catch (err) {
+      cb(err as Error);
       return;
     }
     this.crc = crc32(chunk, this.crc);
@@ -71,15 +103,10 @@ export class PlaintextVerifier extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    // A wrong CRC means corrupt content, which usually changes the length too: report the corruption first.
-    if (this.expect.crc32 !== undefined && this.crc >>> 0 !== this.expect.crc32 >>> 0) {
-      cb(new ProxyError('ARCHIVE_BAD_CRC', this.expect.path, { details: { path: this.expect.path } }));
-      return;
-    }
-    if (this.bytes !== this.expect.size) {
-      cb(new ProxyError('ARCHIVE_SIZE_MISMATCH', `${this.expect.path}: ${this.bytes} != declared ${this.expect.size}`, {
-        details: { path: this.expect.path, declared: this.expect.size, actual: this.bytes },
-      }));
+    try {
+      checkComplete(this.expect, this.bytes, this.crc);
+    } catch (err) {
+      cb(err as Error);
       return;
     }
     cb();

@@ -18,6 +18,7 @@ import { ProxyError } from '../errors.js';
 import { readExactlyInto, type EntryLayout, type PositionalReader } from './central-directory.js';
 import { mapEntryError, prepareDecryption } from './entry-decoder.js';
 import type { EntryFileContext, EntryFileResult } from './entry-file.js';
+import { chargeBudget, checkComplete, moreThanDeclared, plaintextExpectations } from './plaintext-verifier.js';
 import { AES_MAC_LENGTH, AES_VERIFIER_LENGTH, AesCtrLittleEndian, aesSaltLength } from './winzip-aes.js';
 import { METHOD_DEFLATE } from './zip-format.js';
 
@@ -71,40 +72,18 @@ async function inflateBounded(ctx: EntryFileContext, payload: Buffer, e: EntryLa
     return await inflateRawAsync(payload, { maxOutputLength: cap });
   } catch (err) {
     if ((err as { code?: unknown } | null)?.code !== 'ERR_BUFFER_TOO_LARGE') throw err;
-    chargeBudget(ctx, e, cap);
-    return tooLong(e);
+    chargeBudget(ctx.budget, cap, e.path);
+    throw moreThanDeclared(plaintextExpectations(e));
   }
 }
 
-function chargeBudget(ctx: EntryFileContext, e: EntryLayout, bytes: number): void {
-  if (ctx.budget.add(bytes) > ctx.budget.limit) {
-    throw new ProxyError('ARCHIVE_TOO_LARGE', `more than ${ctx.budget.limit} bytes`, { details: { path: e.path, limit: ctx.budget.limit } });
-  }
-}
-
-function tooLong(e: EntryLayout): never {
-  throw new ProxyError('ARCHIVE_SIZE_MISMATCH', `${e.path}: more than the declared ${e.uncompressedSize} bytes`, {
-    details: { path: e.path, declared: e.uncompressedSize },
-  });
-}
-
-/**
- * PlaintextVerifier's checks, in its order: the shared byte budget, more than declared, CRC-32, fewer than declared.
- * Returns the plaintext's unsigned CRC-32.
- */
+/** PlaintextVerifier's checks, in its order: the shared byte budget, more than declared, CRC-32, size. Returns the CRC-32. */
 function checkPlaintext(ctx: EntryFileContext, e: EntryLayout, plain: Buffer): number {
-  chargeBudget(ctx, e, plain.length);
-  if (plain.length > e.uncompressedSize) tooLong(e);
+  const expect = plaintextExpectations(e);
+  chargeBudget(ctx.budget, plain.length, e.path);
+  if (plain.length > expect.size) throw moreThanDeclared(expect);
   const crc = crc32(plain) >>> 0;
-  const expectCrc = e.aes?.vendorVersion === 2 ? undefined : e.crc32;
-  if (expectCrc !== undefined && crc !== expectCrc >>> 0) {
-    throw new ProxyError('ARCHIVE_BAD_CRC', e.path, { details: { path: e.path } });
-  }
-  if (plain.length !== e.uncompressedSize) {
-    throw new ProxyError('ARCHIVE_SIZE_MISMATCH', `${e.path}: ${plain.length} != declared ${e.uncompressedSize}`, {
-      details: { path: e.path, declared: e.uncompressedSize, actual: plain.length },
-    });
-  }
+  checkComplete(expect, plain.length, crc);
   return crc;
 }
 
