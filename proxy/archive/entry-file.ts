@@ -23,14 +23,20 @@ export interface EntryFileContext {
 }
 
 export interface EntryFileResult {
-  /** Plaintext bytes written. */
+  /** Plaintext bytes written (or kept). */
   size: number;
   /** Unsigned CRC-32 of the plaintext. */
   crc32: number;
+  /** The verified plaintext, when the entry was kept in memory: then no file was written. */
+  data?: Buffer;
 }
 
-export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
-  if (isSmallEntry(e, ctx.inMemoryBytes)) return extractSmallEntry(ctx, e, target);
+/**
+ * `keep`: a small entry (isSmallEntry) is returned in `data` instead of written to `target`; a larger one is written
+ * whatever `keep` says (the caller decides with the same isSmallEntry).
+ */
+export async function extractEntryFile(ctx: EntryFileContext, e: EntryLayout, target: string, keep = false): Promise<EntryFileResult> {
+  if (isSmallEntry(e, ctx.inMemoryBytes)) return extractSmallEntry(ctx, e, target, keep);
   ctx.signal?.throwIfAborted();
   // Key first: a wrong key is detected before the file exists.
   const prep = await prepareDecryption(ctx.reader, e, ctx.password);

@@ -17,7 +17,8 @@ export interface EntryRunner {
   /** How many entries may be in flight at once. */
   readonly slots: number;
   readonly threads: number;
-  run(e: ZipEntryInfo, target: string): Promise<EntryFileResult>;
+  /** `keep`: a small entry comes back in `data` instead of written (extractEntryFile). */
+  run(e: ZipEntryInfo, target: string, keep: boolean): Promise<EntryFileResult>;
   /** Stops every entry in flight (they fail with AbortError). */
   abort(): void;
   /** Releases the threads; call once every run() has settled (then no thread is still writing). */
@@ -65,11 +66,11 @@ function combined(a: EntryRunner, b: EntryRunner): EntryRunner {
   return {
     slots: a.slots + b.slots,
     threads: a.threads + b.threads,
-    async run(e, target) {
+    async run(e, target, keep) {
       const r = busy.get(a)! / a.slots <= busy.get(b)! / b.slots ? a : b;
       busy.set(r, busy.get(r)! + 1);
       try {
-        return await r.run(e, target);
+        return await r.run(e, target, keep);
       } finally {
         busy.set(r, busy.get(r)! - 1);
       }
@@ -91,10 +92,15 @@ function inProcessRunner(o: RunnerOptions, slots: number): EntryRunner {
   return {
     slots,
     threads: 0,
-    run: (e, target) => extractEntryFile(ctx, jobOf(e), target),
+    run: (e, target, keep) => extractEntryFile(ctx, jobOf(e), target, keep),
     abort: () => undefined, // the pipelines already follow o.signal
     finish: () => Promise.resolve(),
   };
+}
+
+/** A kept entry's bytes arrive as a Uint8Array (structured clone, a copy of its own): made a Buffer again, not copied. */
+function fromWorker(r: EntryFileResult): EntryFileResult {
+  return r.data === undefined ? r : { ...r, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) };
 }
 
 function jobOf(e: ZipEntryInfo): EntryLayout {
@@ -122,7 +128,7 @@ function workerRunner(o: RunnerOptions, count: number): EntryRunner {
     t.worker.on('message', (msg: FromWorker) => {
       switch (msg.type) {
         case 'done':
-          t.pending.get(msg.id)?.resolve(msg.result);
+          t.pending.get(msg.id)?.resolve(fromWorker(msg.result));
           t.pending.delete(msg.id);
           break;
         case 'failed':
@@ -144,14 +150,14 @@ function workerRunner(o: RunnerOptions, count: number): EntryRunner {
   return {
     slots: count * ENTRIES_PER_THREAD,
     threads: count,
-    run(e, target) {
+    run(e, target, keep) {
       const live = pool.filter((t) => !t.dead);
       const t = live.reduce<PoolThread | undefined>((best, c) => (best === undefined || c.pending.size < best.pending.size ? c : best), undefined);
       if (t === undefined) return Promise.reject(pool[0]?.dead ?? new ProxyError('INTERNAL', 'no extraction worker'));
       const id = nextId++;
       return new Promise<EntryFileResult>((resolve, reject) => {
         t.pending.set(id, { resolve, reject });
-        post(t, { type: 'entry', id, entry: jobOf(e), target });
+        post(t, { type: 'entry', id, entry: jobOf(e), target, keep });
       });
     },
     abort,

@@ -34,7 +34,7 @@ const post = (msg: FromWorker): void => port.postMessage(msg);
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'entry':
-      extractEntryFile(ctx, msg.entry, msg.target).then(
+      extractEntryFile(ctx, msg.entry, msg.target, msg.keep).then(
         (result) => post({ type: 'done', id: msg.id, result }),
         (err: unknown) => post({ type: 'failed', id: msg.id, error: serializeError(err) }),
       );

@@ -12,7 +12,7 @@ import { createEntryRunner } from './entry-runner.js';
 import { requireRoom, watchReserve, type DiskReserve } from '../util/free-space.js';
 import { ByteBudget } from './plaintext-verifier.js';
 import { mapBounded } from '../util/map-bounded.js';
-import { MAX_SMALL_ENTRY_BYTES, SMALL_ENTRY_BYTES } from './small-entry.js';
+import { MAX_SMALL_ENTRY_BYTES, SMALL_ENTRY_BYTES, isSmallEntry } from './small-entry.js';
 
 export interface ExtractLimits {
   /** e.g. 200_000 */
@@ -41,6 +41,12 @@ export interface ExtractOptions {
    */
   inMemoryEntryBytes?: number;
   /**
+   * Small entries (see inMemoryEntryBytes) that `accept` takes are returned in ExtractedEntry.data instead of written to
+   * destDir, up to `maxBytes` of declared expanded size in all (the in-memory path never lets an entry grow past its
+   * declared size); the others are written as usual. Default: every entry is written.
+   */
+  keepInMemory?: { maxBytes: number; accept: (path: string) => boolean };
+  /**
    * The staging disk's reserve: the declared expanded size plus the reserve must be free before anything is created
    * (DISK_FULL), and the reserve is watched while writing (DISK_FULL as soon as free space falls below it).
    */
@@ -55,6 +61,8 @@ export interface ExtractedEntry {
   /** Unsigned CRC-32 of the plaintext, for later reads to check the staged file against (the import plan hashes it). */
   crc32: number;
   encryption: 'aes-128' | 'aes-192' | 'aes-256' | 'zipcrypto' | 'none';
+  /** The verified plaintext when the entry was kept in memory (ExtractOptions.keepInMemory): then destDir has no file for it. */
+  data?: Buffer;
 }
 
 export interface ExtractResult {
@@ -117,15 +125,31 @@ interface MainContext {
   readonly madeDirs: Set<string>;
 }
 
-/** Checks the target path and creates its directory. */
-async function prepareTarget(ctx: MainContext, e: ZipEntryInfo): Promise<string> {
+/** Checks the target path. */
+function targetOf(ctx: MainContext, e: ZipEntryInfo): string {
   const target = resolve(ctx.destDir, e.path);
   if (!target.startsWith(ctx.destDir + sep)) throw new ProxyError('ARCHIVE_PATH_TRAVERSAL', e.path, { details: { path: e.path } });
+  return target;
+}
+
+/** Checks the target path and creates its directory. */
+async function prepareTarget(ctx: MainContext, e: ZipEntryInfo): Promise<string> {
+  const target = targetOf(ctx, e);
   const dir = dirname(target);
   if (ctx.madeDirs.has(dir)) return target;
   await mkdir(dir, { recursive: true, mode: 0o750 });
   for (let d = dir; d !== ctx.destDir && !ctx.madeDirs.has(d); d = dirname(d)) ctx.madeDirs.add(d);
   return target;
+}
+
+/** Decides, entry by entry in the order they start, which are kept in memory: small, accepted, and within the bytes left. */
+function keptInMemory(option: ExtractOptions['keepInMemory'], inMemoryBytes: number): (e: ZipEntryInfo) => boolean {
+  let left = option ? Math.max(0, option.maxBytes) : 0;
+  return (e) => {
+    if (option === undefined || option.maxBytes <= 0 || !isSmallEntry(e, inMemoryBytes) || e.uncompressedSize > left || !option.accept(e.path)) return false;
+    left -= e.uncompressedSize;
+    return true;
+  };
 }
 
 /**
@@ -157,11 +181,13 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const budget = new ByteBudget(options.limits.maxTotalBytes);
+    const inMemoryBytes = Math.max(0, Math.min(MAX_SMALL_ENTRY_BYTES, options.inMemoryEntryBytes ?? SMALL_ENTRY_BYTES));
     const runner = createEntryRunner({
       fd: fh.fd, reader: fh, password: options.password, budget, signal, threads: options.threads,
       payloadBytes: files.reduce((sum, e) => sum + e.compressedSize, 0),
-      inMemoryBytes: Math.max(0, Math.min(MAX_SMALL_ENTRY_BYTES, options.inMemoryEntryBytes ?? SMALL_ENTRY_BYTES)),
+      inMemoryBytes,
     });
+    const keep = keptInMemory(options.keepInMemory, inMemoryBytes);
     const main: MainContext = { destDir: dest, madeDirs: new Set([dest]) };
     const entries: ExtractedEntry[] = new Array<ExtractedEntry>(files.length);
     let done = 0;
@@ -178,8 +204,9 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
       await mapBounded(files, runner.slots, async (e, index) => {
         try {
           signal.throwIfAborted();
-          const r = await runner.run(e, await prepareTarget(main, e));
-          entries[index] = { path: e.path, size: r.size, crc32: r.crc32, encryption: e.encryption };
+          const kept = keep(e);
+          const r = await runner.run(e, kept ? targetOf(main, e) : await prepareTarget(main, e), kept);
+          entries[index] = { path: e.path, size: r.size, crc32: r.crc32, encryption: e.encryption, ...(r.data ? { data: r.data } : {}) };
           done += 1;
           options.onProgress?.({ entries: done, bytes: budget.used, totalEntries: files.length, totalBytes: declaredBytes });
         } catch (err) {

@@ -9,6 +9,9 @@
  * Memory, per entry in flight: its stored bytes (at most `limit`), inflate's output, capped at the declared size + 1
  * (at most `limit` + 1, plus one 16 KiB chunk and the copy that joins the chunks: an entry that lies about its size
  * cannot make it hold more), and for AES 64 KiB of counter blocks and keystream. About 3 x `limit` at the most.
+ *
+ * A kept entry (`keep`, ExtractOptions.keepInMemory) is not written at all: its verified plaintext is returned, in a
+ * buffer of its own, for the import to read instead of a file.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -33,7 +36,8 @@ export function isSmallEntry(e: EntryLayout, limit: number): boolean {
   return limit > 0 && e.compressedSize <= limit && e.uncompressedSize <= limit;
 }
 
-export async function extractSmallEntry(ctx: EntryFileContext, e: EntryLayout, target: string): Promise<EntryFileResult> {
+/** `keep`: the verified plaintext is returned in `data` and no file is written. */
+export async function extractSmallEntry(ctx: EntryFileContext, e: EntryLayout, target: string, keep = false): Promise<EntryFileResult> {
   ctx.signal?.throwIfAborted();
   try {
     // An AES ciphertext starts 10, 14 or 18 bytes in (salt, verifier): read a few bytes further into the buffer so that
@@ -55,6 +59,7 @@ export async function extractSmallEntry(ctx: EntryFileContext, e: EntryLayout, t
     const plain = e.dataMethod === METHOD_DEFLATE ? await inflateBounded(ctx, payload, e) : payload;
     const crc = checkPlaintext(ctx, e, plain);
     ctx.signal?.throwIfAborted();
+    if (keep) return { size: plain.length, crc32: crc, data: ownBuffer(plain) };
     await writeFile(target, plain, { flag: 'wx', mode: 0o640 });
     return { size: plain.length, crc32: crc };
   } catch (err) {
@@ -85,6 +90,18 @@ function checkPlaintext(ctx: EntryFileContext, e: EntryLayout, plain: Buffer): n
   const crc = crc32(plain) >>> 0;
   checkComplete(expect, plain.length, crc);
   return crc;
+}
+
+/**
+ * The plaintext as a buffer that holds no more memory than its bytes: a kept entry lives until the import has stored
+ * it, and a view into a larger allocation (the stored bytes' read buffer, or a slab of Node's pool that zlib's small
+ * results come from) would keep all of that alive with it.
+ */
+function ownBuffer(plain: Buffer): Buffer {
+  if (plain.byteOffset === 0 && plain.buffer.byteLength === plain.length) return plain;
+  const own = Buffer.allocUnsafeSlow(plain.length);
+  plain.copy(own);
+  return own;
 }
 
 /** Positional reads served from bytes already read: `base` is the archive offset of `bytes[0]`. */

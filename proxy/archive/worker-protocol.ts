@@ -18,7 +18,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { readonly type: 'entry'; readonly id: number; readonly entry: EntryLayout; readonly target: string }
+  | { readonly type: 'entry'; readonly id: number; readonly entry: EntryLayout; readonly target: string; readonly keep: boolean }
   | { readonly type: 'abort' };
 
 export type FromWorker =

@@ -7,6 +7,7 @@ import { Type, type Static, type TString } from '@sinclair/typebox';
  */
 const secret = (description: string): TString => Type.String({ minLength: 1, description, secret: true });
 const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
 
 export const ConfigSchema = Type.Object(
   {
@@ -86,6 +87,12 @@ export const ConfigSchema = Type.Object(
         dir: Type.String({ minLength: 1, default: '/var/lib/retention-proxy/staging' }),
         keepArchiveDays: Type.Integer({ minimum: 0, default: 0, description: '0 deletes the raw archive once reported; N keeps an offline copy N days' }),
         minFreeBytes: Type.Integer({ minimum: 0, default: 2 * GiB, description: 'Reserve never written into: checked with the expanded size before extracting and while writing (DISK_FULL)' }),
+        memoryBytes: Type.Integer({
+          minimum: 0,
+          maximum: GiB,
+          default: 32 * MiB,
+          description: 'Media files of 256 KiB or less are held in memory between extraction and import, up to this many bytes per archive, instead of written to the staging directory; 0 writes every file',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Binary, type Collection, type Document, type WriteConcernSettings } from 'mongodb';
 
@@ -10,7 +10,9 @@ const CHUNKS_PER_INSERT = 16;
 
 export interface GridFsUpload {
   id: string;
+  /** The file to store, or its bytes when they are already in memory (`data`, then `path` is not read). */
   path: string;
+  data?: Buffer;
   metadata: Document;
   /** Fields stamped on every chunk (HA: the writer's fencing token, so a deposed leader's clean-up spares them). */
   chunkFields: Document;
@@ -63,7 +65,8 @@ export async function uploadGridFs(chunks: Collection, files: Collection, u: Gri
       insert().then(() => cb(), cb);
     },
   });
-  await pipeline(createReadStream(u.path, { highWaterMark: CHUNK_SIZE }), u.verify, sink, ...(u.signal ? [{ signal: u.signal }] : []));
+  const source = u.data !== undefined ? Readable.from([u.data]) : createReadStream(u.path, { highWaterMark: CHUNK_SIZE });
+  await pipeline(source, u.verify, sink, ...(u.signal ? [{ signal: u.signal }] : []));
   await files.insertOne(
     { _id: u.id as never, length, chunkSize: CHUNK_SIZE, uploadDate: new Date(), filename: u.id, metadata: u.metadata },
     { writeConcern: u.writeConcern },

@@ -189,6 +189,7 @@ async function upload(
   await uploadGridFs(chunks, files, {
     id: entry.path,
     path: entryFile(dir, entry.path),
+    ...(entry.data !== undefined ? { data: entry.data } : {}),
     metadata: { ...metadata },
     chunkFields,
     verify: verifying((chunk) => digest.update(chunk), () => checkDigest(entry, digest)),

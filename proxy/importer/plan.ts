@@ -22,6 +22,11 @@ export interface ImportEntry {
   size: number;
   /** Unsigned CRC-32 of the extracted plaintext: later reads check the staged bytes against it. */
   crc32: number;
+  /**
+   * A media file's bytes, when extraction kept it in memory (ExtractOptions.keepInMemory): the directory has no file
+   * for it, and every read (this plan's hash, the GridFS upload) takes these bytes instead. Only binaries are kept.
+   */
+  data?: Buffer;
 }
 
 /** A staged file the plan has read in full: its SHA-256 is the one checked against the manifest and stored. */
@@ -52,7 +57,7 @@ export interface PlanOptions {
 
 /**
  * Phase one of an import, without any database access: reads and parses EVERY record file completely (streaming),
- * counts its records, reads every binary, computes each file's SHA-256 (the pipeline's only SHA-256 pass over the
+ * counts its records, reads every binary (from memory when extraction kept it there), computes each file's SHA-256 (the pipeline's only SHA-256 pass over the
  * plaintext, see file-digest.ts), checks each file against the size and CRC-32 recorded at extraction, and verifies
  * manifest.json when the archive has one (and its identity against the archive name when `options.archive` is given). Anything wrong throws (RECORD_INVALID with file and line/element,
  * MANIFEST_INVALID, MANIFEST_MISMATCH, STAGING_FILE_CHANGED), so that a bad archive never gets half imported.
@@ -73,6 +78,7 @@ export async function planImport(dir: string, entries: ImportEntry[], log?: Logg
     if (seen.has(entry.path)) throw new ProxyError('ARCHIVE_DUPLICATE_ENTRY', entry.path, { details: { path: entry.path } });
     seen.add(entry.path);
     const kind = entryKind(entry.path);
+    if (entry.data !== undefined && kind !== 'binary') throw new ProxyError('INTERNAL', `${entry.path}: only media files are read from memory`);
     switch (kind) {
       case 'directory':
         break;
@@ -123,6 +129,11 @@ async function countRecords(dir: string, entry: ImportEntry, observe: (doc: Docu
 
 async function hashFile(dir: string, entry: ImportEntry): Promise<string> {
   const digest = new FileDigest({ sha256: true });
+  if (entry.data !== undefined) {
+    digest.update(entry.data);
+    checkDigest(entry, digest);
+    return digest.sha256();
+  }
   // A small file in one read (and one for its end) rather than a 1 MiB buffer each.
   const stream = createReadStream(entryFile(dir, entry.path), { highWaterMark: Math.min(READ_CHUNK, entry.size + 1) });
   for await (const chunk of stream) {

@@ -78,7 +78,7 @@ export async function storeSmallBatch(ctx: SmallBatchContext, batch: readonly Pl
   const fileDocs: Document[] = [];
   const uploadDate = new Date();
   for (const entry of fresh) {
-    const data = await readFile(entryFile(ctx.dir, entry.path));
+    const data = entry.data ?? (await readFile(entryFile(ctx.dir, entry.path)));
     // The bytes must be the ones extraction wrote (size + CRC-32): a changed file never gets a files document.
     const digest = new FileDigest({ sha256: false });
     digest.update(data);

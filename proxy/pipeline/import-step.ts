@@ -1,6 +1,7 @@
 import { extractArchive } from '../archive/extract.js';
 import type { JobDoc, RecordCount } from '../db/jobs.js';
 import { applyImport, planImport } from '../importer/index.js';
+import { entryKind } from '../importer/entry-mapping.js';
 import type { PipelineContext } from './context.js';
 import { watchReserve } from '../util/free-space.js';
 import { JobProgress } from './progress.js';
@@ -33,6 +34,9 @@ export async function importArchive(ctx: PipelineContext, job: JobDoc, archivePa
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (p) => progress.update({ entries: { done: p.entries, total: p.totalEntries }, bytes: { done: p.bytes, total: p.totalBytes } }, p.entries === p.totalEntries),
       disk: staging.reserve(config.staging.minFreeBytes),
+      // A day holds thousands of small media files: held in memory (bounded), they cost no file creation, no read
+      // back for the plan's hash and none for the upload. Record files and the manifest are always written.
+      keepInMemory: { maxBytes: config.staging.memoryBytes, accept: (path) => entryKind(path) === 'binary' },
     });
     log.info({ entries: extracted.entries.length, bytes: extracted.totalBytes }, 'archive extracted and verified');
     progress.stage('verify', { files: { done: 0, total: extracted.entries.length } });

@@ -59,6 +59,24 @@ describe('extractArchive on worker threads (dist)', () => {
     expect(res.totalBytes).toBe(FILES.reduce((s, f) => s + f.data.length, 0));
   });
 
+  it('keeps accepted small entries in memory on every thread: Buffers of their own with the right bytes, no file written', async () => {
+    const zip = await makeAes7z(work, FILES, KEY);
+    const out = dest();
+    const res = await extractArchive(zip, out, threaded({ inMemoryEntryBytes: 1024 * 1024, keepInMemory: { maxBytes: 1024 ** 3, accept: (p) => p.startsWith('media/') } }));
+    for (const f of FILES) {
+      const got = res.entries.find((e) => e.path === f.name)!;
+      expect(got.crc32).toBe(crc32(f.data));
+      if (f.name.startsWith('media/')) {
+        expect(Buffer.isBuffer(got.data)).toBe(true);
+        expect(got.data!.equals(f.data)).toBe(true);
+        await expect(readFile(join(out, f.name))).rejects.toMatchObject({ code: 'ENOENT' });
+      } else {
+        expect(got.data).toBeUndefined();
+        expect((await readFile(join(out, f.name))).equals(f.data)).toBe(true);
+      }
+    }
+  });
+
   it('reports a tampered AES entry as ARCHIVE_BAD_HMAC with its path (the error crosses the thread)', async () => {
     const zip = await makeAes7z(work, FILES, KEY);
     const buf = await readFile(zip);

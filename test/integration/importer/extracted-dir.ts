@@ -16,14 +16,19 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function extractedDir(files: Record<string, string | Buffer>): Promise<ExtractedDir> {
+/** `inMemory`: the paths it takes are not written; their entries carry the bytes, as extraction's keepInMemory leaves them. */
+export async function extractedDir(files: Record<string, string | Buffer>, inMemory: (path: string) => boolean = () => false): Promise<ExtractedDir> {
   const dir = await mkdtemp(join(tmpdir(), 'rp-import-'));
   const entries: ImportEntry[] = [];
   for (const [path, content] of Object.entries(files)) {
+    const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    if (inMemory(path)) {
+      entries.push({ path, size: buf.length, crc32: crc32(buf), data: Buffer.from(buf) });
+      continue;
+    }
     const file = join(dir, ...path.split('/'));
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, content);
-    const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     entries.push({ path, size: buf.length, crc32: crc32(buf) });
   }
   return { dir, entries, remove: () => rm(dir, { recursive: true, force: true }) };

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { access, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extractArchive, inspectArchive, type ExtractLimits, type ExtractOptions } from '../../../proxy/archive/extract.js';
+import { extractArchive, inspectArchive, type ExtractLimits, type ExtractOptions, type ExtractResult } from '../../../proxy/archive/extract.js';
 import { writeZipFile, type ZipWriterOptions } from '../../../proxy/archive/zip-writer.js';
 import type { ErrorCode } from '../../../proxy/errors.js';
 import {
@@ -44,7 +44,7 @@ async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'resolved' | 'fo
   }
 }
 
-function extractWith(zip: string, over: Partial<ExtractOptions>, out: string): Promise<unknown> {
+function extractWith(zip: string, over: Partial<ExtractOptions>, out: string): Promise<ExtractResult> {
   return extractArchive(zip, out, { password: KEY, allowUnencrypted: false, limits: LIMITS, ...over });
 }
 
@@ -70,15 +70,17 @@ const THREE = [
 ];
 // Small entries go the in-memory way (small-entry.ts: 256 KiB by default, up to 1 MiB), larger ones stream
 // (entry-file.ts): every refusal is checked with the default, with every entry up to 1 MiB in memory (which takes the
-// "sizes never trusted" archives of 0.4 MiB stored too), and with every entry streamed.
+// "sizes never trusted" archives of 0.4 MiB stored too), with every entry streamed, and with small entries kept in
+// memory instead of written (ExtractOptions.keepInMemory, what the pipeline does with media files).
 const MODES: { name: string; over: Partial<ExtractOptions> }[] = [
   { name: 'small entries in memory (the default)', over: {} },
   { name: 'entries up to 1 MiB in memory', over: { inMemoryEntryBytes: 1024 * 1024 } },
   { name: 'every entry streamed', over: { inMemoryEntryBytes: 0 } },
+  { name: 'small entries kept in memory, not written', over: { keepInMemory: { maxBytes: 1024 ** 3, accept: () => true } } },
 ];
 
 for (const mode of MODES) describe(mode.name, () => {
-  const extract = (zip: string, over: Partial<ExtractOptions> = {}, out = dest()): Promise<unknown> => extractWith(zip, { ...mode.over, ...over }, out);
+  const extract = (zip: string, over: Partial<ExtractOptions> = {}, out = dest()): Promise<ExtractResult> => extractWith(zip, { ...mode.over, ...over }, out);
 
   describe('wrong key', () => {
     it('AES (7z): ARCHIVE_WRONG_KEY and the destination is not even created', async () => {
@@ -169,15 +171,18 @@ for (const mode of MODES) describe(mode.name, () => {
 
     it('AES-128 and AES-192 entries (7z), a zero-length entry and stored entries extract', async () => {
       const files = [{ name: 'a.json', data: textData(40_000) }, { name: 'z.txt', data: Buffer.alloc(0) }];
+      // Written, or kept in memory (then `data` holds the bytes and there is no file).
+      const bytesOf = async (res: ExtractResult, out: string, name: string): Promise<Buffer> =>
+        res.entries.find((e) => e.path === name)?.data ?? readFile(join(out, name));
       for (const bits of [128, 192] as const) {
         const out = dest();
-        await extract(await makeAes7z(work, files, KEY, { bits }), {}, out);
-        expect((await readFile(join(out, 'a.json'))).equals(files[0]!.data)).toBe(true);
-        expect((await readFile(join(out, 'z.txt'))).length).toBe(0);
+        const res = await extract(await makeAes7z(work, files, KEY, { bits }), {}, out);
+        expect((await bytesOf(res, out, 'a.json')).equals(files[0]!.data)).toBe(true);
+        expect((await bytesOf(res, out, 'z.txt')).length).toBe(0);
       }
       const out = dest();
-      await extract(await makeAes7z(work, files, KEY, { store: true }), {}, out);
-      expect((await readFile(join(out, 'a.json'))).equals(files[0]!.data)).toBe(true);
+      const res = await extract(await makeAes7z(work, files, KEY, { store: true }), {}, out);
+      expect((await bytesOf(res, out, 'a.json')).equals(files[0]!.data)).toBe(true);
     });
   });
 
