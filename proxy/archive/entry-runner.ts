@@ -11,7 +11,7 @@ import { startWorker, workerScriptExists } from '../util/worker-thread.js';
 import type { EntryLayout, PositionalReader, ZipEntryInfo } from './central-directory.js';
 import { extractEntryFile, type EntryFileResult } from './entry-file.js';
 import type { ByteBudget } from './plaintext-verifier.js';
-import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
+import { deserializeError, type FromWorker, type ToWorker, type WorkerInit, type WorkerResult } from './worker-protocol.js';
 
 export interface EntryRunner {
   /** How many entries may be in flight at once. */
@@ -99,8 +99,9 @@ function inProcessRunner(o: RunnerOptions, slots: number): EntryRunner {
 }
 
 /** A kept entry's bytes arrive as a Uint8Array (structured clone, a copy of its own): made a Buffer again, not copied. */
-function fromWorker(r: EntryFileResult): EntryFileResult {
-  return r.data === undefined ? r : { ...r, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) };
+function fromWorker(r: WorkerResult): EntryFileResult {
+  const { data, ...rest } = r;
+  return data === undefined ? rest : { ...rest, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 function jobOf(e: ZipEntryInfo): EntryLayout {

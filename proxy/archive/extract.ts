@@ -42,8 +42,9 @@ export interface ExtractOptions {
   inMemoryEntryBytes?: number;
   /**
    * Small entries (see inMemoryEntryBytes) that `accept` takes are returned in ExtractedEntry.data instead of written to
-   * destDir, up to `maxBytes` of declared expanded size in all (the in-memory path never lets an entry grow past its
-   * declared size); the others are written as usual. Default: every entry is written.
+   * destDir, up to `maxBytes` in all, each counted as its declared expanded size (the in-memory path never lets an
+   * entry grow past it) plus KEPT_ENTRY_OVERHEAD; the others are written as usual. Default: every entry is written.
+   * The disk reserve is still checked against every entry's declared size (conservative).
    */
   keepInMemory?: { maxBytes: number; accept: (path: string) => boolean };
   /**
@@ -142,12 +143,20 @@ async function prepareTarget(ctx: MainContext, e: ZipEntryInfo): Promise<string>
   return target;
 }
 
+/**
+ * What a kept entry costs besides its bytes (its buffer object and the larger entry record), charged against
+ * keepInMemory.maxBytes with them, so that an archive of many tiny or empty files cannot keep more than that either.
+ */
+export const KEPT_ENTRY_OVERHEAD = 512;
+
 /** Decides, entry by entry in the order they start, which are kept in memory: small, accepted, and within the bytes left. */
 function keptInMemory(option: ExtractOptions['keepInMemory'], inMemoryBytes: number): (e: ZipEntryInfo) => boolean {
-  let left = option ? Math.max(0, option.maxBytes) : 0;
+  const max = option?.maxBytes ?? 0;
+  let left = Number.isFinite(max) && max > 0 ? max : 0; // NaN or Infinity keep nothing rather than everything
   return (e) => {
-    if (option === undefined || option.maxBytes <= 0 || !isSmallEntry(e, inMemoryBytes) || e.uncompressedSize > left || !option.accept(e.path)) return false;
-    left -= e.uncompressedSize;
+    const cost = e.uncompressedSize + KEPT_ENTRY_OVERHEAD;
+    if (option === undefined || cost > left || !isSmallEntry(e, inMemoryBytes) || !option.accept(e.path)) return false;
+    left -= cost;
     return true;
   };
 }
@@ -206,6 +215,9 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
           signal.throwIfAborted();
           const kept = keep(e);
           const r = await runner.run(e, kept ? targetOf(main, e) : await prepareTarget(main, e), kept);
+          // The runner decides "small" with the same limit; were they ever to disagree, a kept entry would have been
+          // streamed into a directory never created, or a written one held outside the allowance.
+          if ((r.data !== undefined) !== kept) throw new ProxyError('INTERNAL', `${e.path}: kept in memory ${r.data !== undefined}, expected ${kept}`);
           entries[index] = { path: e.path, size: r.size, crc32: r.crc32, encryption: e.encryption, ...(r.data ? { data: r.data } : {}) };
           done += 1;
           options.onProgress?.({ entries: done, bytes: budget.used, totalEntries: files.length, totalBytes: declaredBytes });
@@ -220,7 +232,11 @@ export async function extractArchive(zipPath: string, destDir: string, options: 
       stopWatching?.();
     }
     if (failure !== undefined) throw failure.error;
-    log?.info({ zip: zipPath, entries: entries.length, bytes: budget.used, threads: runner.threads, ms: Date.now() - started }, 'archive extracted');
+    const kept = entries.filter((e) => e.data !== undefined);
+    log?.info(
+      { zip: zipPath, entries: entries.length, bytes: budget.used, keptInMemory: kept.length, keptBytes: kept.reduce((sum, e) => sum + e.size, 0), threads: runner.threads, ms: Date.now() - started },
+      'archive extracted',
+    );
     return { entries, totalBytes: budget.used };
   } catch (err) {
     const mapped = mapEntryError(err, zipPath);

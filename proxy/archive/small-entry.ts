@@ -98,11 +98,14 @@ function checkPlaintext(ctx: EntryFileContext, e: EntryLayout, plain: Buffer): n
  * results come from) would keep all of that alive with it.
  */
 function ownBuffer(plain: Buffer): Buffer {
+  if (plain.length === 0) return EMPTY;
   if (plain.byteOffset === 0 && plain.buffer.byteLength === plain.length) return plain;
   const own = Buffer.allocUnsafeSlow(plain.length);
   plain.copy(own);
   return own;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Positional reads served from bytes already read: `base` is the archive offset of `bytes[0]`. */
 function memoryReader(bytes: Buffer, base: number): PositionalReader {

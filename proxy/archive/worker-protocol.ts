@@ -22,8 +22,11 @@ export type ToWorker =
   | { readonly type: 'abort' };
 
 export type FromWorker =
-  | { readonly type: 'done'; readonly id: number; readonly result: EntryFileResult }
+  | { readonly type: 'done'; readonly id: number; readonly result: WorkerResult }
   | { readonly type: 'failed'; readonly id: number; readonly error: SerializedError };
+
+/** EntryFileResult as it arrives: a kept entry's bytes were structured-cloned, which makes a Buffer a Uint8Array. */
+export type WorkerResult = Omit<EntryFileResult, 'data'> & { readonly data?: Uint8Array };
 
 export interface SerializedError {
   readonly name: string;

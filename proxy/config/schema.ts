@@ -90,8 +90,8 @@ export const ConfigSchema = Type.Object(
         memoryBytes: Type.Integer({
           minimum: 0,
           maximum: GiB,
-          default: 32 * MiB,
-          description: 'Media files of 256 KiB or less are held in memory between extraction and import, up to this many bytes per archive, instead of written to the staging directory; 0 writes every file',
+          default: 16 * MiB,
+          description: 'Media files of at most 256 KiB (stored and expanded) are held in memory between extraction and import, up to this many bytes per archive (each counted as its size + 512), instead of written to the staging directory; 0 writes every file',
         }),
       },
       { additionalProperties: false, default: {} },

@@ -148,7 +148,8 @@ async function hashFile(dir: string, entry: ImportEntry): Promise<string> {
 export function checkDigest(entry: ImportEntry, digest: FileDigest): void {
   if (digest.size !== entry.size || digest.crc32 !== entry.crc32 >>> 0) {
     throw new ProxyError('STAGING_FILE_CHANGED', entry.path, {
-      details: { path: entry.path, expectedSize: entry.size, actualSize: digest.size },
+      // inMemory: the bytes were never on disk (kept by extraction), so the disk is not the suspect.
+      details: { path: entry.path, expectedSize: entry.size, actualSize: digest.size, ...(entry.data !== undefined ? { inMemory: true } : {}) },
     });
   }
 }

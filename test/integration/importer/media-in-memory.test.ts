@@ -59,20 +59,56 @@ describe('media held in memory are imported as written ones are', () => {
     expect(await chunks(inMemory)).toBe(13); // 11 one-chunk files, the 256 KiB one in two, the empty one in none
   });
 
-  it('kept bytes that are not the ones extraction verified: STAGING_FILE_CHANGED from the plan, before any write', async () => {
+  it('some media kept and the rest written (past the allowance): one import stores them all', async () => {
+    const files = dayFiles('m');
+    const paths = Object.keys(files);
+    const x = await extractedDir(files, (p) => paths.indexOf(p) % 2 === 0);
+    const db = freshDb('mixed');
+    try {
+      expect(x.entries.filter((e) => e.data !== undefined).length).toBeGreaterThan(0);
+      expect(x.entries.filter((e) => e.data === undefined).length).toBeGreaterThan(0);
+      expect(await applyImport(db, x.dir, await planImport(x.dir, x.entries, log), { jobId: JOB_ID, archive: ARCHIVE }, opts)).toMatchObject({ files: 13, filesUploaded: 13 });
+    } finally {
+      await x.remove();
+    }
+    for (const [path, content] of Object.entries(files)) expect((await download(db, path)).equals(content), path).toBe(true);
+  });
+
+  it('kept bytes that are not the ones extraction verified: STAGING_FILE_CHANGED from the plan, marked inMemory', async () => {
     const files = dayFiles('b');
     const x = await extractedDir(files, media);
     try {
       const victim = x.entries.find((e) => e.size > 0)!;
       victim.data![3] = victim.data![3]! ^ 0x01;
-      await expect(planImport(x.dir, x.entries, log)).rejects.toMatchObject({ code: 'STAGING_FILE_CHANGED', details: { path: victim.path } });
+      await expect(planImport(x.dir, x.entries, log)).rejects.toMatchObject({ code: 'STAGING_FILE_CHANGED', details: { path: victim.path, inMemory: true } });
     } finally {
       await x.remove();
     }
   });
 
-  it('a record file or the manifest with bytes in memory is refused (INTERNAL): only media files are read from memory', async () => {
-    const x = await extractedDir({ 'history/calls.json': '[]' }, () => true);
+  it.each([
+    ['a batched small file', 'data-retention/avatar/c-3.png'],
+    ['the 256 KiB file uploaded on its own', 'data-retention/voicemail/c-long.wav'],
+  ])('kept bytes changed after the plan (%s): STAGING_FILE_CHANGED at upload, and no files document for it', async (_label, path) => {
+    const files = dayFiles('c');
+    const x = await extractedDir(files, media);
+    const db = freshDb(`changed-${path.length}`);
+    try {
+      const plan = await planImport(x.dir, x.entries, log);
+      const victim = plan.binaries.find((b) => b.path === path)!;
+      victim.data![5] = victim.data![5]! ^ 0x01;
+      await expect(applyImport(db, x.dir, plan, { jobId: JOB_ID, archive: ARCHIVE }, opts)).rejects.toMatchObject({ code: 'STAGING_FILE_CHANGED' });
+    } finally {
+      await x.remove();
+    }
+    expect(await db.collection(`${MEDIA_BUCKET}.files`).countDocuments({ _id: path as never })).toBe(0);
+  });
+
+  it.each([
+    ['a record file', 'history/calls.json'],
+    ['the manifest', 'manifest.json'],
+  ])('%s with bytes in memory is refused (INTERNAL): only media files are read from memory', async (_label, path) => {
+    const x = await extractedDir({ [path]: path === 'manifest.json' ? '{}' : '[]' }, () => true);
     try {
       await expect(planImport(x.dir, x.entries, log)).rejects.toMatchObject({ code: 'INTERNAL' });
     } finally {

@@ -72,11 +72,12 @@ const THREE = [
 // (entry-file.ts): every refusal is checked with the default, with every entry up to 1 MiB in memory (which takes the
 // "sizes never trusted" archives of 0.4 MiB stored too), with every entry streamed, and with small entries kept in
 // memory instead of written (ExtractOptions.keepInMemory, what the pipeline does with media files).
+const KEEP_ALL: Partial<ExtractOptions> = { inMemoryEntryBytes: 1024 * 1024, keepInMemory: { maxBytes: 1024 ** 3, accept: () => true } };
 const MODES: { name: string; over: Partial<ExtractOptions> }[] = [
   { name: 'small entries in memory (the default)', over: {} },
   { name: 'entries up to 1 MiB in memory', over: { inMemoryEntryBytes: 1024 * 1024 } },
   { name: 'every entry streamed', over: { inMemoryEntryBytes: 0 } },
-  { name: 'small entries kept in memory, not written', over: { keepInMemory: { maxBytes: 1024 ** 3, accept: () => true } } },
+  { name: 'entries up to 1 MiB kept in memory, not written', over: KEEP_ALL },
 ];
 
 for (const mode of MODES) describe(mode.name, () => {
@@ -172,8 +173,11 @@ for (const mode of MODES) describe(mode.name, () => {
     it('AES-128 and AES-192 entries (7z), a zero-length entry and stored entries extract', async () => {
       const files = [{ name: 'a.json', data: textData(40_000) }, { name: 'z.txt', data: Buffer.alloc(0) }];
       // Written, or kept in memory (then `data` holds the bytes and there is no file).
-      const bytesOf = async (res: ExtractResult, out: string, name: string): Promise<Buffer> =>
-        res.entries.find((e) => e.path === name)?.data ?? readFile(join(out, name));
+      const bytesOf = async (res: ExtractResult, out: string, name: string): Promise<Buffer> => {
+        const data = res.entries.find((e) => e.path === name)?.data;
+        expect(data !== undefined).toBe(mode.over === KEEP_ALL);
+        return data ?? readFile(join(out, name));
+      };
       for (const bits of [128, 192] as const) {
         const out = dest();
         const res = await extract(await makeAes7z(work, files, KEY, { bits }), {}, out);
@@ -337,13 +341,17 @@ describe('small entries, in memory', () => {
     expect((refusal as { details?: Record<string, unknown> }).details).toEqual({ path: 'mid.json', limit: 1000 });
   });
 
-  it('extracts the same bytes whichever way each entry goes (256 KiB by default, up to 1 MiB, or every entry streamed)', async () => {
+  it('extracts the same bytes whichever way each entry goes (256 KiB by default, up to 1 MiB, every entry streamed, or kept)', async () => {
     const files = [{ name: 'mid.json', data: mid }, { name: 'empty.txt', data: Buffer.alloc(0) }, { name: 'r.bin', data: randomData(70_000) }];
     const zip = await ours(files);
-    for (const over of [{}, { inMemoryEntryBytes: 1024 * 1024 }, { inMemoryEntryBytes: 0 }]) {
+    for (const over of [{}, { inMemoryEntryBytes: 1024 * 1024 }, { inMemoryEntryBytes: 0 }, KEEP_ALL]) {
       const out = dest();
-      await extractWith(zip, over, out);
-      for (const f of files) expect((await readFile(join(out, f.name))).equals(f.data)).toBe(true);
+      const res = await extractWith(zip, over, out);
+      for (const f of files) {
+        const kept = res.entries.find((e) => e.path === f.name)?.data;
+        expect(kept !== undefined).toBe(over === KEEP_ALL);
+        expect((kept ?? (await readFile(join(out, f.name)))).equals(f.data)).toBe(true);
+      }
     }
   });
 });

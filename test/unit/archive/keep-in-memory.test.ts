@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { access, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { extractArchive, type ExtractLimits, type ExtractOptions } from '../../../proxy/archive/extract.js';
+import { KEPT_ENTRY_OVERHEAD, extractArchive, type ExtractLimits, type ExtractOptions } from '../../../proxy/archive/extract.js';
 import { writeZipFile } from '../../../proxy/archive/zip-writer.js';
 import { makeAes7z, makeTempDir, makeZipCrypto, randomData, textData, type FileSpec } from '../../helpers/archive-tools.js';
 
@@ -68,6 +68,24 @@ describe('extractArchive keepInMemory', () => {
     expect(kept).toHaveLength(3);
     expect((await readdir(join(out, 'media'))).sort()).toEqual(res.entries.filter((e) => e.data === undefined).map((e) => e.path.slice('media/'.length)).sort());
     for (const e of res.entries) expect((e.data ?? (await readFile(join(out, e.path)))).equals(files.find((f) => f.name === e.path)!.data)).toBe(true);
+  });
+
+  it('counts each kept entry\'s own cost too: of 40 empty files, a 10 x KEPT_ENTRY_OVERHEAD allowance keeps 10', async () => {
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `media/e${i}.txt`, data: Buffer.alloc(0) }));
+    const zip = join(work, `empty-${++n}.zip`);
+    await writeZipFile(zip, files, { encryption: 'aes-256', password: KEY });
+    const out = dest();
+    const res = await extractArchive(zip, out, options({ keepInMemory: { maxBytes: 10 * KEPT_ENTRY_OVERHEAD, accept: () => true } }));
+    expect(res.entries.filter((e) => e.data !== undefined)).toHaveLength(10);
+    expect(await readdir(join(out, 'media'))).toHaveLength(30);
+  });
+
+  it('a maxBytes that is not a finite number keeps nothing', async () => {
+    const zip = await makeAes7z(work, FILES, KEY);
+    for (const maxBytes of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const res = await extractArchive(zip, dest(), options({ keepInMemory: { maxBytes, accept: () => true } }));
+      expect(res.entries.every((e) => e.data === undefined)).toBe(true);
+    }
   });
 
   it('maxBytes 0, or no keepInMemory, writes every entry', async () => {
