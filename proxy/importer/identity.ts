@@ -1,7 +1,7 @@
 import type { Collection, Db, Document, Filter, WriteConcernSettings } from 'mongodb';
 import { findIn, lookupBatchSize, pointQueriesOnly } from './point-queries.js';
 import { RETENTION_FIELD } from './record-document.js';
-import { retryIfBusy } from './sqlite-busy.js';
+import { retryIfBusy } from '../db/sqlite-busy.js';
 import { idKey } from './upsert-batch.js';
 
 /**

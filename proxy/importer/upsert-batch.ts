@@ -2,7 +2,7 @@ import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Binary, typ
 import { ProxyError } from '../errors.js';
 import { findByIds } from './point-queries.js';
 import { RETENTION_FIELD, type RetentionStamp } from './record-document.js';
-import { retryIfBusy } from './sqlite-busy.js';
+import { retryIfBusy } from '../db/sqlite-busy.js';
 
 const DUPLICATE_KEY = 11000;
 /**

@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import { ensureIndexes } from '../../db/ensure-indexes.js';
+import { retryIfBusy } from '../../db/sqlite-busy.js';
 import { PORTAL_COLLECTIONS } from '../collections.js';
 import { ensureTtlIndex, pruneExpired } from '../ttl.js';
 
@@ -65,12 +66,12 @@ export class LoginThrottle {
 
   /** A refused (locked) attempt is not a failure of its own: it neither counts nor extends the lock. */
   async withdraw(attempt: SignInAttempt): Promise<void> {
-    await this.col.deleteMany({ _id: { $in: attempt.ids } });
+    await retryIfBusy(() => this.col.deleteMany({ _id: { $in: attempt.ids } }));
   }
 
   /** The password was right: the attempt is no failure, and the user name's failures are cleared (not the address's). */
   async succeeded(attempt: SignInAttempt): Promise<void> {
-    await this.col.deleteMany({ $or: [{ _id: { $in: attempt.ids } }, { key: userKey(attempt.username) }] });
+    await retryIfBusy(() => this.col.deleteMany({ $or: [{ _id: { $in: attempt.ids } }, { key: userKey(attempt.username) }] }));
   }
 
   /** When the user name is locked (for the account list), else undefined. */
@@ -81,7 +82,7 @@ export class LoginThrottle {
 
   /** A successful sign-in clears the user name's failures (not the address's). */
   async clear(username: string): Promise<void> {
-    await this.col.deleteMany({ key: userKey(username) });
+    await retryIfBusy(() => this.col.deleteMany({ key: userKey(username) }));
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isSqliteBusy, retryIfBusy } from '../../../proxy/importer/sqlite-busy.js';
+import { isSqliteBusy, retryIfBusy } from '../../../proxy/db/sqlite-busy.js';
 
 const BUSY = '[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)';
 
@@ -37,5 +37,11 @@ describe('retryIfBusy (FerretDB SQLite "database is locked")', () => {
     await settled;
     expect(calls).toBe(4);
     expect(isSqliteBusy(new Error('SQLITE_BUSY_TIMEOUT_X'))).toBe(false);
+  });
+
+  it('knows the lock by its extended codes too: "database is locked (517)" (SQLITE_BUSY_SNAPSHOT) is tried again', () => {
+    const at = '[msg_delete.go:95 handler.(*Handler).MsgDelete] [collection.go:241 sqlite.(*collection).DeleteAll] ';
+    for (const code of [5, 261, 517, 773]) expect(isSqliteBusy(new Error(`${at}database is locked (${code})`)), String(code)).toBe(true);
+    for (const other of ['database is locked (51)', 'database is locked', 'database disk image is malformed (11)']) expect(isSqliteBusy(new Error(other)), other).toBe(false);
   });
 });

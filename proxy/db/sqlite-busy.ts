@@ -8,11 +8,16 @@
  * deciding again and writing (upsert-batch.ts replaceStillOlder): resending an unconditional `{_id}` replace decided
  * before the failure could overwrite a newer version written meanwhile. Any other error, and the last SQLITE_BUSY,
  * go to the caller unchanged.
+ *
+ * The same lock also shows as "database is locked (517)" (SQLITE_BUSY_SNAPSHOT: the command's own transaction read
+ * before another connection's write committed, and could not then write). The command wrote nothing, so the same
+ * writes may be sent again; the portal's sign-in throttle does so for its deletes (portal/auth/lockout.ts).
  */
 const ATTEMPTS = 4;
 
+/** SQLITE_BUSY (5) and its extended codes (261 recovery, 517 snapshot, 773 timeout), as FerretDB words them. */
 export function isSqliteBusy(err: unknown): boolean {
-  return err instanceof Error && /\bSQLITE_BUSY\b/.test(err.message);
+  return err instanceof Error && /\bSQLITE_BUSY\b|\bdatabase is locked \((?:5|261|517|773)\)/.test(err.message);
 }
 
 export async function retryIfBusy<T>(write: () => Promise<T>): Promise<T> {
