@@ -57,8 +57,8 @@ export interface PlanOptions {
 
 /**
  * Phase one of an import, without any database access: reads and parses EVERY record file completely (streaming),
- * counts its records, reads every binary (from memory when extraction kept it there), computes each file's SHA-256 (the pipeline's only SHA-256 pass over the
- * plaintext, see file-digest.ts), checks each file against the size and CRC-32 recorded at extraction, and verifies
+ * counts its records, reads every binary (from memory when extraction kept it there), computes each file's SHA-256
+ * (the pipeline's only SHA-256 pass over the plaintext, see file-digest.ts), checks each file against the size and CRC-32 recorded at extraction, and verifies
  * manifest.json when the archive has one (and its identity against the archive name when `options.archive` is given). Anything wrong throws (RECORD_INVALID with file and line/element,
  * MANIFEST_INVALID, MANIFEST_MISMATCH, STAGING_FILE_CHANGED), so that a bad archive never gets half imported.
  */

@@ -1,21 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GridFSBucket, type Db } from 'mongodb';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MEDIA_BUCKET, applyImport, planImport } from '../../../proxy/importer/index.js';
 import { ARCHIVE, JOB_ID, extractedDir, sha256 } from './extracted-dir.js';
 import { useMonitoredClient } from '../../helpers/db.js';
+import { downloadMedia as download } from '../../helpers/gridfs.js';
 
 const log = pino({ level: 'silent' });
 const opts = { wtimeoutMs: 10_000, log };
-
-async function download(db: Db, id: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of new GridFSBucket(db, { bucketName: MEDIA_BUCKET }).openDownloadStream(id as never)) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
-}
 
 /** A day's small binaries (avatars, icons, short voicemails): one GridFS chunk each, one of them empty. */
 function smallFiles(n: number, prefix: string): Record<string, Buffer> {

@@ -4,22 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { GridFSBucket, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MEDIA_BUCKET, applyImport, planImport } from '../../../proxy/importer/index.js';
 import { ARCHIVE, JOB_ID, extractedDir, sha256 } from './extracted-dir.js';
 import { useMonitoredClient } from '../../helpers/db.js';
+import { downloadMedia as download } from '../../helpers/gridfs.js';
 
 const log = pino({ level: 'silent' });
 const opts = { wtimeoutMs: 10_000, log };
 const media = (path: string): boolean => path.startsWith('data-retention/');
-
-async function download(db: Db, id: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of new GridFSBucket(db, { bucketName: MEDIA_BUCKET }).openDownloadStream(id as never)) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
-}
 
 /** Batched small files (one chunk), one empty, and one of 256 KiB: two chunks, stored by the one-by-one upload. */
 function dayFiles(prefix: string): Record<string, Buffer> {

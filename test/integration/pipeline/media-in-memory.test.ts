@@ -7,25 +7,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GridFSBucket, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_BUCKET } from '../../../proxy/importer/index.js';
 import { runSyncCycle } from '../../../proxy/pipeline/sync-cycle.js';
 import { publishDayArchive } from '../../../proxy/vendor-sim/generate/publish-archive.js';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
+import { downloadMedia } from '../../helpers/gridfs.js';
 import { startReportReceiver, type ReportReceiver } from '../../helpers/report-receiver.js';
 import { startSshd, type SshdHandle } from '../../helpers/sshd.js';
 import { KEY, SECRET, pipelineContext } from './pipeline-context.js';
 
 async function mediaOf(db: Db): Promise<Map<string, Buffer>> {
-  const bucket = new GridFSBucket(db, { bucketName: MEDIA_BUCKET });
   const out = new Map<string, Buffer>();
-  for (const f of await db.collection<{ _id: string }>(`${MEDIA_BUCKET}.files`).find({}, { projection: { _id: 1 } }).toArray()) {
-    const parts: Buffer[] = [];
-    for await (const c of bucket.openDownloadStream(f._id as never)) parts.push(c as Buffer);
-    out.set(f._id, Buffer.concat(parts));
-  }
+  for (const f of await db.collection<{ _id: string }>(`${MEDIA_BUCKET}.files`).find({}, { projection: { _id: 1 } }).toArray()) out.set(f._id, await downloadMedia(db, f._id));
   return out;
 }
 
