@@ -1,20 +1,13 @@
-import { MongoClient, type Db, type Document } from 'mongodb';
-import { pino } from 'pino';
-import { buildApp } from '../proxy/app.js';
-import { JobStore } from '../proxy/db/jobs.js';
-import { Outbox } from '../proxy/db/outbox.js';
-import type { PipelineContext } from '../proxy/pipeline/context.js';
-import { SyncRunner } from '../proxy/pipeline/sync-runner.js';
+import { MongoClient, type Db } from 'mongodb';
 import { buildListQuery } from '../proxy/portal/queries/build.js';
 import { LIST_DEFS, LIST_TYPES, type ListTypeName } from '../proxy/portal/queries/types.js';
 import { backfillRoomStats } from '../proxy/portal/room-stats-backfill.js';
-import { markRoomsDirty, refreshRooms, roomIdsOf, ROOM_STATS_COLLECTION } from '../proxy/portal/room-stats.js';
-import { UserStore } from '../proxy/portal/users.js';
+import { markRoomsDirty, refreshRooms, roomIdsOf } from '../proxy/portal/room-stats.js';
 import { benchPortalBrowser } from './portal-browser.js';
 import { fillPortalData, type FilledCounts } from './portal-data.js';
+import { measure, openPortalApp, scenarios, searchTerm, type Measured, type PortalApp } from './portal-lists.js';
 import { load1 } from './quiet.js';
 import type { BenchContext, BenchRow } from './types.js';
-import { p50p95 } from './percentile.js';
 
 /**
  * Portal list and search latency: p50/p95 of the API (fastify inject: session check, validation, query, name
@@ -28,46 +21,7 @@ import { p50p95 } from './percentile.js';
  * Then the browser's time to first rows for every view on demo-sized data (portal-browser.ts).
  */
 
-interface Scenario { name: string; url: string; driver: () => Promise<unknown> }
-
-function valueAt(doc: Document | null, path: string): unknown {
-  let v: unknown = doc;
-  for (const k of path.split('.')) v = Array.isArray(v) ? (v[0] as Document | undefined)?.[k] : typeof v === 'object' && v !== null ? (v as Document)[k] : undefined;
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** A search term from a sample document's first text field: its longest word (at least 3 characters). */
-async function searchTerm(db: Db, type: ListTypeName): Promise<string> {
-  const def = LIST_DEFS[type];
-  const n = await db.collection(def.collection).estimatedDocumentCount();
-  // toArray, not next(): the cursor is closed here, not left open on the server until the client closes.
-  const [sample = null] = await db.collection(def.collection).find(def.base ?? {}).skip(Math.floor(n / 3)).limit(1).toArray();
-  for (const field of def.text) {
-    const v = valueAt(sample, field);
-    const words = (typeof v === 'string' ? v : '').split(/[^\p{L}\p{N}@.+-]+/u).filter((w) => w.length >= 3).sort((a, b) => b.length - a.length);
-    if (words[0]) return words[0].slice(0, 12);
-  }
-  return 'a';
-}
-
-function scenarios(db: Db, terms: Record<ListTypeName, string>): Scenario[] {
-  const out: Scenario[] = [];
-  for (const type of LIST_TYPES) {
-    const def = LIST_DEFS[type];
-    const driver = (query: Record<string, string>) => async (): Promise<unknown> => {
-      const built = buildListQuery(def, query);
-      const docs = await db.collection(def.collection).find(built.filter).sort(built.sort).limit(51).toArray();
-      if (type === 'rooms') await db.collection(ROOM_STATS_COLLECTION).find({ _id: { $in: docs.map((d) => String(d.roomId)) } } as Document).toArray();
-      return docs;
-    };
-    out.push({ name: `${type}: list`, url: `/api/v1/${type}?limit=50`, driver: driver({}) });
-    const q = terms[type];
-    out.push({ name: `${type}: search "${q}"`, url: `/api/v1/${type}?limit=50&q=${encodeURIComponent(q)}`, driver: driver({ q }) });
-  }
-  return out;
-}
-
-interface Prepared { db: Db; app: Awaited<ReturnType<typeof buildApp>>; cookie: string; counts: FilledCounts; size: string; terms: Record<ListTypeName, string>; timings: Record<string, number> }
+interface Prepared extends Pick<PortalApp, 'app' | 'cookie'> { db: Db; counts: FilledCounts; size: string; terms: Record<ListTypeName, string>; timings: Record<string, number> }
 
 /**
  * The room statistics the Room report reads. `full`: the one-time backfill over every room (timed), as a database
@@ -99,54 +53,20 @@ async function prepare(ctx: BenchContext, client: MongoClient, appClient: MongoC
   const docs = counts.messages + counts.calls + counts.rooms + counts.enquiries + counts.conferences + counts.files + counts.staff + counts.contacts;
   ctx.log(`portal: ${JSON.stringify(counts)} inserted in ${fillS.toFixed(0)} s (${Math.round(docs / fillS)} documents/s)`);
 
-  const log = pino({ level: 'silent' });
-  const appDb = appClient.db(dbName);
-  const jobs = new JobStore(appDb, 60_000);
-  const outbox = new Outbox(appDb, 60_000);
-  const runner = new SyncRunner({ log, db: appDb, jobs, outbox } as unknown as PipelineContext, { retryTimer: false });
-  const app = await buildApp({ log, client: appClient, db: appDb, jobs, outbox, runner });
-  const t1 = performance.now();
-  await app.ready(); // starts the portal's record indexes in the background (issue 12 item 10)
-  const readyS = (performance.now() - t1) / 1000;
-  for (;;) {
-    const ready = (await app.inject({ url: '/readyz' })).json<{ indexes?: { building: string[] } }>();
-    if ((ready.indexes?.building.length ?? 0) === 0) break;
-    await new Promise((r) => setTimeout(r, 500));
+  const { app, cookie, readyS, indexS } = await openPortalApp(appClient, dbName);
+  try {
+    const terms = Object.fromEntries(await Promise.all(LIST_TYPES.map(async (t) => [t, await searchTerm(db, t)] as const))) as Record<ListTypeName, string>;
+    const mode = process.env.BENCH_PORTAL_BACKFILL === 'full' || (process.env.BENCH_PORTAL_BACKFILL !== 'shown' && messages <= 20_000) ? 'full' : 'shown';
+    const t2 = performance.now();
+    const statRooms = await roomStats(db, terms, mode);
+    const statsS = (performance.now() - t2) / 1000;
+    ctx.log(`portal: ready in ${readyS.toFixed(1)} s, indexes built in ${indexS.toFixed(0)} s, room statistics (${mode}) of ${statRooms} rooms in ${statsS.toFixed(0)} s`);
+    const size = `${counts.messages} msgs, ${counts.calls} calls, ${counts.rooms} rooms`;
+    return { db, app, cookie, counts, size, terms, timings: { fillS, readyS, indexS, statsS } };
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
   }
-  const indexS = (performance.now() - t1) / 1000;
-  const terms = Object.fromEntries(await Promise.all(LIST_TYPES.map(async (t) => [t, await searchTerm(db, t)] as const))) as Record<ListTypeName, string>;
-  const mode = process.env.BENCH_PORTAL_BACKFILL === 'full' || (process.env.BENCH_PORTAL_BACKFILL !== 'shown' && messages <= 20_000) ? 'full' : 'shown';
-  const t2 = performance.now();
-  const statRooms = await roomStats(db, terms, mode);
-  const statsS = (performance.now() - t2) / 1000;
-  ctx.log(`portal: ready in ${readyS.toFixed(1)} s, indexes built in ${indexS.toFixed(0)} s, room statistics (${mode}) of ${statRooms} rooms in ${statsS.toFixed(0)} s`);
-  await new UserStore(appDb).create('bench', 'Bench-Pass-1', 'auditor');
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'bench', password: 'Bench-Pass-1' } });
-  const cookie = `rp_session=${login.cookies.find((c) => c.name === 'rp_session')?.value ?? ''}`;
-  const size = `${counts.messages} msgs, ${counts.calls} calls, ${counts.rooms} rooms`;
-  return { db, app, cookie, counts, size, terms, timings: { fillS, readyS, indexS, statsS } };
-}
-
-type Measured = { ok: true; o50: number; o95: number; p50: number; p95: number } | { ok: false; failure: string };
-
-/** API and driver alternated (so that both see the same background load), `iterations` timed after two warm-ups. */
-async function measure(p: Prepared, s: Scenario, iterations: number): Promise<Measured> {
-  const ours: number[] = [];
-  const peer: number[] = [];
-  for (let i = -2; i < iterations; i++) {
-    const a = performance.now();
-    const res = await p.app.inject({ url: s.url, headers: { cookie: p.cookie } });
-    const b = performance.now();
-    // A failed list (e.g. QUERY_TIMEOUT on FerretDB at scale) is a failed row, not the end of the group.
-    if (res.statusCode !== 200) return { ok: false, failure: `${res.statusCode} ${res.body.slice(0, 200)}` };
-    await s.driver();
-    const d = performance.now();
-    if (i >= 0) {
-      ours.push(b - a);
-      peer.push(d - b);
-    }
-  }
-  return { ok: true, ...p50p95(ours, peer) };
 }
 
 const TARGET = '>= 0.77x (API p95 <= 1.3x driver)';

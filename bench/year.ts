@@ -8,6 +8,9 @@
  * (storeRoomStats). Then two new days are extracted and each
  * imported (planImport + applyImport, as the pipeline runs them, in a fresh Node process) once into the year and once
  * into an empty database: order empty A, year A, year B, empty B; best of the two on each side. Target: year <= 1.3x.
+ * Then every portal list's p95 in the year against in the database of one imported day (year-portal.ts; target
+ * <= 1.3x), and the database's own growth as the import's peer: the bare insertMany of a day's new records into the
+ * year against into an empty database (insertPeer).
  *
  * Size: BENCH_YEAR_RECORDS records (default 5 M x BENCH_SCALE) over BENCH_YEAR_DAYS days (default 365 x BENCH_SCALE, so
  * that a day keeps its size, ~13 700 records).
@@ -32,6 +35,7 @@ import { formatArchiveName } from '../proxy/archive/archive-name.js';
 import { runChildJob } from './child-job.js';
 import type { DiyImportChildJob, DiyImportChildResult } from './diy-import-child.js';
 import { load1 } from './quiet.js';
+import { benchYearPortal } from './year-portal.js';
 import type { BenchContext, BenchRow } from './types.js';
 
 const SERVICE = 'svc1001';
@@ -52,22 +56,28 @@ async function createPortalIndexes(db: Db): Promise<void> {
   for (const [collection, specs] of Object.entries(RECORD_INDEXES)) await ensureIndexes(db.collection(collection), specs);
 }
 
-async function insertDay(db: Db, plan: DayPlan, archive: string): Promise<number> {
+/** A day's new records (messages, calls, enquiries, enquiry rooms), stamped as the importer stores them, per collection. */
+function dayDocs(plan: DayPlan, archive: string): [string, Document[]][] {
   const job = { jobId: plan.jobId, archive };
+  const make = (count: number, entry: string, one: (i: number) => Document): Document[] => Array.from({ length: count }, (_, i) => stampRecord(one(i), job, entry));
+  return [
+    [RECORD_COLLECTIONS.messages, make(plan.messages, 'history/messages.json', (i) => messageWithFile(plan, i).doc)],
+    [RECORD_COLLECTIONS.calls, make(plan.calls, 'history/calls.json', (i) => callWithFiles(plan, i).doc)],
+    [RECORD_COLLECTIONS.enquiries, make(plan.enquiries, 'lc-data-server/enquiries.json', (i) => enquiryAt(plan, i))],
+    // Enquiry rooms only (the standing rooms repeat every day with the same _id: written once by insertStanding).
+    [RECORD_COLLECTIONS.rooms, make(plan.enquiries, 'history/rooms.json', (i) => roomAt(plan, plan.sharedRooms + i))],
+  ];
+}
+
+async function insertDocs(db: Db, docs: [string, Document[]][]): Promise<number> {
   let n = 0;
-  const put = async (collection: string, entry: string, count: number, make: (i: number) => Document): Promise<void> => {
-    for (let i = 0; i < count; i += BATCH) {
-      const docs: Document[] = [];
-      for (let j = i; j < Math.min(count, i + BATCH); j++) docs.push(stampRecord(make(j), job, entry));
-      await db.collection(collection).insertMany(docs, { ordered: false });
-      n += docs.length;
+  for (const [collection, list] of docs) {
+    for (let i = 0; i < list.length; i += BATCH) {
+      const batch = list.slice(i, i + BATCH);
+      await db.collection(collection).insertMany(batch, { ordered: false });
+      n += batch.length;
     }
-  };
-  await put(RECORD_COLLECTIONS.messages, 'history/messages.json', plan.messages, (i) => messageWithFile(plan, i).doc);
-  await put(RECORD_COLLECTIONS.calls, 'history/calls.json', plan.calls, (i) => callWithFiles(plan, i).doc);
-  await put(RECORD_COLLECTIONS.enquiries, 'lc-data-server/enquiries.json', plan.enquiries, (i) => enquiryAt(plan, i));
-  // Enquiry rooms only (the standing rooms repeat every day with the same _id: written once below).
-  await put(RECORD_COLLECTIONS.rooms, 'history/rooms.json', plan.enquiries, (i) => roomAt(plan, plan.sharedRooms + i));
+  }
   return n;
 }
 
@@ -101,6 +111,51 @@ async function storeRoomStats(db: Db): Promise<number> {
   return docs.length;
 }
 
+/**
+ * The database's own growth, the peer of the import's: the bare insertMany (the fill's, unordered batches of 1 000) of a
+ * further day's new records (messages, calls, enquiries, enquiry rooms; no replaces, no media, no statistics) into the
+ * year against into an empty database with the same indexes, documents generated before the clock starts. Order empty
+ * A, year A, year B, empty B (two days after the imported ones, each empty side a fresh database); best of two.
+ */
+async function insertPeer(client: MongoClient, yearDb: Db, at: { days: number; r: number; suffix: string }, dbs: Db[], log: (msg: string) => void): Promise<BenchRow> {
+  const best = { year: Infinity, empty: Infinity };
+  const runs: Record<'year' | 'empty', string[]> = { year: [], empty: [] };
+  const loads = [load1()];
+  let records = 0;
+  for (const [side, k] of [['empty', 2], ['year', 2], ['year', 3], ['empty', 3]] as const) {
+    const createdAt = new Date(FIRST_DAY + (at.days + k) * DAY_MS);
+    const jobId = randomUUID();
+    const plan = planDay({ serviceId: SERVICE, jobId, createdAt, seed: SERVICE, records: at.r });
+    const docs = dayDocs(plan, formatArchiveName(SERVICE, jobId, createdAt));
+    let db = yearDb;
+    if (side === 'empty') {
+      db = client.db(`bench_year_insert_${at.suffix}_${k}`);
+      dbs.push(db);
+      await createPortalIndexes(db);
+    }
+    const t0 = performance.now();
+    records = await insertDocs(db, docs);
+    const sec = (performance.now() - t0) / 1000;
+    best[side] = Math.min(best[side], sec);
+    runs[side].push(`${sec.toFixed(1)} s`);
+    loads.push(load1());
+    log(`year: insertMany of a day's ${records} new records into ${side === 'year' ? 'the year' : 'an empty database'}: ${sec.toFixed(2)} s (load ${load1()})`);
+  }
+  return {
+    group: 'year',
+    name: `the database's own growth: insertMany of a day's ${records} new records (no replaces, no media) into the year vs into an empty DB (load ${Math.min(...loads)}-${Math.max(...loads)})`,
+    ours: `best ${best.year.toFixed(1)} s; runs ${runs.year.join(', ')} (into the year)`,
+    peer: `best ${best.empty.toFixed(1)} s; runs ${runs.empty.join(', ')} (empty DB)`,
+    ratio: best.empty / best.year, target: 'report only (what the database alone gives)', pass: true,
+    raw: { records, yearSeconds: best.year, emptySeconds: best.empty },
+  };
+}
+
+/** A row for a part of the group that failed, so that the rows before it are kept. */
+function failedRow(name: string, err: unknown): BenchRow {
+  return { group: 'year', name, ours: `failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300), peer: '-', ratio: null, target: '-', pass: false, raw: {} };
+}
+
 export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<BenchRow[]> {
   // A smaller scale keeps the day's size (5 M / 365 records) and shortens the "year".
   const days = Number(process.env.BENCH_YEAR_DAYS ?? Math.max(2, Math.round(365 * Math.min(1, ctx.scale))));
@@ -121,7 +176,7 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
       const plan = planDay({ serviceId: SERVICE, jobId, createdAt, seed: SERVICE, records: r });
       const archive = formatArchiveName(SERVICE, jobId, createdAt);
       if (d === 0) stored += await insertStanding(yearDb, plan, archive);
-      stored += await insertDay(yearDb, plan, archive);
+      stored += await insertDocs(yearDb, dayDocs(plan, archive));
       if (d % 30 === 0 || d === days - 1) ctx.log(`year: day ${d + 1}/${days}: ${stored} records, ${Math.round(stored / ((performance.now() - t0) / 1000))} records/s (load ${load1()})`);
     }
     const fillSeconds = (performance.now() - t0) / 1000;
@@ -169,7 +224,7 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
     }
     const dayRecords = extracted[0]?.records ?? 0;
     const ratio = best.empty / best.year; // higher is better: 1/1.3 = 0.77 is the target
-    return [
+    const rows: BenchRow[] = [
       {
         group: 'year',
         name: `import a day (${dayRecords} records) into a year (${stored} records over ${days} days, portal indexes) vs into an empty DB (load ${Math.min(...loads)}-${Math.max(...loads)})`,
@@ -185,6 +240,22 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
         target: '>= 5 M records', pass: stored >= 5_000_000, raw: { yearRecords: stored, fillSeconds },
       },
     ];
+    // The portal's lists in the year (the fill and both imported days) against in the first empty database (one day).
+    const iterations = Number(process.env.BENCH_YEAR_PORTAL_ITERATIONS ?? 3);
+    if (iterations > 0) {
+      const sizes = { year: stored + extracted.reduce((n, e) => n + e.records, 0), small: dayRecords };
+      try {
+        rows.push(...(await benchYearPortal(ctx, mongoUri, { year: yearDb.databaseName, small: `bench_year_empty_${suffix}_0` }, sizes, iterations)));
+      } catch (err) {
+        rows.push(failedRow('portal lists in the year vs a database of one day', err));
+      }
+    }
+    try {
+      rows.push(await insertPeer(client, yearDb, { days, r, suffix }, dbs, ctx.log));
+    } catch (err) {
+      rows.push(failedRow("the database's own growth (insertMany into the year vs an empty DB)", err));
+    }
+    return rows;
   } finally {
     for (const db of dbs) await db.dropDatabase().catch(() => undefined);
     await client.close();
