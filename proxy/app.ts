@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { MongoServerError, type Db, type MongoClient } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
-import { ERRORS, ProxyError } from './errors.js';
+import { ERRORS } from './errors.js';
+import { errorReply } from './http-error.js';
 import type { JobStore } from './db/jobs.js';
 import type { Outbox } from './db/outbox.js';
 import type { SyncRunner } from './pipeline/sync-runner.js';
@@ -70,9 +71,6 @@ export interface AppDeps {
   pluginTimeoutMs?: number;
 }
 
-/** MongoDB's MaxTimeMSExpired (FerretDB answers with the same code). */
-const MAX_TIME_MS_EXPIRED = 50;
-
 /** The fastify instance, not listening yet: only the entry point listens and handles signals. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
@@ -87,13 +85,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof ProxyError) return reply.code(err.status).send(err.toJSON());
-    const e = err as { validation?: unknown; statusCode?: number; message: string };
-    if (e.validation) return reply.code(ERRORS.VALIDATION.status).send({ code: 'VALIDATION', message: e.message });
-    // maxTimeMS of a portal query (portal.queryTimeoutMs) ran out on the server.
-    if (err instanceof MongoServerError && err.code === MAX_TIME_MS_EXPIRED) return reply.code(ERRORS.QUERY_TIMEOUT.status).send(new ProxyError('QUERY_TIMEOUT').toJSON());
-    req.log.error({ err }, 'request failed');
-    return reply.code(e.statusCode && e.statusCode < 500 ? e.statusCode : 500).send({ code: 'INTERNAL', message: ERRORS.INTERNAL.message });
+    const out = errorReply(err);
+    if (out.log === 'warn') req.log.warn({ err }, 'request refused for now');
+    else if (out.log === 'error') req.log.error({ err }, 'request failed');
+    if (out.headers) void reply.headers(out.headers);
+    return reply.code(out.status).send(out.body);
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }));
 

@@ -11,13 +11,26 @@
  *
  * The same lock also shows as "database is locked (517)" (SQLITE_BUSY_SNAPSHOT: the command's own transaction read
  * before another connection's write committed, and could not then write). The command wrote nothing, so the same
- * writes may be sent again; the portal's sign-in throttle does so for its deletes (portal/auth/lockout.ts).
+ * writes may be sent again. The portal does so for the writes of sign-in and of every request's session check (the
+ * throttle's attempts, sessions, the expiry prune: portal/auth/, portal/ttl.ts); the audit chain's append treats it
+ * as a lost race (integrity/audit-chain.ts), so no action fails with 500 for a lock held by an import beside it.
+ *
+ * FerretDB 1.24 also answers a write now and then with "interrupted (9)" (SQLITE_INTERRUPT) although nothing asked to
+ * stop it: its SQLite driver (modernc.org/sqlite) interrupts a connection when a context ends, and that interrupt can
+ * land on the next statement the pooled connection runs (seen in the test suite on the sign-in throttle's delete, right
+ * after other requests' queries had ended). The interrupted statement is rolled back, so it is sent again like a busy
+ * one. A find stopped so is not retried here (its own maxTimeMS gives the same words: http-error.ts).
  */
-const ATTEMPTS = 4;
+export const BUSY_ATTEMPTS = 6;
 
 /** SQLITE_BUSY (5) and its extended codes (261 recovery, 517 snapshot, 773 timeout), as FerretDB words them. */
 export function isSqliteBusy(err: unknown): boolean {
   return err instanceof Error && /\bSQLITE_BUSY\b|\bdatabase is locked \((?:5|261|517|773)\)/.test(err.message);
+}
+
+/** A write FerretDB's SQLite refused and rolled back, safe to send again: busy, or interrupted (see above). */
+export function isSqliteRefusal(err: unknown): boolean {
+  return isSqliteBusy(err) || (err instanceof Error && /\binterrupted \(9\)/.test(err.message));
 }
 
 export async function retryIfBusy<T>(write: () => Promise<T>): Promise<T> {
@@ -25,9 +38,14 @@ export async function retryIfBusy<T>(write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (err) {
-      if (attempt >= ATTEMPTS || !isSqliteBusy(err)) throw err;
-      // The global timer (not node:timers/promises), so that tests can run it with fake timers.
-      await new Promise<void>((resolve) => setTimeout(resolve, 250 * attempt));
+      if (attempt >= BUSY_ATTEMPTS || !isSqliteRefusal(err)) throw err;
+      await busyPause(attempt);
     }
   }
+}
+
+/** The pause before the next attempt after SQLITE_BUSY: 250 ms times the attempts made so far. */
+export function busyPause(attempt: number): Promise<void> {
+  // The global timer (not node:timers/promises), so that tests can run it with fake timers.
+  return new Promise<void>((resolve) => setTimeout(resolve, 250 * attempt));
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BSON, MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
+import { BUSY_ATTEMPTS, busyPause, isSqliteRefusal } from '../db/sqlite-busy.js';
 import { ProxyError } from '../errors.js';
 import { setOwn } from './record-hash.js';
 
@@ -48,7 +49,8 @@ export interface ChainHead { seq: number; hash: string }
  * writer wrote last is kept and the collection is read again only after a lost race (duplicate seq) or an error.
  * A lost race is retried after a random pause (full jitter, growing with each attempt). Each attempt inserts with a
  * fresh `_id`: when a duplicate key error is in fact the driver's retry of an insert that had committed, that entry
- * is found by its `_id` and returned instead of being appended a second time. There is no separate head document,
+ * is found by its `_id` and returned instead of being appended a second time. FerretDB's SQLite write lock (an
+ * insert refused whole) is a lost turn too, tried again up to BUSY_ATTEMPTS times. There is no separate head document,
  * so a crash between steps leaves no gap and nothing to repair.
  */
 export class ChainAppender {
@@ -66,6 +68,7 @@ export class ChainAppender {
   }
 
   private async appendNow(entry: Document): Promise<ChainFields> {
+    let busyAttempts = 0;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
       if (this.head === undefined) this.head = await this.readHead();
       const seq = this.head ? this.head.seq + 1 : 1;
@@ -79,7 +82,11 @@ export class ChainAppender {
         return { seq, prevHash, hash };
       } catch (err) {
         this.head = undefined;
-        if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+        // FerretDB's SQLite refuses a write while another connection holds its one write lock, or interrupts it by
+        // mistake (db/sqlite-busy.ts): nothing was written, so it is a lost turn like a lost race, tried again a few
+        // times (each such attempt may have waited SQLite's busy timeout already).
+        const busy = isSqliteRefusal(err);
+        if (busy ? ++busyAttempts >= BUSY_ATTEMPTS : !(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
         // FerretDB does not name the index: the duplicate is either this very insert, committed by an earlier try
         // the driver retried, or a seq another writer took first.
         const mine = await this.col.findOne({ _id }, { projection: { seq: 1, prevHash: 1, hash: 1 }, promoteValues: true });
@@ -88,7 +95,8 @@ export class ChainAppender {
           this.head = { seq: fields.seq, hash: fields.hash };
           return fields;
         }
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
+        if (busy) await busyPause(busyAttempts);
+        else await new Promise((r) => setTimeout(r, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
       }
     }
     throw new ProxyError('DB_WRITE_REJECTED', `audit entry not appended: ${String(MAX_APPEND_ATTEMPTS)} attempts lost the race for the next seq`);

@@ -55,6 +55,7 @@ export function classifyFailure(code: ErrorCode): FailureKind {
     case 'DB_NO_LOCAL_SERVER':
     case 'DB_AUTH_FAILED':
     case 'DB_WRITE_REJECTED':
+    case 'DB_BUSY':
     case 'STAGING_FILE_CHANGED':
     case 'ARCHIVE_DEST_NOT_EMPTY':
     case 'DISK_FULL':

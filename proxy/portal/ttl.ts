@@ -1,4 +1,5 @@
 import type { Collection, Document } from 'mongodb';
+import { retryIfBusy } from '../db/sqlite-busy.js';
 import { ensureIndexes } from '../db/ensure-indexes.js';
 
 /**
@@ -20,5 +21,6 @@ export async function ensureTtlIndex<T extends Document>(col: Collection<T>, fie
 
 /** Deletes what a TTL index would have deleted (harmless where one exists). */
 export async function pruneExpired<T extends Document>(col: Collection<T>, field: string, now: Date): Promise<void> {
-  await col.deleteMany({ [field]: { $lt: now } } as never);
+  // Idempotent: sent again on FerretDB's busy lock (db/sqlite-busy.ts).
+  await retryIfBusy(() => col.deleteMany({ [field]: { $lt: now } } as never));
 }

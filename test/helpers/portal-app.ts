@@ -14,29 +14,40 @@ export const AUDITOR = { username: 'auditor1', password: 'Auditor-Pass-1' };
 
 /**
  * The real app over the test database `dbName`, with its own client (the app closes it), without scheduler or
- * SFTP (the runner is never started).
+ * SFTP (the runner is never started). `indexesBuilt`: also wait until the record indexes the app builds in the
+ * background after start are all there (/readyz), for a test that must not share FerretDB's one write lock with them
+ * (a sign-in right after start could otherwise meet 503 DB_BUSY there).
  */
-export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, opts: { ready?: boolean } = {}): Promise<FastifyInstance> {
+export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, opts: { ready?: boolean; indexesBuilt?: boolean } = {}): Promise<FastifyInstance> {
   const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(dbName);
-  // Errors the app logs are kept (not printed) so that a failed helper call can say what went wrong on the server.
+  // Errors and warnings the app logs are kept (not printed) so that a failed helper call can say what went wrong on the
+  // server (a refusal such as DB_BUSY is logged as a warning).
   const errors: LoggedErrors = { last: [], count: 0 };
   const keep = (line: string) => {
     errors.count++;
     if (errors.last.push(line.trim()) > 3) errors.last.shift();
   };
-  const log = process.env.TEST_LOG_LEVEL ? pino({ level: process.env.TEST_LOG_LEVEL }) : pino({ level: 'error' }, { write: keep });
+  const log = process.env.TEST_LOG_LEVEL ? pino({ level: process.env.TEST_LOG_LEVEL }) : pino({ level: 'warn' }, { write: keep });
   const jobs = new JobStore(db, 10_000);
   const outbox = new Outbox(db, 10_000);
   const runner = new SyncRunner({ log, db, jobs, outbox } as unknown as PipelineContext, { retryTimer: false });
   const app = await buildApp({ log, client, db, jobs, outbox, runner, ...extra });
   serverErrors.set(app, errors);
   if (opts.ready !== false) await app.ready();
+  if (opts.ready !== false && opts.indexesBuilt === true) {
+    for (let i = 0; ; i++) {
+      const ready = (await app.inject({ url: '/readyz' })).json<{ indexes?: { building: string[] } }>();
+      if ((ready.indexes?.building.length ?? 0) === 0) break;
+      if (i >= 600) throw new Error(`record indexes still building after 60 s: ${ready.indexes?.building.join(', ') ?? ''}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   return app;
 }
 
-/** What each app made by portalApp logged at level error: how many lines, the last three (for a failed login's message). */
+/** What each app made by portalApp logged at level warn or above: how many lines, the last three (for a failed login's message). */
 interface LoggedErrors { last: string[]; count: number }
 const serverErrors = new WeakMap<FastifyInstance, LoggedErrors>();
 

@@ -55,7 +55,8 @@ export class LoginThrottle {
     await pruneExpired(this.col, 'expiresAt', at);
     const user: AttemptDoc = { _id: new ObjectId(), key: userKey(username), at, expiresAt };
     const addr: AttemptDoc = { _id: new ObjectId(), key: ipKey(ip), at, expiresAt };
-    await this.col.insertMany([user, addr]);
+    // Refused as busy, the insert wrote nothing: sent again with the same documents (db/sqlite-busy.ts).
+    await retryIfBusy(() => this.col.insertMany([user, addr]));
     const attempt: SignInAttempt = { username, ids: [user._id as ObjectId, addr._id as ObjectId] };
     const [u, i] = await Promise.all([
       this.lockedFor(user.key, this.policy.maxFailuresPerUser, user._id),

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { ensureIndexes } from '../../db/ensure-indexes.js';
+import { retryIfBusy } from '../../db/sqlite-busy.js';
 import { ensureTtlIndex, pruneExpired } from '../ttl.js';
 import { PORTAL_COLLECTIONS, type SessionDoc } from '../collections.js';
 import type { Role } from '../roles.js';
@@ -40,7 +41,9 @@ export class SessionStore {
       userAgent: client.userAgent,
     };
     await pruneExpired(this.col, 'expiresAt', now);
-    await this.col.insertOne(doc);
+    // A write FerretDB refused as busy wrote nothing: the same insert is sent again (db/sqlite-busy.ts), as are the
+    // deletes and the touch below (idempotent).
+    await retryIfBusy(() => this.col.insertOne(doc));
     return { token, session: { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt } };
   }
 
@@ -51,19 +54,19 @@ export class SessionStore {
     if (!doc) return undefined;
     const now = this.now().getTime();
     if (now >= doc.expiresAt.getTime() || now - doc.lastSeenAt.getTime() >= this.policy.idleMs) {
-      await this.col.deleteOne({ _id: id });
+      await retryIfBusy(() => this.col.deleteOne({ _id: id }));
       return undefined;
     }
-    if (now - doc.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await this.col.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } });
+    if (now - doc.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await retryIfBusy(() => this.col.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } }));
     return { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt };
   }
 
   async destroy(token: string): Promise<void> {
-    await this.col.deleteOne({ _id: tokenDigest(token) });
+    await retryIfBusy(() => this.col.deleteOne({ _id: tokenDigest(token) }));
   }
 
   /** Ends every session of a user (role change, disabling, password change, deletion), except `keepToken`'s. */
   async destroyAllOf(username: string, keepToken?: string): Promise<void> {
-    await this.col.deleteMany(keepToken === undefined ? { username } : { username, _id: { $ne: tokenDigest(keepToken) } });
+    await retryIfBusy(() => this.col.deleteMany(keepToken === undefined ? { username } : { username, _id: { $ne: tokenDigest(keepToken) } }));
   }
 }

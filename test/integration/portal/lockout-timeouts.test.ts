@@ -89,7 +89,8 @@ describe('sign-in lockout under parallel guesses, and query time limits', () => 
   it('a portal query that outruns portal.queryTimeoutMs is stopped on the server: 503 QUERY_TIMEOUT', async () => {
     await t.db.collection('portal.login_attempts').deleteMany({});
     await importSimulatorDay(t.db, { records: 600 });
-    const app = await portalApp(t.name, { portal: portalSettings({ ...policy, queryTimeoutMs: 1 }) });
+    // After the import the app builds the record indexes: signed in once they are there (FerretDB's write lock).
+    const app = await portalApp(t.name, { portal: portalSettings({ ...policy, queryTimeoutMs: 1 }) }, { indexesBuilt: true });
     try {
       const s = await login(app, AUDITOR);
       const answers: string[] = [];

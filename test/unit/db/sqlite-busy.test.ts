@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isSqliteBusy, retryIfBusy } from '../../../proxy/db/sqlite-busy.js';
+import { isSqliteBusy, isSqliteRefusal, retryIfBusy } from '../../../proxy/db/sqlite-busy.js';
 
 const BUSY = '[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)';
 
 describe('retryIfBusy (FerretDB SQLite "database is locked")', () => {
-  // The waits between attempts (250, 500, 750 ms) run on fake timers: the test does not sleep.
+  // The waits between attempts (250 ms times the attempts so far) run on fake timers: the test does not sleep.
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
@@ -35,8 +35,20 @@ describe('retryIfBusy (FerretDB SQLite "database is locked")', () => {
     const settled = expect(busy).rejects.toThrow('SQLITE_BUSY');
     await vi.runAllTimersAsync();
     await settled;
-    expect(calls).toBe(4);
+    expect(calls).toBe(6);
     expect(isSqliteBusy(new Error('SQLITE_BUSY_TIMEOUT_X'))).toBe(false);
+  });
+
+  it('a write FerretDB\'s SQLite interrupted by mistake ("interrupted (9)") is sent again too; the busy test alone does not take it', async () => {
+    const interrupted = '[msg_delete.go:95 handler.(*Handler).MsgDelete] [msg_delete.go:126 handler.(*Handler).execDelete] [collection.go:94 sqlite.(*collection).Query] interrupted (9)';
+    let calls = 0;
+    const result = retryIfBusy(() => (++calls < 3 ? Promise.reject(new Error(interrupted)) : Promise.resolve('done')));
+    await vi.runAllTimersAsync();
+    await expect(result).resolves.toBe('done');
+    expect(calls).toBe(3);
+    expect(isSqliteRefusal(new Error(interrupted))).toBe(true);
+    expect(isSqliteBusy(new Error(interrupted))).toBe(false);
+    expect(isSqliteRefusal(new Error('interrupted (91)'))).toBe(false);
   });
 
   it('knows the lock by its extended codes too: "database is locked (517)" (SQLITE_BUSY_SNAPSHOT) is tried again', () => {
