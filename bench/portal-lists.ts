@@ -75,9 +75,12 @@ export async function openPortalApp(appClient: MongoClient, dbName: string): Pro
     const t1 = performance.now();
     await app.ready(); // starts the portal's record indexes in the background (issue 12 item 10)
     const readyS = (performance.now() - t1) / 1000;
-    for (;;) {
-      const ready = (await app.inject({ url: '/readyz' })).json<{ indexes?: { building: string[] } }>();
+    for (let i = 0; ; i++) {
+      const ready = (await app.inject({ url: '/readyz' })).json<{ indexes?: { building: string[]; failed?: string[] } }>();
+      if ((ready.indexes?.failed?.length ?? 0) > 0) throw new Error(`portal indexes failed to build: ${ready.indexes?.failed?.join(', ') ?? ''}`);
       if ((ready.indexes?.building.length ?? 0) === 0) break;
+      // Six hours: a large FerretDB database builds its indexes slowly, but a build that never ends is a failed run.
+      if (i >= 43_200) throw new Error(`portal indexes still building after 6 h: ${ready.indexes?.building.join(', ') ?? ''}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     const indexS = (performance.now() - t1) / 1000;
@@ -108,7 +111,13 @@ export async function measure(p: Pick<PortalApp, 'app' | 'cookie'>, s: Scenario,
     const b = performance.now();
     // A failed list (e.g. QUERY_TIMEOUT on FerretDB at scale) is a failed row, not the end of the group.
     if (res.statusCode !== 200) return { ok: false, failure: `${res.statusCode} ${res.body.slice(0, 200)}` };
-    if (opts.withDriver !== false) await s.driver();
+    if (opts.withDriver !== false) {
+      try {
+        await s.driver();
+      } catch (err) {
+        return { ok: false, failure: `driver: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) };
+      }
+    }
     const d = performance.now();
     if (i >= 0) {
       ours.push(b - a);

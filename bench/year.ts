@@ -161,6 +161,8 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
   const days = Number(process.env.BENCH_YEAR_DAYS ?? Math.max(2, Math.round(365 * Math.min(1, ctx.scale))));
   const target = Number(process.env.BENCH_YEAR_RECORDS ?? Math.round(5_000_000 * ctx.scale));
   const r = Math.max(100, Math.round(target / days / RECORDS_PER_R));
+  const portalIterations = Number(process.env.BENCH_YEAR_PORTAL_ITERATIONS ?? 3);
+  if (!Number.isInteger(portalIterations) || portalIterations < 0) throw new Error(`BENCH_YEAR_PORTAL_ITERATIONS must be a whole number >= 0 (0 skips the portal lists), not ${String(process.env.BENCH_YEAR_PORTAL_ITERATIONS)}`);
   const client = new MongoClient(mongoUri);
   await client.connect();
   const suffix = Date.now().toString(36);
@@ -241,11 +243,10 @@ export async function benchYear(ctx: BenchContext, mongoUri: string): Promise<Be
       },
     ];
     // The portal's lists in the year (the fill and both imported days) against in the first empty database (one day).
-    const iterations = Number(process.env.BENCH_YEAR_PORTAL_ITERATIONS ?? 3);
-    if (iterations > 0) {
+    if (portalIterations > 0) {
       const sizes = { year: stored + extracted.reduce((n, e) => n + e.records, 0), small: dayRecords };
       try {
-        rows.push(...(await benchYearPortal(ctx, mongoUri, { year: yearDb.databaseName, small: `bench_year_empty_${suffix}_0` }, sizes, iterations)));
+        rows.push(...(await benchYearPortal(ctx, mongoUri, { year: yearDb.databaseName, small: `bench_year_empty_${suffix}_0` }, sizes, portalIterations)));
       } catch (err) {
         rows.push(failedRow('portal lists in the year vs a database of one day', err));
       }

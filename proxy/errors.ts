@@ -54,7 +54,7 @@ export const ERRORS = {
   DB_NO_LOCAL_SERVER: { status: 503, message: 'No MongoDB-compatible database could be found or started' },
   DB_AUTH_FAILED: { status: 500, message: 'The database refused the configured credentials' },
   DB_WRITE_REJECTED: { status: 500, message: 'The database rejected a write (not retryable as is)' },
-  DB_BUSY: { status: 503, message: 'The database was busy with another write and refused this one; try again' },
+  DB_BUSY: { status: 503, message: 'The database refused a write for now (busy with another write); try again' },
   STAGING_FILE_CHANGED: { status: 500, message: 'An extracted file no longer matches the size or CRC-32 recorded at extraction' },
   JOB_STATE_CONFLICT: { status: 409, message: 'Job is not in the expected state' },
   CYCLE_ALREADY_RUNNING: { status: 409, message: 'A sync cycle is already running' },

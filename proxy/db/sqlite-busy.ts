@@ -1,3 +1,5 @@
+import type { Collection, Document, OptionalUnlessRequiredId } from 'mongodb';
+
 /**
  * FerretDB 1.24's SQLite backend gives up on a write after SQLite's busy timeout (10 s) while another write holds the
  * database's one write lock, and answers the whole command with "database is locked (SQLITE_BUSY)". Seen on the
@@ -33,19 +35,68 @@ export function isSqliteRefusal(err: unknown): boolean {
   return isSqliteBusy(err) || (err instanceof Error && /\binterrupted \(9\)/.test(err.message));
 }
 
-export async function retryIfBusy<T>(write: () => Promise<T>): Promise<T> {
+/**
+ * How long a request's own write may keep trying (sign-in, the session check, the audit log): past it the refusal goes
+ * to the caller (503 DB_BUSY), however many attempts are left. One attempt refused as SQLITE_BUSY (5) has already
+ * waited SQLite's busy timeout (10 s), so it is not sent again on a request's path.
+ */
+export const REQUEST_BUSY_BUDGET_MS = 4_000;
+
+export interface BusyRetry {
+  /** Stop trying again once this many ms have gone by since the first attempt (counting the next pause). */
+  budgetMs?: number;
+}
+
+/** Whether one more attempt fits: fewer than BUSY_ATTEMPTS so far, and within `budgetMs` of `startedAt` after its pause. */
+export function busyAttemptLeft(attempt: number, startedAt: number, opts: BusyRetry = {}): boolean {
+  if (attempt >= BUSY_ATTEMPTS) return false;
+  return opts.budgetMs === undefined || Date.now() - startedAt + busyPauseMs(attempt) <= opts.budgetMs;
+}
+
+export async function retryIfBusy<T>(write: () => Promise<T>, opts: BusyRetry = {}): Promise<T> {
+  const startedAt = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (err) {
-      if (attempt >= BUSY_ATTEMPTS || !isSqliteRefusal(err)) throw err;
+      if (!isSqliteRefusal(err) || !busyAttemptLeft(attempt, startedAt, opts)) throw err;
       await busyPause(attempt);
     }
   }
 }
 
+function isDuplicateKeysOnly(err: unknown): boolean {
+  const e = err as { code?: unknown; writeErrors?: unknown };
+  const list: unknown[] = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
+  if (list.length > 0) return list.every((w) => (w as { code?: unknown }).code === 11000);
+  return e.code === 11000;
+}
+
+/**
+ * Inserts documents whose `_id`s are their own (fresh, never reused: an ObjectId made for them, a token's digest),
+ * unordered, sent again after a refusal. FerretDB falls back to one document at a time when a batch fails, so a
+ * refused command may have inserted some of them: on a resend a duplicate `_id` is one of ours that went in, and
+ * the insert is done.
+ */
+export async function insertOwn<T extends Document>(col: Collection<T>, docs: readonly OptionalUnlessRequiredId<T>[], opts: BusyRetry = {}): Promise<void> {
+  let resend = false;
+  await retryIfBusy(async () => {
+    try {
+      await col.insertMany([...docs], { ordered: false });
+    } catch (err) {
+      if (!(resend && isDuplicateKeysOnly(err))) throw err;
+    } finally {
+      resend = true;
+    }
+  }, opts);
+}
+
+function busyPauseMs(attempt: number): number {
+  return 250 * attempt;
+}
+
 /** The pause before the next attempt after SQLITE_BUSY: 250 ms times the attempts made so far. */
 export function busyPause(attempt: number): Promise<void> {
   // The global timer (not node:timers/promises), so that tests can run it with fake timers.
-  return new Promise<void>((resolve) => setTimeout(resolve, 250 * attempt));
+  return new Promise<void>((resolve) => setTimeout(resolve, busyPauseMs(attempt)));
 }

@@ -14,6 +14,16 @@ export interface PortalUser extends Session { token: string }
 
 export interface DeclaredRoute { method: string; url: string; role: RouteRole }
 
+/**
+ * Whether `session` began with the account's current password: it carries the password's time from sign-in (or from
+ * its own password change); a session from before that field existed stands when it began after the change.
+ */
+function sameCredential(session: Session, passwordChangedAt: Date | undefined): boolean {
+  if (!(passwordChangedAt instanceof Date)) return true;
+  if (session.credentialAt instanceof Date) return session.credentialAt.getTime() === passwordChangedAt.getTime();
+  return session.createdAt.getTime() >= passwordChangedAt.getTime();
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Every route with the role it declared (the role walk test uses it). */
@@ -63,6 +73,15 @@ export function installAccessControl(app: FastifyInstance, ctx: PortalContext): 
     const token = req.cookies[SESSION_COOKIE];
     const session = token ? await ctx.sessions.lookup(token) : undefined;
     if (!token || !session) throw new ProxyError('AUTH_REQUIRED');
+    // The account as it is now decides, not the copy the session took at sign-in: a session ends with its user's
+    // deletion, disabling or password change, and acts with the user's current role, even when the write that ends
+    // sessions (routes/users.ts, routes/auth.ts) was refused or the process stopped right after the account changed.
+    const account = await ctx.users.standing(session.username);
+    if (!account || account.disabled || !sameCredential(session, account.passwordChangedAt)) {
+      await ctx.sessions.destroy(token).catch(() => undefined);
+      throw new ProxyError('AUTH_REQUIRED');
+    }
+    session.role = account.role;
     req.portalUser = { ...session, token };
     if (need === undefined || !roleAllows(session.role, need)) throw new ProxyError('FORBIDDEN');
     if (!SAFE_METHODS.has(req.method)) {

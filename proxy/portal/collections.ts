@@ -29,6 +29,11 @@ export interface SessionDoc {
   role: Role;
   csrfToken: string;
   createdAt: Date;
+  /**
+   * The user's `passwordChangedAt` when the session began (or was kept through its own password change): a session
+   * whose account's password changed since is over (access.ts). Absent in sessions from before it existed.
+   */
+  credentialAt?: Date;
   lastSeenAt: Date;
   /** Absolute end; the TTL index removes the document after it. */
   expiresAt: Date;

@@ -56,8 +56,20 @@ export class UserStore {
     return view(doc);
   }
 
-  /** Applies a change; refuses to leave no enabled admin. Returns the user and whether its sessions must end. */
-  async update(username: string, change: UserChange): Promise<{ user: UserView; endSessions: boolean }> {
+  /**
+   * What decides whether a session of `username` still stands (portal/access.ts): its role, whether it is disabled,
+   * and when its password last changed; undefined when the account is gone.
+   */
+  async standing(username: string): Promise<{ role: Role; disabled: boolean; passwordChangedAt: Date } | undefined> {
+    const u = await this.col.findOne({ _id: username }, { projection: { role: 1, disabled: 1, passwordChangedAt: 1 } });
+    return u ? { role: u.role, disabled: u.disabled, passwordChangedAt: u.passwordChangedAt } : undefined;
+  }
+
+  /**
+   * Applies a change; refuses to leave no enabled admin. Returns the user, whether its sessions must end, and the new
+   * password's time when it changed.
+   */
+  async update(username: string, change: UserChange): Promise<{ user: UserView; endSessions: boolean; passwordChangedAt?: Date }> {
     const current = await this.col.findOne({ _id: username });
     if (!current) throw new ProxyError('NOT_FOUND', `user ${username}`);
     if (change.password !== undefined) checkPasswordRules(change.password);
@@ -73,7 +85,7 @@ export class UserStore {
     }
     await this.col.updateOne({ _id: username }, { $set: set });
     const endSessions = (change.role !== undefined && change.role !== current.role) || change.disabled === true || change.password !== undefined;
-    return { user: view({ ...current, ...set }), endSessions };
+    return { user: view({ ...current, ...set }), endSessions, ...(set.passwordChangedAt ? { passwordChangedAt: set.passwordChangedAt } : {}) };
   }
 
   async remove(username: string): Promise<void> {

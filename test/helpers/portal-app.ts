@@ -37,11 +37,17 @@ export async function portalApp(dbName: string, extra: Partial<AppDeps> = {}, op
   serverErrors.set(app, errors);
   if (opts.ready !== false) await app.ready();
   if (opts.ready !== false && opts.indexesBuilt === true) {
-    for (let i = 0; ; i++) {
-      const ready = (await app.inject({ url: '/readyz' })).json<{ indexes?: { building: string[] } }>();
-      if ((ready.indexes?.building.length ?? 0) === 0) break;
-      if (i >= 600) throw new Error(`record indexes still building after 60 s: ${ready.indexes?.building.join(', ') ?? ''}`);
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      for (let i = 0; ; i++) {
+        const ready = (await app.inject({ url: '/readyz' })).json<{ indexes?: { building: string[]; failed?: string[] } }>();
+        if ((ready.indexes?.failed?.length ?? 0) > 0) throw new Error(`record indexes failed: ${ready.indexes?.failed?.join(', ') ?? ''}`);
+        if ((ready.indexes?.building.length ?? 0) === 0) break;
+        if (i >= 600) throw new Error(`record indexes still building after 60 s: ${ready.indexes?.building.join(', ') ?? ''}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch (err) {
+      await app.close();
+      throw err;
     }
   }
   return app;

@@ -1,8 +1,11 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import { ensureIndexes } from '../../db/ensure-indexes.js';
-import { retryIfBusy } from '../../db/sqlite-busy.js';
+import { insertOwn, REQUEST_BUSY_BUDGET_MS, retryIfBusy } from '../../db/sqlite-busy.js';
 import { PORTAL_COLLECTIONS } from '../collections.js';
 import { ensureTtlIndex, pruneExpired } from '../ttl.js';
+
+/** A request's own writes keep trying FerretDB's refusals this long at most. */
+const BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS };
 
 export interface LockoutPolicy { maxFailuresPerUser: number; maxFailuresPerIp: number; windowMs: number }
 
@@ -55,8 +58,8 @@ export class LoginThrottle {
     await pruneExpired(this.col, 'expiresAt', at);
     const user: AttemptDoc = { _id: new ObjectId(), key: userKey(username), at, expiresAt };
     const addr: AttemptDoc = { _id: new ObjectId(), key: ipKey(ip), at, expiresAt };
-    // Refused as busy, the insert wrote nothing: sent again with the same documents (db/sqlite-busy.ts).
-    await retryIfBusy(() => this.col.insertMany([user, addr]));
+    // Sent again after a refusal, by the attempts' own `_id`s (FerretDB may have taken one of the two: db/sqlite-busy.ts).
+    await insertOwn(this.col, [user, addr], BUSY);
     const attempt: SignInAttempt = { username, ids: [user._id as ObjectId, addr._id as ObjectId] };
     const [u, i] = await Promise.all([
       this.lockedFor(user.key, this.policy.maxFailuresPerUser, user._id),
@@ -67,12 +70,12 @@ export class LoginThrottle {
 
   /** A refused (locked) attempt is not a failure of its own: it neither counts nor extends the lock. */
   async withdraw(attempt: SignInAttempt): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany({ _id: { $in: attempt.ids } }));
+    await retryIfBusy(() => this.col.deleteMany({ _id: { $in: attempt.ids } }), BUSY);
   }
 
   /** The password was right: the attempt is no failure, and the user name's failures are cleared (not the address's). */
   async succeeded(attempt: SignInAttempt): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany({ $or: [{ _id: { $in: attempt.ids } }, { key: userKey(attempt.username) }] }));
+    await retryIfBusy(() => this.col.deleteMany({ $or: [{ _id: { $in: attempt.ids } }, { key: userKey(attempt.username) }] }), BUSY);
   }
 
   /** When the user name is locked (for the account list), else undefined. */
@@ -83,7 +86,7 @@ export class LoginThrottle {
 
   /** A successful sign-in clears the user name's failures (not the address's). */
   async clear(username: string): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany({ key: userKey(username) }));
+    await retryIfBusy(() => this.col.deleteMany({ key: userKey(username) }), BUSY);
   }
 }
 

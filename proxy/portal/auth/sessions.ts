@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { ensureIndexes } from '../../db/ensure-indexes.js';
-import { retryIfBusy } from '../../db/sqlite-busy.js';
+import { insertOwn, REQUEST_BUSY_BUDGET_MS, retryIfBusy } from '../../db/sqlite-busy.js';
 import { ensureTtlIndex, pruneExpired } from '../ttl.js';
 import { PORTAL_COLLECTIONS, type SessionDoc } from '../collections.js';
 import type { Role } from '../roles.js';
@@ -8,10 +8,17 @@ import { randomToken, tokenDigest } from './tokens.js';
 
 export interface SessionPolicy { idleMs: number; maxMs: number }
 
-export interface Session { username: string; role: Role; csrfToken: string; expiresAt: Date }
+export interface Session { username: string; role: Role; csrfToken: string; expiresAt: Date; createdAt: Date; credentialAt?: Date }
+
+/** A request's own writes keep trying FerretDB's refusals this long at most. */
+const BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS };
 
 /** Touch lastSeenAt at most this often (idle expiry is checked against it; saves a write per request). */
 const TOUCH_EVERY_MS = 30_000;
+
+function sessionOf(doc: SessionDoc): Session {
+  return { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt, createdAt: doc.createdAt, ...(doc.credentialAt ? { credentialAt: doc.credentialAt } : {}) };
+}
 
 /** Server-side sessions: the cookie holds a random token, the database only its sha256. */
 export class SessionStore {
@@ -26,7 +33,7 @@ export class SessionStore {
     await ensureIndexes(this.col, [{ name: 'username', key: { username: 1 } }]);
   }
 
-  async create(user: { username: string; role: Role }, client: { ip: string; userAgent: string }): Promise<{ token: string; session: Session }> {
+  async create(user: { username: string; role: Role; passwordChangedAt?: Date }, client: { ip: string; userAgent: string }): Promise<{ token: string; session: Session }> {
     const token = randomToken();
     const now = this.now();
     const doc: SessionDoc = {
@@ -35,16 +42,17 @@ export class SessionStore {
       role: user.role,
       csrfToken: randomToken(),
       createdAt: now,
+      ...(user.passwordChangedAt ? { credentialAt: user.passwordChangedAt } : {}),
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.policy.maxMs),
       ip: client.ip,
       userAgent: client.userAgent,
     };
     await pruneExpired(this.col, 'expiresAt', now);
-    // A write FerretDB refused as busy wrote nothing: the same insert is sent again (db/sqlite-busy.ts), as are the
-    // deletes and the touch below (idempotent).
-    await retryIfBusy(() => this.col.insertOne(doc));
-    return { token, session: { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt } };
+    // A write FerretDB refused is sent again within the request's budget (db/sqlite-busy.ts): the insert by the
+    // session's own `_id`, the deletes and the touch below as they are (idempotent).
+    await insertOwn(this.col, [doc], BUSY);
+    return { token, session: sessionOf(doc) };
   }
 
   /** The live session for a cookie token, or undefined (unknown, idle too long, or past its absolute end). */
@@ -54,19 +62,24 @@ export class SessionStore {
     if (!doc) return undefined;
     const now = this.now().getTime();
     if (now >= doc.expiresAt.getTime() || now - doc.lastSeenAt.getTime() >= this.policy.idleMs) {
-      await retryIfBusy(() => this.col.deleteOne({ _id: id }));
+      await retryIfBusy(() => this.col.deleteOne({ _id: id }), BUSY);
       return undefined;
     }
-    if (now - doc.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await retryIfBusy(() => this.col.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } }));
-    return { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt };
+    if (now - doc.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await retryIfBusy(() => this.col.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } }), BUSY);
+    return sessionOf(doc);
+  }
+
+  /** Keeps this session through its own user's password change (routes/auth.ts): it now carries the new one's time. */
+  async keepThroughPasswordChange(token: string, passwordChangedAt: Date): Promise<void> {
+    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { credentialAt: passwordChangedAt } }), BUSY);
   }
 
   async destroy(token: string): Promise<void> {
-    await retryIfBusy(() => this.col.deleteOne({ _id: tokenDigest(token) }));
+    await retryIfBusy(() => this.col.deleteOne({ _id: tokenDigest(token) }), BUSY);
   }
 
   /** Ends every session of a user (role change, disabling, password change, deletion), except `keepToken`'s. */
   async destroyAllOf(username: string, keepToken?: string): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany(keepToken === undefined ? { username } : { username, _id: { $ne: tokenDigest(keepToken) } }));
+    await retryIfBusy(() => this.col.deleteMany(keepToken === undefined ? { username } : { username, _id: { $ne: tokenDigest(keepToken) } }), BUSY);
   }
 }

@@ -66,8 +66,11 @@ export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: A
     const user = userOf(req);
     const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
     if (!(await ctx.users.authenticate(user.username, currentPassword))) throw new ProxyError('AUTH_INVALID_CREDENTIALS');
-    await ctx.users.update(user.username, { password: newPassword });
-    // Other sessions of this user end; this one stays.
+    const { passwordChangedAt } = await ctx.users.update(user.username, { password: newPassword });
+    // Other sessions of this user end; this one stays (it is the one that knew the old password). Each session also
+    // ends by itself at its next request once the password changed (access.ts), so an interruption here leaves none
+    // of them, at worst this one too, standing.
+    if (passwordChangedAt) await ctx.sessions.keepThroughPasswordChange(user.token, passwordChangedAt);
     await ctx.sessions.destroyAllOf(user.username, user.token);
     await audit(ctx, req, { action: 'password.change', target: `users/${user.username}` });
     return reply.code(204).send();

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../../helpers/db.js';
 import { ADMIN, AUDITOR, createUsers, login, portalApp } from '../../helpers/portal-app.js';
+import { UserStore } from '../../../proxy/portal/users.js';
 
 describe('portal sign-in, sessions and CSRF', () => {
   let t: TestDatabase;
@@ -123,5 +124,41 @@ describe('portal sign-in, sessions and CSRF', () => {
     expect(ok.statusCode).toBe(204);
     expect((await app.inject({ url: '/api/v1/auth/me', headers: { cookie: s.cookie } })).statusCode).toBe(200);
     await login(app, { username: ADMIN.username, password: 'Better-Pass-2' });
+  });
+
+  it('a session follows its account as it is now: demoted, disabled, deleted or given a new password without its sessions being ended, it acts with the new role or is over', async () => {
+    const users = new UserStore(t.db);
+    const col = t.db.collection<{ _id: string }>('portal.users');
+    const me = async (cookie: string) => {
+      const r = await app.inject({ url: '/api/v1/auth/me', headers: { cookie } });
+      return r.statusCode === 200 ? r.json<{ user: { role: string } }>().user.role : r.json<{ code: string }>().code;
+    };
+    // Each change is made to the account alone, as when the write that ends sessions was refused or the process
+    // stopped right after the account changed.
+    await users.create('acct-demoted', 'Acct-Pass-1', 'admin');
+    const demoted = await login(app, { username: 'acct-demoted', password: 'Acct-Pass-1' });
+    expect((await app.inject({ url: '/api/v1/users', headers: { cookie: demoted.cookie } })).statusCode).toBe(200);
+    await col.updateOne({ _id: 'acct-demoted' }, { $set: { role: 'auditor' } });
+    const refused = await app.inject({ url: '/api/v1/users', headers: { cookie: demoted.cookie } });
+    expect([refused.statusCode, refused.json<{ code: string }>().code]).toEqual([403, 'FORBIDDEN']);
+    expect(await me(demoted.cookie)).toBe('auditor');
+
+    for (const [name, change] of [
+      ['acct-disabled', () => col.updateOne({ _id: 'acct-disabled' }, { $set: { disabled: true } })],
+      ['acct-deleted', () => col.deleteOne({ _id: 'acct-deleted' })],
+      ['acct-new-password', () => users.update('acct-new-password', { password: 'Other-Pass-2' })],
+    ] as const) {
+      await users.create(name, 'Acct-Pass-1', 'auditor');
+      const s = await login(app, { username: name, password: 'Acct-Pass-1' });
+      expect(await me(s.cookie)).toBe('auditor');
+      await change();
+      expect(await me(s.cookie), name).toBe('AUTH_REQUIRED');
+    }
+    // The session that changed its own password stands; the user's other session is over.
+    await users.create('acct-own', 'Acct-Pass-1', 'auditor');
+    const [one, two] = [await login(app, { username: 'acct-own', password: 'Acct-Pass-1' }), await login(app, { username: 'acct-own', password: 'Acct-Pass-1' })];
+    const changed = await app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: one.headers, payload: { currentPassword: 'Acct-Pass-1', newPassword: 'Acct-Pass-2' } });
+    expect(changed.statusCode).toBe(204);
+    expect([await me(one.cookie), await me(two.cookie)]).toEqual(['auditor', 'AUTH_REQUIRED']);
   });
 });

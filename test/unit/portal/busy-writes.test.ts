@@ -37,11 +37,11 @@ describe('sign-in and session writes on a briefly locked database (FerretDB SQLi
   afterEach(() => vi.useRealTimers());
 
   it('a sign-in still makes its session: the expiry prune and the session insert are sent again after "database is locked"', async () => {
-    const { db, calls } = lockedCollection({ deleteMany: 1, insertOne: 2 });
+    const { db, calls } = lockedCollection({ deleteMany: 1, insertMany: 2 });
     const done = new SessionStore(db, policy).create({ username: 'auditor1', role: 'auditor' }, client);
     await vi.runAllTimersAsync();
     await expect(done).resolves.toMatchObject({ session: { username: 'auditor1', role: 'auditor' } });
-    expect(calls).toEqual(['deleteMany', 'deleteMany', 'insertOne', 'insertOne', 'insertOne']);
+    expect(calls).toEqual(['deleteMany', 'deleteMany', 'insertMany', 'insertMany', 'insertMany']);
   });
 
   it('the session check of a request: its touch of lastSeenAt, and the delete of an idle session, are sent again', async () => {
@@ -87,11 +87,48 @@ describe('sign-in and session writes on a briefly locked database (FerretDB SQLi
     expect(sent[2]?.[1]).toBe(sent[0]?.[1]);
   });
 
+  it('the throttle\'s two attempt documents, one taken before FerretDB refused the other: the resend completes it, no error', async () => {
+    const { db } = lockedCollection({});
+    const stored = new Set<string>();
+    let sent = 0;
+    const col = db.collection('x') as unknown as { insertMany: (docs: { _id: { toHexString(): string } }[]) => Promise<unknown> };
+    col.insertMany = (docs) => {
+      sent++;
+      const dup = docs.filter((d) => stored.has(d._id.toHexString()));
+      if (sent === 1) {
+        // FerretDB's one-at-a-time fallback: the first document went in, then the lock refused the second.
+        stored.add(docs[0]?._id.toHexString() ?? '');
+        return Promise.reject(new Error(BUSY));
+      }
+      for (const d of docs) stored.add(d._id.toHexString());
+      return dup.length === 0 ? Promise.resolve({}) : Promise.reject(Object.assign(new Error('E11000 duplicate key'), { code: 11000, writeErrors: dup.map(() => ({ code: 11000 })) }));
+    };
+    const done = new LoginThrottle(db, { maxFailuresPerUser: 5, maxFailuresPerIp: 20, windowMs: 60_000 }).begin('auditor1', '127.0.0.1');
+    await vi.runAllTimersAsync();
+    await expect(done).resolves.toMatchObject({ retryAfterMs: 0 });
+    expect([sent, stored.size]).toEqual([2, 2]);
+  });
+
   it('gives up after six attempts with the database\'s error (the app then answers 503 DB_BUSY)', async () => {
-    const { db, calls } = lockedCollection({ insertOne: 10 });
-    const done = expect(new SessionStore(db, policy).create({ username: 'a', role: 'auditor' }, client)).rejects.toThrow('database is locked (517)');
+    const { db, calls } = lockedCollection({ deleteOne: 10 });
+    const done = expect(new SessionStore(db, policy).destroy('t')).rejects.toThrow('database is locked (517)');
     await vi.runAllTimersAsync();
     await done;
-    expect(calls.filter((c) => c === 'insertOne')).toHaveLength(6);
+    expect(calls.filter((c) => c === 'deleteOne')).toHaveLength(6);
+  });
+
+  it('on a request\'s path, a refusal that took the whole budget is not sent again: SQLITE_BUSY (5) has already waited 10 s', async () => {
+    const calls: number[] = [];
+    const col = {
+      deleteOne: () => {
+        calls.push(Date.now());
+        // SQLite's busy timeout: the refusal comes 10 s after the command.
+        return new Promise((_resolve, reject) => setTimeout(() => reject(new Error('database is locked (5) (SQLITE_BUSY)')), 10_000));
+      },
+    };
+    const done = expect(new SessionStore({ collection: () => col } as unknown as Db, policy).destroy('t')).rejects.toThrow('SQLITE_BUSY');
+    await vi.runAllTimersAsync();
+    await done;
+    expect(calls).toHaveLength(1);
   });
 });
