@@ -75,18 +75,16 @@ function isDuplicateKeysOnly(err: unknown): boolean {
 /**
  * Inserts documents whose `_id`s are their own (fresh, never reused: an ObjectId made for them, a token's digest),
  * unordered, sent again after a refusal. FerretDB falls back to one document at a time when a batch fails, so a
- * refused command may have inserted some of them: on a resend a duplicate `_id` is one of ours that went in, and
- * the insert is done.
+ * refused command may have inserted some of them: a duplicate `_id` is one of ours that went in (on a resend, or
+ * on the driver's own retry), and the insert is done.
  */
 export async function insertOwn<T extends Document>(col: Collection<T>, docs: readonly OptionalUnlessRequiredId<T>[], opts: BusyRetry = {}): Promise<void> {
-  let resend = false;
   await retryIfBusy(async () => {
     try {
       await col.insertMany([...docs], { ordered: false });
     } catch (err) {
-      if (!(resend && isDuplicateKeysOnly(err))) throw err;
-    } finally {
-      resend = true;
+      // Also on the first attempt: the driver may itself have sent the command again after it went in.
+      if (!isDuplicateKeysOnly(err)) throw err;
     }
   }, opts);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BSON, MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
-import { busyAttemptLeft, busyPause, isSqliteRefusal, REQUEST_BUSY_BUDGET_MS } from '../db/sqlite-busy.js';
+import { busyAttemptLeft, busyPause, isSqliteRefusal, type BusyRetry } from '../db/sqlite-busy.js';
 import { ProxyError } from '../errors.js';
 import { setOwn } from './record-hash.js';
 
@@ -50,8 +50,8 @@ export interface ChainHead { seq: number; hash: string }
  * A lost race is retried after a random pause (full jitter, growing with each attempt). Each attempt inserts with a
  * fresh `_id`: when a duplicate key error is in fact the driver's retry of an insert that had committed, that entry
  * is found by its `_id` and returned instead of being appended a second time. FerretDB's SQLite write lock (an
- * insert refused whole) is a lost turn too, tried again within a request's budget (REQUEST_BUSY_BUDGET_MS, at most
- * BUSY_ATTEMPTS attempts). There is no separate head document,
+ * insert refused whole, or interrupted) is a lost turn too, tried again up to BUSY_ATTEMPTS attempts, within the
+ * request's budget when a request passes one. There is no separate head document,
  * so a crash between steps leaves no gap and nothing to repair.
  */
 export class ChainAppender {
@@ -61,14 +61,17 @@ export class ChainAppender {
 
   constructor(private readonly col: Collection<Document>) {}
 
-  /** Appends `entry` (after every append this writer was given before it). Returns its chain fields. */
-  append(entry: Document): Promise<ChainFields> {
-    const run = this.tail.then(() => this.appendNow(entry));
+  /**
+   * Appends `entry` (after every append this writer was given before it). Returns its chain fields. `busy`: how long
+   * FerretDB's refusals are tried again (a request passes its budget; by default up to BUSY_ATTEMPTS attempts).
+   */
+  append(entry: Document, busy: BusyRetry = {}): Promise<ChainFields> {
+    const run = this.tail.then(() => this.appendNow(entry, busy));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async appendNow(entry: Document): Promise<ChainFields> {
+  private async appendNow(entry: Document, busyRetry: BusyRetry): Promise<ChainFields> {
     let busyAttempts = 0;
     const startedAt = Date.now();
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
@@ -88,7 +91,7 @@ export class ChainAppender {
         // mistake (db/sqlite-busy.ts): nothing was written, so it is a lost turn like a lost race, tried again a few
         // times (each such attempt may have waited SQLite's busy timeout already).
         const busy = isSqliteRefusal(err);
-        if (busy ? !busyAttemptLeft(++busyAttempts, startedAt, { budgetMs: REQUEST_BUSY_BUDGET_MS }) : !(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+        if (busy ? !busyAttemptLeft(++busyAttempts, startedAt, busyRetry) : !(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
         // FerretDB does not name the index: the duplicate is either this very insert, committed by an earlier try
         // the driver retried, or a seq another writer took first.
         const mine = await this.col.findOne({ _id }, { projection: { seq: 1, prevHash: 1, hash: 1 }, promoteValues: true });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { REQUEST_BUSY_BUDGET_MS } from '../db/sqlite-busy.js';
 import { ProxyError } from '../errors.js';
 import type { AuditInput } from './audit.js';
 import type { Session } from './auth/sessions.js';
@@ -9,19 +10,20 @@ import { roleAllows, type RouteRole } from './roles.js';
 export const SESSION_COOKIE = 'rp_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A request's own writes (its audit entry) try FerretDB's refusals again this long at most (db/sqlite-busy.ts). */
+export const REQUEST_BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS } as const;
 
 export interface PortalUser extends Session { token: string }
 
 export interface DeclaredRoute { method: string; url: string; role: RouteRole }
 
 /**
- * Whether `session` began with the account's current password: it carries the password's time from sign-in (or from
- * its own password change); a session from before that field existed stands when it began after the change.
+ * Whether `session` carries its account's current session epoch (users.ts): taken at sign-in, renewed by its own
+ * password change (and, during that change, the one about to be set is accepted too). Both absent: an account and a
+ * session from before epochs existed.
  */
-function sameCredential(session: Session, passwordChangedAt: Date | undefined): boolean {
-  if (!(passwordChangedAt instanceof Date)) return true;
-  if (session.credentialAt instanceof Date) return session.credentialAt.getTime() === passwordChangedAt.getTime();
-  return session.createdAt.getTime() >= passwordChangedAt.getTime();
+function sameEpoch(session: Session, accountEpoch: string | undefined): boolean {
+  return session.epoch === accountEpoch || (session.pendingEpoch !== undefined && session.pendingEpoch === accountEpoch);
 }
 
 declare module 'fastify' {
@@ -48,7 +50,7 @@ export function clientOf(req: FastifyRequest): { ip: string; userAgent: string }
 /** Writes an audit entry for the request's user. */
 export async function audit(ctx: PortalContext, req: FastifyRequest, entry: Omit<AuditInput, 'user' | 'role' | 'ip' | 'userAgent' | 'outcome'> & { outcome?: AuditInput['outcome'] }): Promise<void> {
   const user = userOf(req);
-  await ctx.audit.record({ user: user.username, role: user.role, ...clientOf(req), outcome: 'ok', ...entry });
+  await ctx.audit.record({ user: user.username, role: user.role, ...clientOf(req), outcome: 'ok', ...entry }, REQUEST_BUSY);
 }
 
 /**
@@ -74,10 +76,11 @@ export function installAccessControl(app: FastifyInstance, ctx: PortalContext): 
     const session = token ? await ctx.sessions.lookup(token) : undefined;
     if (!token || !session) throw new ProxyError('AUTH_REQUIRED');
     // The account as it is now decides, not the copy the session took at sign-in: a session ends with its user's
-    // deletion, disabling or password change, and acts with the user's current role, even when the write that ends
-    // sessions (routes/users.ts, routes/auth.ts) was refused or the process stopped right after the account changed.
+    // deletion, and with a change of password, disabling or role (each gives the account a new session epoch in the
+    // same write), and acts with the user's current role, even when the write that ends sessions (routes/users.ts,
+    // routes/auth.ts) was refused or the process stopped right after the account changed.
     const account = await ctx.users.standing(session.username);
-    if (!account || account.disabled || !sameCredential(session, account.passwordChangedAt)) {
+    if (!account || account.disabled || !sameEpoch(session, account.sessionEpoch)) {
       await ctx.sessions.destroy(token).catch(() => undefined);
       throw new ProxyError('AUTH_REQUIRED');
     }

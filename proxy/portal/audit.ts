@@ -1,3 +1,4 @@
+import type { BusyRetry } from '../db/sqlite-busy.js';
 import type { Collection, Db, Filter, ObjectId } from 'mongodb';
 import { ensureIndexes } from '../db/ensure-indexes.js';
 import { ChainAppender, type ChainFields } from '../integrity/audit-chain.js';
@@ -79,10 +80,11 @@ export class AuditLog {
 
   /**
    * Appends one entry to the chain (safe with several writers at once, e.g. both proxies of the HA pair; the appends
-   * of this instance run one after the other).
+   * of this instance run one after the other). `busy`: a request's budget for FerretDB's refusals (db/sqlite-busy.ts);
+   * background writers leave it out and get every attempt.
    */
-  async record(entry: AuditInput): Promise<void> {
-    await this.chain.append({ at: this.now(), ...entry });
+  async record(entry: AuditInput, busy: BusyRetry = {}): Promise<void> {
+    await this.chain.append({ at: this.now(), ...entry }, busy);
   }
 }
 

@@ -20,6 +20,12 @@ export interface UserDoc {
   createdAt: Date;
   updatedAt: Date;
   passwordChangedAt: Date;
+  /**
+   * Random, and a new one with every change that must end the account's sessions (password, disabling, role): a
+   * session stands only while it carries the account's current one (portal/access.ts). Absent on accounts from before
+   * it existed until their first such change.
+   */
+  sessionEpoch?: string;
   lastLoginAt?: Date;
 }
 
@@ -29,11 +35,10 @@ export interface SessionDoc {
   role: Role;
   csrfToken: string;
   createdAt: Date;
-  /**
-   * The user's `passwordChangedAt` when the session began (or was kept through its own password change): a session
-   * whose account's password changed since is over (access.ts). Absent in sessions from before it existed.
-   */
-  credentialAt?: Date;
+  /** The account's `sessionEpoch` when the session began (absent when the account had none). */
+  epoch?: string;
+  /** Set while this session changes its own password: the epoch the account is about to get, accepted as well. */
+  pendingEpoch?: string;
   lastSeenAt: Date;
   /** Absolute end; the TTL index removes the document after it. */
   expiresAt: Date;

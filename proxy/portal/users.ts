@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { archiveKeyProblems } from '../config/archive-key-rules.js';
 import { ProxyError } from '../errors.js';
@@ -18,6 +19,11 @@ function view(u: UserDoc): UserView {
 export function checkPasswordRules(password: string): void {
   const problems = archiveKeyProblems(password);
   if (problems.length > 0) throw new ProxyError('PASSWORD_WEAK', problems.join(', '), { details: { problems } });
+}
+
+/** A new `sessionEpoch` (collections.ts): 16 random bytes, hex. */
+export function newSessionEpoch(): string {
+  return randomBytes(16).toString('hex');
 }
 
 function isDuplicateKey(err: unknown): boolean {
@@ -46,7 +52,7 @@ export class UserStore {
     if (!new RegExp(USERNAME_PATTERN).test(username)) throw new ProxyError('VALIDATION', 'user name: letters, digits, . _ @ -, up to 64 characters');
     checkPasswordRules(password);
     const now = this.now();
-    const doc: UserDoc = { _id: username, username, role, passwordHash: await hashPassword(password), disabled: false, createdAt: now, updatedAt: now, passwordChangedAt: now };
+    const doc: UserDoc = { _id: username, username, role, passwordHash: await hashPassword(password), disabled: false, createdAt: now, updatedAt: now, passwordChangedAt: now, sessionEpoch: newSessionEpoch() };
     try {
       await this.col.insertOne(doc);
     } catch (err) {
@@ -58,18 +64,20 @@ export class UserStore {
 
   /**
    * What decides whether a session of `username` still stands (portal/access.ts): its role, whether it is disabled,
-   * and when its password last changed; undefined when the account is gone.
+   * and its session epoch; undefined when the account is gone.
    */
-  async standing(username: string): Promise<{ role: Role; disabled: boolean; passwordChangedAt: Date } | undefined> {
-    const u = await this.col.findOne({ _id: username }, { projection: { role: 1, disabled: 1, passwordChangedAt: 1 } });
-    return u ? { role: u.role, disabled: u.disabled, passwordChangedAt: u.passwordChangedAt } : undefined;
+  async standing(username: string): Promise<{ role: Role; disabled: boolean; sessionEpoch?: string } | undefined> {
+    const u = await this.col.findOne({ _id: username }, { projection: { role: 1, disabled: 1, sessionEpoch: 1 } });
+    return u ? { role: u.role, disabled: u.disabled, ...(u.sessionEpoch !== undefined ? { sessionEpoch: u.sessionEpoch } : {}) } : undefined;
   }
 
   /**
-   * Applies a change; refuses to leave no enabled admin. Returns the user, whether its sessions must end, and the new
-   * password's time when it changed.
+   * Applies a change; refuses to leave no enabled admin. A change that must end the user's sessions (password,
+   * disabling, another role) gives the account a new session epoch in the same write (`opts.sessionEpoch`, else a
+   * random one), so they end even if the sessions' own deletion never happens. Returns the user and whether its
+   * sessions must end.
    */
-  async update(username: string, change: UserChange): Promise<{ user: UserView; endSessions: boolean; passwordChangedAt?: Date }> {
+  async update(username: string, change: UserChange, opts: { sessionEpoch?: string } = {}): Promise<{ user: UserView; endSessions: boolean }> {
     const current = await this.col.findOne({ _id: username });
     if (!current) throw new ProxyError('NOT_FOUND', `user ${username}`);
     if (change.password !== undefined) checkPasswordRules(change.password);
@@ -83,9 +91,10 @@ export class UserStore {
       set.passwordHash = await hashPassword(change.password);
       set.passwordChangedAt = now;
     }
-    await this.col.updateOne({ _id: username }, { $set: set });
     const endSessions = (change.role !== undefined && change.role !== current.role) || change.disabled === true || change.password !== undefined;
-    return { user: view({ ...current, ...set }), endSessions, ...(set.passwordChangedAt ? { passwordChangedAt: set.passwordChangedAt } : {}) };
+    if (endSessions) set.sessionEpoch = opts.sessionEpoch ?? newSessionEpoch();
+    await this.col.updateOne({ _id: username }, { $set: set });
+    return { user: view({ ...current, ...set }), endSessions };
   }
 
   async remove(username: string): Promise<void> {

@@ -8,7 +8,7 @@ import { randomToken, tokenDigest } from './tokens.js';
 
 export interface SessionPolicy { idleMs: number; maxMs: number }
 
-export interface Session { username: string; role: Role; csrfToken: string; expiresAt: Date; createdAt: Date; credentialAt?: Date }
+export interface Session { username: string; role: Role; csrfToken: string; expiresAt: Date; epoch?: string; pendingEpoch?: string }
 
 /** A request's own writes keep trying FerretDB's refusals this long at most. */
 const BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS };
@@ -17,7 +17,7 @@ const BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS };
 const TOUCH_EVERY_MS = 30_000;
 
 function sessionOf(doc: SessionDoc): Session {
-  return { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt, createdAt: doc.createdAt, ...(doc.credentialAt ? { credentialAt: doc.credentialAt } : {}) };
+  return { username: doc.username, role: doc.role, csrfToken: doc.csrfToken, expiresAt: doc.expiresAt, ...(doc.epoch !== undefined ? { epoch: doc.epoch } : {}), ...(doc.pendingEpoch !== undefined ? { pendingEpoch: doc.pendingEpoch } : {}) };
 }
 
 /** Server-side sessions: the cookie holds a random token, the database only its sha256. */
@@ -33,7 +33,7 @@ export class SessionStore {
     await ensureIndexes(this.col, [{ name: 'username', key: { username: 1 } }]);
   }
 
-  async create(user: { username: string; role: Role; passwordChangedAt?: Date }, client: { ip: string; userAgent: string }): Promise<{ token: string; session: Session }> {
+  async create(user: { username: string; role: Role; sessionEpoch?: string }, client: { ip: string; userAgent: string }): Promise<{ token: string; session: Session }> {
     const token = randomToken();
     const now = this.now();
     const doc: SessionDoc = {
@@ -42,7 +42,7 @@ export class SessionStore {
       role: user.role,
       csrfToken: randomToken(),
       createdAt: now,
-      ...(user.passwordChangedAt ? { credentialAt: user.passwordChangedAt } : {}),
+      ...(user.sessionEpoch !== undefined ? { epoch: user.sessionEpoch } : {}),
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.policy.maxMs),
       ip: client.ip,
@@ -69,9 +69,17 @@ export class SessionStore {
     return sessionOf(doc);
   }
 
-  /** Keeps this session through its own user's password change (routes/auth.ts): it now carries the new one's time. */
-  async keepThroughPasswordChange(token: string, passwordChangedAt: Date): Promise<void> {
-    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { credentialAt: passwordChangedAt } }), BUSY);
+  /**
+   * Before this session changes its own user's password (routes/auth.ts): the epoch the account is about to get is
+   * accepted as well, so that the session's other requests in between stand.
+   */
+  async expectEpoch(token: string, epoch: string): Promise<void> {
+    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { pendingEpoch: epoch } }), BUSY);
+  }
+
+  /** After it: this session carries the account's new epoch (the other sessions of the user are over). */
+  async keepThroughPasswordChange(token: string, epoch: string): Promise<void> {
+    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { epoch }, $unset: { pendingEpoch: '' } }), BUSY);
   }
 
   async destroy(token: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProxyError } from '../../errors.js';
-import { audit, clientOf, SESSION_COOKIE, userOf } from '../access.js';
+import { newSessionEpoch } from '../users.js';
+import { audit, clientOf, REQUEST_BUSY, SESSION_COOKIE, userOf } from '../access.js';
 import type { PortalContext } from '../context.js';
 import { Password, SessionBody } from './schemas.js';
 
@@ -26,19 +27,19 @@ export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: A
     const { attempt, retryAfterMs: wait } = await ctx.throttle.begin(username, client.ip);
     if (wait > 0) {
       await ctx.throttle.withdraw(attempt);
-      await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'denied', details: { reason: 'locked' } });
+      await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'denied', details: { reason: 'locked' } }, REQUEST_BUSY);
       void reply.header('Retry-After', String(Math.ceil(wait / 1000)));
       throw new ProxyError('AUTH_LOCKED', undefined, { details: { retryAfterSeconds: Math.ceil(wait / 1000) } });
     }
     const user = await ctx.users.authenticate(username, password);
     if (!user) {
       // The attempt stays counted as a failure.
-      await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'failed' });
+      await ctx.audit.record({ user: username, role: null, action: 'login.failed', target: `users/${username}`, ...client, outcome: 'failed' }, REQUEST_BUSY);
       throw new ProxyError('AUTH_INVALID_CREDENTIALS');
     }
     await ctx.throttle.succeeded(attempt);
     const { token, session } = await ctx.sessions.create(user, client);
-    await ctx.audit.record({ user: user.username, role: user.role, action: 'login.ok', target: `users/${user.username}`, ...client, outcome: 'ok' });
+    await ctx.audit.record({ user: user.username, role: user.role, action: 'login.ok', target: `users/${user.username}`, ...client, outcome: 'ok' }, REQUEST_BUSY);
     void reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(req), expires: session.expiresAt });
     return { user: { username: session.username, role: session.role }, csrfToken: session.csrfToken };
   });
@@ -66,11 +67,14 @@ export async function authRoutes(app: FastifyInstance, { ctx, secureCookies }: A
     const user = userOf(req);
     const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
     if (!(await ctx.users.authenticate(user.username, currentPassword))) throw new ProxyError('AUTH_INVALID_CREDENTIALS');
-    const { passwordChangedAt } = await ctx.users.update(user.username, { password: newPassword });
-    // Other sessions of this user end; this one stays (it is the one that knew the old password). Each session also
-    // ends by itself at its next request once the password changed (access.ts), so an interruption here leaves none
-    // of them, at worst this one too, standing.
-    if (passwordChangedAt) await ctx.sessions.keepThroughPasswordChange(user.token, passwordChangedAt);
+    // Other sessions of this user end; this one stays (it is the one that knew the old password). The account's new
+    // session epoch ends the others by itself at their next request (access.ts); this session accepts it before the
+    // change and carries it after, so its own requests in between stand. An interruption leaves none of the others
+    // standing, at worst this one ended too.
+    const epoch = newSessionEpoch();
+    await ctx.sessions.expectEpoch(user.token, epoch);
+    await ctx.users.update(user.username, { password: newPassword }, { sessionEpoch: epoch });
+    await ctx.sessions.keepThroughPasswordChange(user.token, epoch);
     await ctx.sessions.destroyAllOf(user.username, user.token);
     await audit(ctx, req, { action: 'password.change', target: `users/${user.username}` });
     return reply.code(204).send();

@@ -147,6 +147,11 @@ describe('portal sign-in, sessions and CSRF', () => {
       ['acct-disabled', () => col.updateOne({ _id: 'acct-disabled' }, { $set: { disabled: true } })],
       ['acct-deleted', () => col.deleteOne({ _id: 'acct-deleted' })],
       ['acct-new-password', () => users.update('acct-new-password', { password: 'Other-Pass-2' })],
+      // Disabled (its sessions' deletion never came), then enabled again: they stay over.
+      ['acct-reenabled', async () => {
+        await users.update('acct-reenabled', { disabled: true });
+        await users.update('acct-reenabled', { disabled: false });
+      }],
     ] as const) {
       await users.create(name, 'Acct-Pass-1', 'auditor');
       const s = await login(app, { username: name, password: 'Acct-Pass-1' });
@@ -160,5 +165,12 @@ describe('portal sign-in, sessions and CSRF', () => {
     const changed = await app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: one.headers, payload: { currentPassword: 'Acct-Pass-1', newPassword: 'Acct-Pass-2' } });
     expect(changed.statusCode).toBe(204);
     expect([await me(one.cookie), await me(two.cookie)]).toEqual(['auditor', 'AUTH_REQUIRED']);
+    // While a session changes its own password, its other requests stand: between the account's new epoch and the
+    // session's taking it, the epoch it expects is accepted too.
+    await users.create('acct-own2', 'Acct-Pass-1', 'auditor');
+    const own = await login(app, { username: 'acct-own2', password: 'Acct-Pass-1' });
+    await t.db.collection('portal.sessions').updateOne({ username: 'acct-own2' }, { $set: { pendingEpoch: 'e'.repeat(32) } });
+    await users.update('acct-own2', { password: 'Acct-Pass-2' }, { sessionEpoch: 'e'.repeat(32) });
+    expect(await me(own.cookie)).toBe('auditor');
   });
 });

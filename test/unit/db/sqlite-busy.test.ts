@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isSqliteBusy, isSqliteRefusal, retryIfBusy } from '../../../proxy/db/sqlite-busy.js';
+import type { Collection } from 'mongodb';
+import { insertOwn, isSqliteBusy, isSqliteRefusal, retryIfBusy } from '../../../proxy/db/sqlite-busy.js';
 
 const BUSY = '[collection.go:177 sqlite.(*collection).UpdateAll.func1] database is locked (5) (SQLITE_BUSY)';
 
@@ -55,5 +56,19 @@ describe('retryIfBusy (FerretDB SQLite "database is locked")', () => {
     const at = '[msg_delete.go:95 handler.(*Handler).MsgDelete] [collection.go:241 sqlite.(*collection).DeleteAll] ';
     for (const code of [5, 261, 517, 773]) expect(isSqliteBusy(new Error(`${at}database is locked (${code})`)), String(code)).toBe(true);
     for (const other of ['database is locked (51)', 'database is locked', 'database disk image is malformed (11)']) expect(isSqliteBusy(new Error(other)), other).toBe(false);
+  });
+
+  it('insertOwn: a refused batch half stored is completed by the resend (its duplicates are ours); any other error, or a duplicate beside one, goes to the caller', async () => {
+    const answers: Error[] = [new Error(BUSY), Object.assign(new Error('E11000'), { code: 11000, writeErrors: [{ code: 11000 }] })];
+    let sent = 0;
+    const col = { insertMany: () => (sent++ < answers.length ? Promise.reject(answers[sent - 1] ?? new Error('none')) : Promise.resolve({})) } as unknown as Collection<{ _id: string }>;
+    const done = insertOwn(col, [{ _id: 'a' }, { _id: 'b' }]);
+    await vi.runAllTimersAsync();
+    await expect(done).resolves.toBeUndefined();
+    expect(sent).toBe(2);
+
+    const mixed = Object.assign(new Error('E11000 and a validation error'), { code: 11000, writeErrors: [{ code: 11000 }, { code: 121 }] });
+    const other = { insertMany: () => Promise.reject(mixed) } as unknown as Collection<{ _id: string }>;
+    await expect(insertOwn(other, [{ _id: 'a' }, { _id: 'b' }])).rejects.toBe(mixed);
   });
 });

@@ -62,7 +62,22 @@ describe('the audit chain\'s append on a briefly locked database (FerretDB SQLit
     expect([attempts(), stored.length]).toEqual([1, 1]);
   });
 
-  it('gives up with the database\'s error once six attempts or the request\'s budget are spent', async () => {
+  it('with a request\'s budget (4 s) it stops trying once the next attempt would pass it: refusals of 3 s each, two attempts', async () => {
+    let attempts = 0;
+    const col = {
+      insertOne: () => {
+        attempts++;
+        return new Promise((_resolve, reject) => setTimeout(() => reject(new Error(BUSY)), 3_000));
+      },
+      findOne: () => Promise.resolve(null),
+    } as unknown as Collection<Document>;
+    const done = expect(new ChainAppender(col).append({ action: 'search' }, { budgetMs: 4_000 })).rejects.toThrow('database is locked (517)');
+    await vi.runAllTimersAsync();
+    await done;
+    expect(attempts).toBe(2);
+  });
+
+  it('without a budget (background writers) it gives up with the database\'s error after six attempts', async () => {
     const { col, stored, attempts } = lockedAudit(Array.from({ length: 10 }, () => BUSY));
     const done = expect(new ChainAppender(col).append({ action: 'login.ok' })).rejects.toThrow('database is locked (517)');
     await vi.runAllTimersAsync();
