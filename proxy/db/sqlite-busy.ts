@@ -47,6 +47,9 @@ export interface BusyRetry {
   budgetMs?: number;
 }
 
+/** What a request's own writes pass (sessions, the sign-in throttle, the expiry prune, the request's audit entry). */
+export const REQUEST_BUSY: Readonly<BusyRetry> = { budgetMs: REQUEST_BUSY_BUDGET_MS };
+
 /** Whether one more attempt fits: fewer than BUSY_ATTEMPTS so far, and within `budgetMs` of `startedAt` after its pause. */
 export function busyAttemptLeft(attempt: number, startedAt: number, opts: BusyRetry = {}): boolean {
   if (attempt >= BUSY_ATTEMPTS) return false;

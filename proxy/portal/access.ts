@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { REQUEST_BUSY_BUDGET_MS } from '../db/sqlite-busy.js';
+import { REQUEST_BUSY } from '../db/sqlite-busy.js';
 import { ProxyError } from '../errors.js';
 import type { AuditInput } from './audit.js';
 import type { Session } from './auth/sessions.js';
@@ -10,8 +10,6 @@ import { roleAllows, type RouteRole } from './roles.js';
 export const SESSION_COOKIE = 'rp_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** A request's own writes (its audit entry) try FerretDB's refusals again this long at most (db/sqlite-busy.ts). */
-export const REQUEST_BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS } as const;
 
 export interface PortalUser extends Session { token: string }
 

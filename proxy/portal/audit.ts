@@ -1,6 +1,6 @@
-import type { BusyRetry } from '../db/sqlite-busy.js';
 import type { Collection, Db, Filter, ObjectId } from 'mongodb';
 import { ensureIndexes } from '../db/ensure-indexes.js';
+import type { BusyRetry } from '../db/sqlite-busy.js';
 import { ChainAppender, type ChainFields } from '../integrity/audit-chain.js';
 import { PORTAL_COLLECTIONS } from './collections.js';
 import type { ListTypeDef } from './queries/types.js';

@@ -1,5 +1,5 @@
 import type { Collection, Document } from 'mongodb';
-import { REQUEST_BUSY_BUDGET_MS, retryIfBusy } from '../db/sqlite-busy.js';
+import { REQUEST_BUSY, retryIfBusy } from '../db/sqlite-busy.js';
 import { ensureIndexes } from '../db/ensure-indexes.js';
 
 /**
@@ -22,5 +22,5 @@ export async function ensureTtlIndex<T extends Document>(col: Collection<T>, fie
 /** Deletes what a TTL index would have deleted (harmless where one exists). */
 export async function pruneExpired<T extends Document>(col: Collection<T>, field: string, now: Date): Promise<void> {
   // Idempotent: sent again after FerretDB's refusals, within a request's budget (db/sqlite-busy.ts).
-  await retryIfBusy(() => col.deleteMany({ [field]: { $lt: now } } as never), { budgetMs: REQUEST_BUSY_BUDGET_MS });
+  await retryIfBusy(() => col.deleteMany({ [field]: { $lt: now } } as never), REQUEST_BUSY);
 }

@@ -1,11 +1,8 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import { ensureIndexes } from '../../db/ensure-indexes.js';
-import { insertOwn, REQUEST_BUSY_BUDGET_MS, retryIfBusy } from '../../db/sqlite-busy.js';
+import { insertOwn, REQUEST_BUSY, retryIfBusy } from '../../db/sqlite-busy.js';
 import { PORTAL_COLLECTIONS } from '../collections.js';
 import { ensureTtlIndex, pruneExpired } from '../ttl.js';
-
-/** A request's own writes keep trying FerretDB's refusals this long at most. */
-const BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS };
 
 export interface LockoutPolicy { maxFailuresPerUser: number; maxFailuresPerIp: number; windowMs: number }
 
@@ -59,7 +56,7 @@ export class LoginThrottle {
     const user: AttemptDoc = { _id: new ObjectId(), key: userKey(username), at, expiresAt };
     const addr: AttemptDoc = { _id: new ObjectId(), key: ipKey(ip), at, expiresAt };
     // Sent again after a refusal, by the attempts' own `_id`s (FerretDB may have taken one of the two: db/sqlite-busy.ts).
-    await insertOwn(this.col, [user, addr], BUSY);
+    await insertOwn(this.col, [user, addr], REQUEST_BUSY);
     const attempt: SignInAttempt = { username, ids: [user._id as ObjectId, addr._id as ObjectId] };
     const [u, i] = await Promise.all([
       this.lockedFor(user.key, this.policy.maxFailuresPerUser, user._id),
@@ -70,12 +67,12 @@ export class LoginThrottle {
 
   /** A refused (locked) attempt is not a failure of its own: it neither counts nor extends the lock. */
   async withdraw(attempt: SignInAttempt): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany({ _id: { $in: attempt.ids } }), BUSY);
+    await retryIfBusy(() => this.col.deleteMany({ _id: { $in: attempt.ids } }), REQUEST_BUSY);
   }
 
   /** The password was right: the attempt is no failure, and the user name's failures are cleared (not the address's). */
   async succeeded(attempt: SignInAttempt): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany({ $or: [{ _id: { $in: attempt.ids } }, { key: userKey(attempt.username) }] }), BUSY);
+    await retryIfBusy(() => this.col.deleteMany({ $or: [{ _id: { $in: attempt.ids } }, { key: userKey(attempt.username) }] }), REQUEST_BUSY);
   }
 
   /** When the user name is locked (for the account list), else undefined. */
@@ -86,7 +83,7 @@ export class LoginThrottle {
 
   /** A successful sign-in clears the user name's failures (not the address's). */
   async clear(username: string): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany({ key: userKey(username) }), BUSY);
+    await retryIfBusy(() => this.col.deleteMany({ key: userKey(username) }), REQUEST_BUSY);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { ensureIndexes } from '../../db/ensure-indexes.js';
-import { insertOwn, REQUEST_BUSY_BUDGET_MS, retryIfBusy } from '../../db/sqlite-busy.js';
+import { insertOwn, REQUEST_BUSY, retryIfBusy } from '../../db/sqlite-busy.js';
 import { ensureTtlIndex, pruneExpired } from '../ttl.js';
 import { PORTAL_COLLECTIONS, type SessionDoc } from '../collections.js';
 import type { Role } from '../roles.js';
@@ -9,9 +9,6 @@ import { randomToken, tokenDigest } from './tokens.js';
 export interface SessionPolicy { idleMs: number; maxMs: number }
 
 export interface Session { username: string; role: Role; csrfToken: string; expiresAt: Date; epoch?: string; pendingEpoch?: string }
-
-/** A request's own writes keep trying FerretDB's refusals this long at most. */
-const BUSY = { budgetMs: REQUEST_BUSY_BUDGET_MS };
 
 /** Touch lastSeenAt at most this often (idle expiry is checked against it; saves a write per request). */
 const TOUCH_EVERY_MS = 30_000;
@@ -51,7 +48,7 @@ export class SessionStore {
     await pruneExpired(this.col, 'expiresAt', now);
     // A write FerretDB refused is sent again within the request's budget (db/sqlite-busy.ts): the insert by the
     // session's own `_id`, the deletes and the touch below as they are (idempotent).
-    await insertOwn(this.col, [doc], BUSY);
+    await insertOwn(this.col, [doc], REQUEST_BUSY);
     return { token, session: sessionOf(doc) };
   }
 
@@ -62,10 +59,10 @@ export class SessionStore {
     if (!doc) return undefined;
     const now = this.now().getTime();
     if (now >= doc.expiresAt.getTime() || now - doc.lastSeenAt.getTime() >= this.policy.idleMs) {
-      await retryIfBusy(() => this.col.deleteOne({ _id: id }), BUSY);
+      await retryIfBusy(() => this.col.deleteOne({ _id: id }), REQUEST_BUSY);
       return undefined;
     }
-    if (now - doc.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await retryIfBusy(() => this.col.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } }), BUSY);
+    if (now - doc.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await retryIfBusy(() => this.col.updateOne({ _id: id }, { $set: { lastSeenAt: new Date(now) } }), REQUEST_BUSY);
     return sessionOf(doc);
   }
 
@@ -74,20 +71,20 @@ export class SessionStore {
    * accepted as well, so that the session's other requests in between stand.
    */
   async expectEpoch(token: string, epoch: string): Promise<void> {
-    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { pendingEpoch: epoch } }), BUSY);
+    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { pendingEpoch: epoch } }), REQUEST_BUSY);
   }
 
   /** After it: this session carries the account's new epoch (the other sessions of the user are over). */
   async keepThroughPasswordChange(token: string, epoch: string): Promise<void> {
-    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { epoch }, $unset: { pendingEpoch: '' } }), BUSY);
+    await retryIfBusy(() => this.col.updateOne({ _id: tokenDigest(token) }, { $set: { epoch }, $unset: { pendingEpoch: '' } }), REQUEST_BUSY);
   }
 
   async destroy(token: string): Promise<void> {
-    await retryIfBusy(() => this.col.deleteOne({ _id: tokenDigest(token) }), BUSY);
+    await retryIfBusy(() => this.col.deleteOne({ _id: tokenDigest(token) }), REQUEST_BUSY);
   }
 
   /** Ends every session of a user (role change, disabling, password change, deletion), except `keepToken`'s. */
   async destroyAllOf(username: string, keepToken?: string): Promise<void> {
-    await retryIfBusy(() => this.col.deleteMany(keepToken === undefined ? { username } : { username, _id: { $ne: tokenDigest(keepToken) } }), BUSY);
+    await retryIfBusy(() => this.col.deleteMany(keepToken === undefined ? { username } : { username, _id: { $ne: tokenDigest(keepToken) } }), REQUEST_BUSY);
   }
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProxyError } from '../../errors.js';
 import { newSessionEpoch } from '../users.js';
-import { audit, clientOf, REQUEST_BUSY, SESSION_COOKIE, userOf } from '../access.js';
+import { REQUEST_BUSY } from '../../db/sqlite-busy.js';
+import { audit, clientOf, SESSION_COOKIE, userOf } from '../access.js';
 import type { PortalContext } from '../context.js';
 import { Password, SessionBody } from './schemas.js';
 
